@@ -1,0 +1,70 @@
+// Command dbctl is the operator tool of the Leadmetrics data layer: Atlas
+// versioned migrations without the Atlas CLI binary, and the demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+const usage = `dbctl: operate the Leadmetrics PostgreSQL data layer
+
+Usage:
+  dbctl demo                       create the database if missing, migrate, write demo data, report
+  dbctl migrate diff NAME          write a new migration from ent/schema vs migrations/
+  dbctl migrate apply              apply pending migrations (locked, one transaction per file)
+  dbctl migrate status             list migration files and their state in the database
+  dbctl migrate validate           check migrations/ against atlas.sum
+  dbctl migrate check              fail (and print the SQL) when ent/schema and migrations/ disagree
+  dbctl migrate hash               rewrite atlas.sum after a deliberate edit
+
+Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
+database for diff and check; default: a throwaway database on the same server),
+DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER.
+Run 'dbctl migrate CMD -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "dbctl:", err)
+		var ec exitCoder
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
+		os.Exit(1)
+	}
+}
+
+type exitCoder interface{ ExitCode() int }
+
+// usageError is a mistake in the command line: exit 2, as flag does.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg + "\n\n" + usage }
+func (usageError) ExitCode() int   { return 2 }
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"no command"}
+	}
+	switch args[0] {
+	case "demo":
+		return runDemo(ctx, args[1:], out)
+	case "migrate":
+		if len(args) < 2 {
+			return usageError{"migrate needs a subcommand"}
+		}
+		return runMigrate(ctx, args[1], args[2:], out)
+	case "-h", "--help", "help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", strings.Join(args, " "))}
+}

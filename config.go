@@ -1,0 +1,143 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// LocalURL is the database used when DATABASE_URL is unset: the local
+// development server with trust authentication.
+const LocalURL = "postgres://postgres@127.0.0.1:5432/leadmetrics?sslmode=disable"
+
+// Driver names accepted by DATABASE_DRIVER.
+const (
+	DriverPgx = "pgx"      // pgx v5 through database/sql (default)
+	DriverPQ  = "postgres" // lib/pq
+)
+
+// Config says how to reach PostgreSQL and how large the pool is.
+type Config struct {
+	URL     string // postgres:// URL; its password is never printed
+	PoolMin int    // connections kept open
+	PoolMax int    // most connections open
+	SSL     bool   // TLS required
+	Driver  string // DriverPgx or DriverPQ
+}
+
+// ConfigError reports an invalid configuration value. It names the
+// variable and never carries a password.
+type ConfigError struct {
+	Variable string
+	Reason   string
+}
+
+func (e *ConfigError) Error() string { return e.Variable + ": " + e.Reason }
+
+// ErrConfig matches every *ConfigError with errors.Is.
+var ErrConfig = errors.New("invalid database configuration")
+
+// Is lets errors.Is(err, ErrConfig) match.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+// DefaultConfig is the configuration with no environment set.
+func DefaultConfig() Config {
+	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx}
+}
+
+// ConfigFromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
+// DATABASE_SSL and DATABASE_DRIVER; unset variables keep their defaults.
+func ConfigFromEnv() (Config, error) {
+	return configFrom(os.LookupEnv)
+}
+
+func configFrom(lookup func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	if v, ok := lookup("DATABASE_URL"); ok && strings.TrimSpace(v) != "" {
+		cfg.URL = strings.TrimSpace(v)
+	}
+	var err error
+	if cfg.PoolMin, err = intVar(lookup, "DATABASE_POOL_MIN", cfg.PoolMin); err != nil {
+		return Config{}, err
+	}
+	if cfg.PoolMax, err = intVar(lookup, "DATABASE_POOL_MAX", cfg.PoolMax); err != nil {
+		return Config{}, err
+	}
+	if v, ok := lookup("DATABASE_SSL"); ok && v != "" {
+		b, perr := strconv.ParseBool(strings.TrimSpace(v))
+		if perr != nil {
+			return Config{}, &ConfigError{"DATABASE_SSL", fmt.Sprintf("want true or false, got %q", v)}
+		}
+		cfg.SSL = b
+	}
+	if v, ok := lookup("DATABASE_DRIVER"); ok && v != "" {
+		cfg.Driver = strings.TrimSpace(v)
+	}
+	return cfg, cfg.Validate()
+}
+
+func intVar(lookup func(string) (string, bool), name string, def int) (int, error) {
+	v, ok := lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, &ConfigError{name, fmt.Sprintf("want an integer, got %q", v)}
+	}
+	return n, nil
+}
+
+// Validate checks the configuration without touching the network.
+func (c Config) Validate() error {
+	switch {
+	case c.PoolMin < 0:
+		return &ConfigError{"DATABASE_POOL_MIN", "must not be negative"}
+	case c.PoolMax < 1:
+		return &ConfigError{"DATABASE_POOL_MAX", "must be at least 1"}
+	case c.PoolMin > c.PoolMax:
+		return &ConfigError{"DATABASE_POOL_MIN", fmt.Sprintf("%d exceeds DATABASE_POOL_MAX %d", c.PoolMin, c.PoolMax)}
+	case c.Driver != DriverPgx && c.Driver != DriverPQ:
+		return &ConfigError{"DATABASE_DRIVER", fmt.Sprintf("want %q or %q, got %q", DriverPgx, DriverPQ, c.Driver)}
+	}
+	_, err := c.DSN()
+	return err
+}
+
+// DSN returns the connection URL with the TLS mode DATABASE_SSL asks for.
+func (c Config) DSN() (string, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		// url.Parse errors quote the input, password included: never wrap them.
+		return "", &ConfigError{"DATABASE_URL", "want postgres://user:password@host:port/database"}
+	}
+	q := u.Query()
+	mode := q.Get("sslmode")
+	switch {
+	case c.SSL && (mode == "" || mode == "disable" || mode == "allow" || mode == "prefer"):
+		if mode == "disable" {
+			return "", &ConfigError{"DATABASE_SSL", "true conflicts with sslmode=disable in DATABASE_URL"}
+		}
+		q.Set("sslmode", "require")
+	case !c.SSL && mode == "":
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// Redacted returns the URL with its password replaced, for logs.
+func (c Config) Redacted() string { return RedactURL(c.URL) }
+
+// RedactURL hides the password of a postgres URL; an unparsable URL is
+// hidden whole.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,52 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// DispatchLog records one notification sent to a recipient.
+type DispatchLog struct{ ent.Schema }
+
+// Mixin of DispatchLog.
+func (DispatchLog) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of DispatchLog.
+func (DispatchLog) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("provider").NotEmpty().MaxLen(keyLen).SchemaType(varchar(keyLen)),
+		field.Enum("channel").Values("email", "sms", "whatsapp", "slack", "webhook", "push"),
+		field.String("recipient").NotEmpty().MaxLen(emailLen).SchemaType(varchar(emailLen)),
+		field.String("template").Optional().MaxLen(keyLen).SchemaType(varchar(keyLen)),
+		field.Enum("status").Values("queued", "sent", "delivered", "failed", "bounced").Default("queued"),
+		field.String("provider_message_id").Optional().MaxLen(refLen).SchemaType(varchar(refLen)),
+		field.Int("attempts").Default(0).NonNegative(),
+		field.Text("error").Optional().Nillable(),
+		field.Time("sent_at").Optional().Nillable(),
+		field.Time("delivered_at").Optional().Nillable(),
+		field.String("activity_id").Optional().Nillable().SchemaType(varchar(idLen)),
+	}
+}
+
+// Edges of DispatchLog.
+func (DispatchLog) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("activity", Activity.Type).Ref("dispatches").Field("activity_id").Unique(),
+	}
+}
+
+// Indexes of DispatchLog.
+func (DispatchLog) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("tenant_id", "created_at"),
+		index.Fields("tenant_id", "status"),
+	}
+}
+
+// Annotations of DispatchLog.
+func (DispatchLog) Annotations() []schema.Annotation {
+	return []schema.Annotation{nonNegative("attempts")}
+}

@@ -1,0 +1,79 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/mixin"
+)
+
+const emailLen = 320
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
+
+// MoneyMixin adds an amount in integer minor units and its ISO 4217 currency,
+// named <Prefix>_amount and <Prefix>_currency, guarded non-negative.
+type MoneyMixin struct {
+	mixin.Schema
+	Prefix   string
+	Optional bool
+}
+
+// Fields of MoneyMixin.
+func (m MoneyMixin) Fields() []ent.Field {
+	amount := field.Int64(m.Prefix + "_amount").NonNegative().
+		Comment("Minor units of the currency (cents, paise).")
+	currency := field.String(m.Prefix + "_currency").MinLen(3).MaxLen(3).SchemaType(currencyType)
+	if m.Optional {
+		return []ent.Field{amount.Optional().Nillable(), currency.Optional().Nillable()}
+	}
+	return []ent.Field{amount, currency}
+}
+
+// Annotations of MoneyMixin.
+func (m MoneyMixin) Annotations() []schema.Annotation {
+	return []schema.Annotation{nonNegative(m.Prefix + "_amount")}
+}
+
+// nonNegative guards integer columns at the database with named checks.
+func nonNegative(columns ...string) *entsql.Annotation {
+	checks := make(map[string]string, len(columns))
+	for _, c := range columns {
+		checks[c+"_non_negative"] = c + " >= 0"
+	}
+	return entsql.Checks(checks)
+}
+
+// positive guards integer columns at the database with named checks.
+func positive(columns ...string) *entsql.Annotation {
+	checks := make(map[string]string, len(columns))
+	for _, c := range columns {
+		checks[c+"_positive"] = c + " > 0"
+	}
+	return entsql.Checks(checks)
+}
+
+// lowerEmailHook stores emails lower-case so the per-tenant unique index is
+// case-insensitive; a check constraint backs it at the database.
+var lowerEmailHook = func(next ent.Mutator) ent.Mutator {
+	type emailMutation interface {
+		Email() (string, bool)
+		SetEmail(string)
+	}
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		em, ok := m.(emailMutation)
+		if !ok {
+			return nil, fmt.Errorf("schema: unexpected mutation %T for email hook", m)
+		}
+		if e, ok := em.Email(); ok {
+			em.SetEmail(strings.ToLower(strings.TrimSpace(e)))
+		}
+		return next.Mutate(ctx, m)
+	})
+}

@@ -1,0 +1,83 @@
+// Package migratedev plans migrations from the Ent schema: new versioned
+// files, and the drift check that a fresh diff yields nothing.
+package migratedev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql/schema"
+
+	"github.com/leadmetrics/db/ent/migrate"
+)
+
+// ErrDrift is returned by Check when the schema and the directory disagree.
+var ErrDrift = errors.New("ent/schema and migrations/ disagree")
+
+// DriftError carries the SQL a new migration would contain.
+type DriftError struct{ SQL string }
+
+func (e *DriftError) Error() string {
+	return "migratedev: " + ErrDrift.Error() + "; run 'dbctl migrate diff NAME'. Pending changes:\n" + e.SQL
+}
+
+func (e *DriftError) Is(target error) bool { return target == ErrDrift }
+
+// Diff writes a new migration file named name into dir for the difference
+// between the Ent schema and the state dir replays to on the clean dev
+// database devURL. It reports false when there was nothing to write.
+func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string) (bool, error) {
+	err := migrate.NamedDiff(ctx, devURL, name,
+		schema.WithDir(dir),
+		schema.WithMigrationMode(schema.ModeReplay),
+		schema.WithDialect(dialect.Postgres),
+		schema.WithFormatter(atlasmigrate.DefaultFormatter),
+		schema.WithDropColumn(true),
+		schema.WithDropIndex(true),
+		schema.WithErrNoPlan(true),
+	)
+	switch {
+	case errors.Is(err, atlasmigrate.ErrNoPlan):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("migratedev: diff: %w", err)
+	}
+	return true, nil
+}
+
+// Check plans against an in-memory copy of dir and returns a *DriftError
+// holding the SQL when a new migration would not be empty.
+func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir) error {
+	files, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	mem := &atlasmigrate.MemDir{}
+	if err := mem.CopyFiles(files); err != nil {
+		return err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	if err := atlasmigrate.WriteSumFile(mem, sum); err != nil {
+		return err
+	}
+	wrote, err := Diff(ctx, devURL, mem, "drift")
+	if err != nil || !wrote {
+		return err
+	}
+	after, err := mem.Files()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, f := range after[len(files):] {
+		b.Write(f.Bytes())
+	}
+	return &DriftError{SQL: b.String()}
+}

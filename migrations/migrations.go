@@ -1,0 +1,314 @@
+// Package migrations embeds the versioned SQL migrations and applies them
+// the way the official Atlas CLI does: one transaction per file, under the
+// CLI's advisory lock, recorded in its revision table.
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+)
+
+//go:embed *.sql atlas.sum
+var files embed.FS
+
+// LockName is the advisory lock the official CLI takes around apply; its
+// key is derived by the Atlas PostgreSQL driver, so both tools exclude each
+// other.
+const LockName = "atlas_migrate_execute"
+
+// Embedded returns the migration directory compiled into the binary.
+func Embedded() (migrate.Dir, error) { return FromFS(files) }
+
+// FromFS copies the .sql files and atlas.sum of fsys into a migrate.Dir.
+func FromFS(fsys fs.FS) (migrate.Dir, error) {
+	dir := &migrate.MemDir{}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if err := dir.WriteFile(e.Name(), b); err != nil {
+			return nil, err
+		}
+	}
+	return dir, nil
+}
+
+// Validate checks the directory against its atlas.sum: an edited, added or
+// removed file without a re-hash fails with migrate.ErrChecksumMismatch.
+func Validate(dir migrate.Dir) error {
+	if err := migrate.Validate(dir); err != nil {
+		return fmt.Errorf("migrations: %w (re-run the diff or 'dbctl migrate hash' only if the edit is intended)", err)
+	}
+	return nil
+}
+
+// Options tunes Apply. The zero value applies the embedded directory.
+type Options struct {
+	Dir migrate.Dir // default: Embedded()
+	// LockWait is how long to wait for another applier's lock (default 2m).
+	LockWait time.Duration
+	// StatementLockTimeout bounds how long each statement waits for a table
+	// lock (PostgreSQL lock_timeout); 0 means the server's setting.
+	StatementLockTimeout time.Duration
+	// BaselineVersion marks a database that already has the schema up to
+	// this version as migrated, without running those files.
+	BaselineVersion string
+	// Log receives one line per applied file; nil discards.
+	Log func(format string, args ...any)
+}
+
+// Result lists what Apply did.
+type Result struct {
+	Applied []string // versions applied by this call, in order
+	Current string   // newest applied version afterwards
+}
+
+// ErrLocked is returned when another applier held the lock for LockWait.
+var ErrLocked = errors.New("migrations: another migration holds the lock")
+
+// FileError reports a migration file that failed; the transaction was
+// rolled back and the revision table records the error for status.
+type FileError struct {
+	Version, Stmt string
+	Err           error
+}
+
+func (e *FileError) Error() string {
+	return fmt.Sprintf("migrations: version %s failed at %q: %v", e.Version, e.Stmt, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Apply runs every pending file of opts.Dir on db. Concurrent callers
+// (replicas starting together, the official CLI) serialize on the lock;
+// the later ones find nothing pending.
+func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
+	dir, err := opts.dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(dir); err != nil {
+		return nil, err
+	}
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	wait := opts.LockWait
+	if wait == 0 {
+		wait = 2 * time.Minute
+	}
+	unlock, err := drv.(schema.Locker).Lock(ctx, LockName, wait)
+	if err != nil {
+		if errors.Is(err, schema.ErrLocked) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("migrations: take lock: %w", err)
+	}
+	defer unlock()
+	if err := ensureRevisionTable(ctx, db); err != nil {
+		return nil, err
+	}
+	rrw := revisions{conn: db}
+	var exOpts []migrate.ExecutorOption
+	if opts.BaselineVersion != "" {
+		exOpts = append(exOpts, migrate.WithBaselineVersion(opts.BaselineVersion))
+	}
+	ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	pending, err := ex.Pending(ctx)
+	switch {
+	case errors.Is(err, migrate.ErrNoPendingFiles):
+		res.Current, err = currentVersion(ctx, rrw)
+		return res, err
+	case err != nil:
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	for _, f := range pending {
+		start := time.Now()
+		if err := applyFile(ctx, db, dir, f, opts.StatementLockTimeout); err != nil {
+			return res, err
+		}
+		res.Applied = append(res.Applied, f.Version())
+		opts.logf("applied %s (%s)", f.Name(), time.Since(start).Round(time.Millisecond))
+	}
+	res.Current, err = currentVersion(ctx, rrw)
+	return res, err
+}
+
+// applyFile runs one file in its own transaction, or on a single
+// connection without one when the file says "-- atlas:txmode none".
+func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File, lockTimeout time.Duration) error {
+	if txNone(f) {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if err := setLockTimeout(ctx, conn, "SET", lockTimeout); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "RESET lock_timeout")
+		return execute(ctx, conn, dir, f)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := setLockTimeout(ctx, tx, "SET LOCAL", lockTimeout); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := execute(ctx, tx, dir, f); err != nil {
+		tx.Rollback()
+		// The failed attempt's revision rolled back with the tx: record the
+		// error outside it so status shows what broke, as the CLI does.
+		return recordFailure(ctx, revisions{conn: db}, dir, f, err)
+	}
+	return tx.Commit()
+}
+
+func execute(ctx context.Context, conn schema.ExecQuerier, dir migrate.Dir, f migrate.File) error {
+	drv, err := postgres.Open(conn)
+	if err != nil {
+		return err
+	}
+	ex, err := migrate.NewExecutor(drv, dir, revisions{conn: conn})
+	if err != nil {
+		return err
+	}
+	return ex.Execute(ctx, f)
+}
+
+func recordFailure(ctx context.Context, rrw revisions, dir migrate.Dir, f migrate.File, cause error) error {
+	fe := &FileError{Version: f.Version(), Err: cause}
+	var se *migrate.StmtExecError
+	if errors.As(cause, &se) {
+		fe.Stmt, fe.Err = se.Stmt.Text, se.Err
+	}
+	stmts, _ := f.StmtDecls()
+	sum, _ := dir.Checksum()
+	hash, _ := sum.SumByName(f.Name())
+	rev := &migrate.Revision{
+		Version: f.Version(), Description: f.Desc(), Type: migrate.RevisionTypeExecute,
+		Total: len(stmts), ExecutedAt: time.Now(), Hash: hash,
+		Error: fe.Err.Error(), ErrorStmt: fe.Stmt,
+	}
+	if err := rrw.WriteRevision(context.WithoutCancel(ctx), rev); err != nil {
+		return errors.Join(fe, fmt.Errorf("migrations: record failure: %w", err))
+	}
+	return fe
+}
+
+func setLockTimeout(ctx context.Context, conn schema.ExecQuerier, verb string, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("%s lock_timeout = '%dms'", verb, d.Milliseconds()))
+	return err
+}
+
+func txNone(f migrate.File) bool {
+	lf, ok := f.(*migrate.LocalFile)
+	if !ok {
+		return false
+	}
+	for _, d := range lf.Directive("txmode") {
+		if d == "none" {
+			return true
+		}
+	}
+	return false
+}
+
+func currentVersion(ctx context.Context, rrw revisions) (string, error) {
+	revs, err := rrw.ReadRevisions(ctx)
+	if err != nil || len(revs) == 0 {
+		return "", err
+	}
+	return revs[len(revs)-1].Version, nil
+}
+
+func (o Options) dir() (migrate.Dir, error) {
+	if o.Dir != nil {
+		return o.Dir, nil
+	}
+	return Embedded()
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(format, args...)
+	}
+}
+
+// FileStatus is one migration file and what the database knows of it.
+type FileStatus struct {
+	Version, Description string
+	State                string // "applied", "pending", "failed", "baseline", "partial"
+	Error                string
+}
+
+// Status lists every file of dir with its state in db, without locking.
+func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, error) {
+	if dir == nil {
+		var err error
+		if dir, err = Embedded(); err != nil {
+			return nil, err
+		}
+	}
+	fs, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	applied := map[string]*migrate.Revision{}
+	if ok, err := revisionTableExists(ctx, db); err != nil {
+		return nil, err
+	} else if ok {
+		revs, err := revisions{conn: db}.ReadRevisions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range revs {
+			applied[r.Version] = r
+		}
+	}
+	out := make([]FileStatus, 0, len(fs))
+	for _, f := range fs {
+		st := FileStatus{Version: f.Version(), Description: f.Desc(), State: "pending"}
+		if r, ok := applied[f.Version()]; ok {
+			switch {
+			case r.Type.Has(migrate.RevisionTypeBaseline):
+				st.State = "baseline"
+			case r.Error != "":
+				st.State, st.Error = "failed", r.Error
+			case r.Applied < r.Total:
+				st.State = "partial"
+			default:
+				st.State = "applied"
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
