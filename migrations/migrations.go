@@ -179,6 +179,12 @@ func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File,
 		tx.Rollback()
 		return err
 	}
+	// A failed earlier attempt left a revision with nothing applied: start
+	// afresh so its counts and hash follow the (fixed) file.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM "atlas_schema_revisions"."atlas_schema_revisions" WHERE version = $1 AND applied = 0`, f.Version()); err != nil {
+		tx.Rollback()
+		return err
+	}
 	if err := execute(ctx, tx, dir, f); err != nil {
 		tx.Rollback()
 		// The failed attempt's revision rolled back with the tx: record the

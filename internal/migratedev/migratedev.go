@@ -31,7 +31,13 @@ func (e *DriftError) Is(target error) bool { return target == ErrDrift }
 // between the Ent schema and the state dir replays to on the clean dev
 // database devURL. It reports false when there was nothing to write.
 func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string) (bool, error) {
-	err := migrate.NamedDiff(ctx, devURL, name,
+	return DiffTables(ctx, devURL, dir, name, migrate.Tables)
+}
+
+// DiffTables is Diff against the given desired tables instead of the
+// compiled Ent schema (tests use it to change the schema).
+func DiffTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string, tables []*schema.Table) (bool, error) {
+	err := schema.Diff(ctx, devURL, name, tables,
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
 		schema.WithDialect(dialect.Postgres),
@@ -52,6 +58,11 @@ func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string)
 // Check plans against an in-memory copy of dir and returns a *DriftError
 // holding the SQL when a new migration would not be empty.
 func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir) error {
+	return CheckTables(ctx, devURL, dir, migrate.Tables)
+}
+
+// CheckTables is Check against the given desired tables.
+func CheckTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, tables []*schema.Table) error {
 	files, err := dir.Files()
 	if err != nil {
 		return err
@@ -67,7 +78,7 @@ func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir) error {
 	if err := atlasmigrate.WriteSumFile(mem, sum); err != nil {
 		return err
 	}
-	wrote, err := Diff(ctx, devURL, mem, "drift")
+	wrote, err := DiffTables(ctx, devURL, mem, "drift", tables)
 	if err != nil || !wrote {
 		return err
 	}

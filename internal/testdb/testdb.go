@@ -1,0 +1,186 @@
+// Package testdb gives each test its own PostgreSQL database, cloned from a
+// template on which the real migration files were applied once.
+package testdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/peterldowns/pgtestdb"
+	"github.com/testcontainers/testcontainers-go"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/migrations"
+)
+
+var (
+	serverOnce sync.Once
+	serverURL  string
+	serverErr  error
+)
+
+// ServerURL returns the admin URL of the PostgreSQL server the tests use:
+// TEST_DATABASE_URL, else DATABASE_URL, else the local default; when none
+// answers and a Docker engine is available, a testcontainers PostgreSQL.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	serverOnce.Do(func() { serverURL, serverErr = findServer() })
+	if serverErr != nil {
+		t.Fatalf("testdb: %v", serverErr)
+	}
+	return serverURL
+}
+
+// findServer tries each candidate's server through its maintenance
+// database: the tests create their own databases there.
+func findServer() (string, error) {
+	var tried []string
+	candidates := [][2]string{{"TEST_DATABASE_URL", os.Getenv("TEST_DATABASE_URL")},
+		{"DATABASE_URL", os.Getenv("DATABASE_URL")}, {"local default", db.LocalURL}}
+	for _, c := range candidates {
+		if c[1] == "" {
+			continue
+		}
+		admin, err := pgserver.WithDatabase(c[1], "postgres")
+		if err == nil {
+			if err = ping(admin); err == nil {
+				return admin, nil
+			}
+		}
+		tried = append(tried, fmt.Sprintf("%s (%s): %v", c[0], db.RedactURL(c[1]), err))
+	}
+	if dockerAvailable() {
+		u, err := startContainer()
+		if err == nil {
+			return u, nil
+		}
+		tried = append(tried, fmt.Sprintf("testcontainers: %v", err))
+	} else {
+		tried = append(tried, "testcontainers: no Docker engine")
+	}
+	return "", errors.New("no PostgreSQL server for the tests. Set TEST_DATABASE_URL or DATABASE_URL, " +
+		"start the local server (postgres@127.0.0.1:5432), or make a Docker engine available for testcontainers.\n  " +
+		strings.Join(tried, "\n  "))
+}
+
+func ping(rawURL string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	admin, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	return admin.PingContext(ctx)
+}
+
+func dockerAvailable() bool {
+	if os.Getenv("DOCKER_HOST") != "" {
+		return true
+	}
+	_, err := os.Stat("/var/run/docker.sock")
+	return err == nil
+}
+
+func startContainer() (string, error) {
+	ctx := context.Background()
+	c, err := tcpostgres.Run(ctx, "postgres:15-alpine",
+		tcpostgres.WithDatabase("postgres"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
+		testcontainers.WithWaitStrategy(wait.ForLog("database system is ready to accept connections").
+			WithOccurrence(2).WithStartupTimeout(60*time.Second)))
+	if err != nil {
+		return "", err
+	}
+	return c.ConnectionString(ctx, "sslmode=disable")
+}
+
+// pgConfig turns the server URL into pgtestdb's configuration.
+func pgConfig(t testing.TB) pgtestdb.Config {
+	u, err := url.Parse(ServerURL(t))
+	if err != nil {
+		t.Fatalf("testdb: unparsable server URL")
+	}
+	pw, _ := u.User.Password()
+	q := u.Query()
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	return pgtestdb.Config{
+		DriverName: "pgx", Host: u.Hostname(), Port: u.Port(), User: u.User.Username(), Password: pw,
+		Database: strings.TrimPrefix(u.Path, "/"), Options: q.Encode(),
+		ForceTerminateConnections: true,
+	}
+}
+
+// migrator applies the embedded migration files, exactly as production.
+type migrator struct{}
+
+func (migrator) Hash() (string, error) {
+	dir, err := migrations.Embedded()
+	if err != nil {
+		return "", err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return "", err
+	}
+	return strings.NewReplacer("h1:", "", "/", "_", "+", "-", "=", "").Replace(sum.Sum())[:20], nil
+}
+
+func (migrator) Migrate(ctx context.Context, sqlDB *sql.DB, _ pgtestdb.Config) error {
+	_, err := migrations.Apply(ctx, sqlDB, migrations.Options{})
+	return err
+}
+
+// URL returns the URL of a new migrated database, dropped after the test.
+func URL(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, pgConfig(t), migrator{}).URL()
+}
+
+// EmptyURL returns the URL of a new database with no schema at all.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, pgConfig(t), pgtestdb.NoopMigrator{}).URL()
+}
+
+// DB returns a *sql.DB on a new migrated database.
+func DB(t testing.TB) *sql.DB {
+	t.Helper()
+	return Open(t, URL(t))
+}
+
+// Open connects to rawURL through the module's own Open path and closes the
+// pool when the test ends.
+func Open(t testing.TB, rawURL string) *sql.DB {
+	t.Helper()
+	cfg := db.DefaultConfig()
+	cfg.URL, cfg.PoolMin = rawURL, 1
+	sqlDB, err := db.OpenDB(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	return sqlDB
+}
+
+// Client returns an Ent client on a new migrated database and the *sql.DB
+// under it, for assertions in raw SQL.
+func Client(t testing.TB) (*ent.Client, *sql.DB) {
+	t.Helper()
+	sqlDB := DB(t)
+	return ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB))), sqlDB
+}

@@ -1,0 +1,243 @@
+package migrations_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+
+	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/migrations"
+)
+
+func embeddedFiles(t *testing.T) []atlasmigrate.File {
+	t.Helper()
+	dir, err := migrations.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v (%d files)", err, len(files))
+	}
+	return files
+}
+
+func countRevisions(t *testing.T, db *sql.DB) (total, failed int) {
+	t.Helper()
+	err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE error IS NOT NULL OR applied <> total)
+		FROM atlas_schema_revisions.atlas_schema_revisions`).Scan(&total, &failed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total, failed
+}
+
+func TestApplyFromEmptyThenNoop(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	files := embeddedFiles(t)
+
+	res, err := migrations.Apply(ctx, db, migrations.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != len(files) || res.Current != files[len(files)-1].Version() {
+		t.Fatalf("first apply: %+v, want %d files up to %s", res, len(files), files[len(files)-1].Version())
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 18 {
+		t.Fatalf("public tables = %d, want 18", tables)
+	}
+
+	res, err = migrations.Apply(ctx, db, migrations.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 0 {
+		t.Fatalf("second apply ran %v, want nothing", res.Applied)
+	}
+	if total, failed := countRevisions(t, db); total != len(files) || failed != 0 {
+		t.Fatalf("revisions: %d rows, %d failed; want %d, 0", total, failed, len(files))
+	}
+}
+
+// TestConcurrentApplyProcesses starts four dbctl processes on one empty
+// database: the advisory lock lets one apply each file once, the others find
+// nothing pending.
+func TestConcurrentApplyProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds dbctl")
+	}
+	bin := filepath.Join(t.TempDir(), "dbctl")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/dbctl")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build dbctl: %v\n%s", err, out)
+	}
+	url := testdb.EmptyURL(t)
+	files := embeddedFiles(t)
+
+	outs := make([]string, 4)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, "migrate", "apply", "--url", url, "--dir", ".")
+			var buf bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &buf, &buf
+			errs[i] = cmd.Run()
+			outs[i] = buf.String()
+		}()
+	}
+	wg.Wait()
+	appliers := 0
+	for i := range outs {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+		if strings.Contains(outs[i], "applied ") && !strings.Contains(outs[i], "no pending") {
+			appliers++
+		}
+	}
+	if appliers != 1 {
+		t.Fatalf("%d processes applied migrations, want exactly 1:\n%s", appliers, strings.Join(outs, "\n---\n"))
+	}
+	db := testdb.Open(t, url)
+	if total, failed := countRevisions(t, db); total != len(files) || failed != 0 {
+		t.Fatalf("revisions: %d rows, %d failed; want %d, 0", total, failed, len(files))
+	}
+}
+
+func copyDir(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	matches, _ := filepath.Glob("*.sql")
+	for _, m := range append(matches, "atlas.sum") {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, m), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func TestValidateCatchesEditedFile(t *testing.T) {
+	path := copyDir(t)
+	dir, err := atlasmigrate.NewLocalDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Validate(dir); err != nil {
+		t.Fatalf("pristine copy: %v", err)
+	}
+	files, _ := dir.Files()
+	f := filepath.Join(path, files[0].Name())
+	b, _ := os.ReadFile(f)
+	if err := os.WriteFile(f, append(b, []byte("\nDROP TABLE users;\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Validate(dir); !errors.Is(err, atlasmigrate.ErrChecksumMismatch) {
+		t.Fatalf("edited file: got %v, want ErrChecksumMismatch", err)
+	}
+	// Apply refuses the same directory before touching the database.
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	if _, err := migrations.Apply(context.Background(), db, migrations.Options{Dir: dir}); !errors.Is(err, atlasmigrate.ErrChecksumMismatch) {
+		t.Fatalf("apply of edited dir: got %v, want ErrChecksumMismatch", err)
+	}
+}
+
+// TestFailedFileRollsBackAndRecords appends a failing file: its transaction
+// rolls back entirely, the revision table records the error, and a fixed
+// file applies on retry.
+func TestFailedFileRollsBackAndRecords(t *testing.T) {
+	ctx := context.Background()
+	path := copyDir(t)
+	dir, _ := atlasmigrate.NewLocalDir(path)
+	bad := "CREATE TABLE probe (id int);\nINSERT INTO no_such_table VALUES (1);\n"
+	if err := dir.WriteFile("99990101000000_bad.sql", []byte(bad)); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, dir)
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	_, err := migrations.Apply(ctx, db, migrations.Options{Dir: dir})
+	var fe *migrations.FileError
+	if !errors.As(err, &fe) || fe.Version != "99990101000000" || !strings.Contains(fe.Stmt, "no_such_table") {
+		t.Fatalf("got %v, want a FileError for the bad statement", err)
+	}
+	var probe sql.NullString
+	db.QueryRow(`SELECT to_regclass('public.probe')::text`).Scan(&probe)
+	if probe.Valid {
+		t.Fatal("table of the failed file survived: the file was not one transaction")
+	}
+	st, err := migrations.Status(ctx, db, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := st[len(st)-1]; last.State != "failed" || !strings.Contains(last.Error, "no_such_table") {
+		t.Fatalf("status of bad file = %+v", last)
+	}
+	if err := dir.WriteFile("99990101000000_bad.sql", []byte("CREATE TABLE probe (id int);\n")); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, dir)
+	res, err := migrations.Apply(ctx, db, migrations.Options{Dir: dir})
+	if err != nil || len(res.Applied) != 1 {
+		t.Fatalf("retry: %v %+v", err, res)
+	}
+	if _, failed := countRevisions(t, db); failed != 0 {
+		t.Fatalf("%d failed revisions after the fix", failed)
+	}
+}
+
+func TestBaselineSkipsExistingSchema(t *testing.T) {
+	ctx := context.Background()
+	files := embeddedFiles(t)
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	// A database that already has the schema (say, from the official CLI's
+	// schema apply) but no revision table.
+	for _, f := range files {
+		if _, err := db.ExecContext(ctx, string(f.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := migrations.Apply(ctx, db, migrations.Options{}); err == nil {
+		t.Fatal("apply on a non-empty database without baseline succeeded")
+	}
+	res, err := migrations.Apply(ctx, db, migrations.Options{BaselineVersion: files[len(files)-1].Version()})
+	if err != nil || len(res.Applied) != 0 {
+		t.Fatalf("baseline apply: %v %+v", err, res)
+	}
+	st, _ := migrations.Status(ctx, db, nil)
+	for _, s := range st {
+		if s.State != "applied" && s.State != "baseline" {
+			t.Fatalf("after baseline, %s is %s", s.Version, s.State)
+		}
+	}
+}
+
+func rehash(t *testing.T, dir *atlasmigrate.LocalDir) {
+	t.Helper()
+	sum, err := dir.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+		t.Fatal(err)
+	}
+}
