@@ -211,6 +211,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			creditbalance.FieldUpdatedAt: {Type: field.TypeTime, Column: creditbalance.FieldUpdatedAt},
 			creditbalance.FieldDeletedAt: {Type: field.TypeTime, Column: creditbalance.FieldDeletedAt},
 			creditbalance.FieldBalance:   {Type: field.TypeInt64, Column: creditbalance.FieldBalance},
+			creditbalance.FieldLastSeq:   {Type: field.TypeInt64, Column: creditbalance.FieldLastSeq},
 		},
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
@@ -232,6 +233,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			creditledgerentry.FieldKind:           {Type: field.TypeEnum, Column: creditledgerentry.FieldKind},
 			creditledgerentry.FieldAmount:         {Type: field.TypeInt64, Column: creditledgerentry.FieldAmount},
 			creditledgerentry.FieldBalanceAfter:   {Type: field.TypeInt64, Column: creditledgerentry.FieldBalanceAfter},
+			creditledgerentry.FieldSeq:            {Type: field.TypeInt64, Column: creditledgerentry.FieldSeq},
 			creditledgerentry.FieldIdempotencyKey: {Type: field.TypeString, Column: creditledgerentry.FieldIdempotencyKey},
 			creditledgerentry.FieldDescription:    {Type: field.TypeString, Column: creditledgerentry.FieldDescription},
 			creditledgerentry.FieldActor:          {Type: field.TypeString, Column: creditledgerentry.FieldActor},
@@ -1959,6 +1961,11 @@ func (f *CreditBalanceFilter) WhereBalance(p entql.Int64P) {
 	f.Where(p.Field(creditbalance.FieldBalance))
 }
 
+// WhereLastSeq applies the entql int64 predicate on the last_seq field.
+func (f *CreditBalanceFilter) WhereLastSeq(p entql.Int64P) {
+	f.Where(p.Field(creditbalance.FieldLastSeq))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *CreditLedgerEntryQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2037,6 +2044,11 @@ func (f *CreditLedgerEntryFilter) WhereAmount(p entql.Int64P) {
 // WhereBalanceAfter applies the entql int64 predicate on the balance_after field.
 func (f *CreditLedgerEntryFilter) WhereBalanceAfter(p entql.Int64P) {
 	f.Where(p.Field(creditledgerentry.FieldBalanceAfter))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *CreditLedgerEntryFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(creditledgerentry.FieldSeq))
 }
 
 // WhereIdempotencyKey applies the entql string predicate on the idempotency_key field.
