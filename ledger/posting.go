@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -166,6 +167,7 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 				return nil, err
 			}
 		case stRaced:
+			racedReads.Add(1)
 			// The original committed while this statement waited for the
 			// balance lock, after its snapshot: read it with a new one.
 			status, e, _, err := scanEntry(q.QueryRowContext(ctx, entryByKeySQL, tenant, p.IdempotencyKey))
@@ -184,6 +186,10 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 	}
 	return nil, errors.New("ledger: posting neither applied nor found after retries")
 }
+
+// racedReads counts postings that needed the second read: the duplicate
+// that raced its original. Tests check the path is exercised.
+var racedReads atomic.Int64
 
 // replay returns the original entry of a key, or a conflict when the new
 // posting differs in what matters.
