@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/leadmetrics/db/internal/ledgertest"
 	"github.com/leadmetrics/db/ledger"
@@ -50,7 +51,10 @@ func TestConcurrentPostings(t *testing.T) {
 		_, ctxs[i] = env.Tenant(t, "")
 	}
 	racedBefore := ledger.RacedReads()
-	type outcome struct{ applied, replayed, refused int }
+	type outcome struct {
+		applied, replayed, refused int
+		appliedAt, lastRefusalStart time.Time // a refusal must not start after the key was applied
+	}
 	var mu sync.Mutex
 	outcomes := map[string]*outcome{} // by tenant/key
 	var wg sync.WaitGroup
@@ -63,7 +67,9 @@ func TestConcurrentPostings(t *testing.T) {
 			for i := range perWorker {
 				ti := rng.IntN(tenants)
 				key := fmt.Sprintf("k%d", i+rng.IntN(6))
+				started := time.Now()
 				e, err := env.Ledger.Post(ctxs[ti], contentOf(key))
+				finished := time.Now()
 				mu.Lock()
 				o := outcomes[fmt.Sprint(ti, "/", key)]
 				if o == nil {
@@ -73,6 +79,9 @@ func TestConcurrentPostings(t *testing.T) {
 				switch {
 				case errors.Is(err, ledger.ErrInsufficientCredits):
 					o.refused++
+					if started.After(o.lastRefusalStart) {
+						o.lastRefusalStart = started
+					}
 				case err != nil:
 					mu.Unlock()
 					errs <- fmt.Errorf("worker %d posting %d: %w", w, i, err)
@@ -81,6 +90,7 @@ func TestConcurrentPostings(t *testing.T) {
 					o.replayed++
 				default:
 					o.applied++
+					o.appliedAt = finished
 				}
 				mu.Unlock()
 			}
@@ -95,6 +105,9 @@ func TestConcurrentPostings(t *testing.T) {
 	for k, o := range outcomes {
 		if o.applied > 1 {
 			t.Errorf("key %s applied %d times", k, o.applied)
+		}
+		if o.applied == 1 && o.lastRefusalStart.After(o.appliedAt) {
+			t.Errorf("key %s refused for insufficient credits after it had been applied", k)
 		}
 		applied += o.applied
 		replayed += o.replayed

@@ -2,8 +2,6 @@ package ledger_test
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -26,44 +24,21 @@ func TestPostingKilledMidFlightAppliesOnceOnRetry(t *testing.T) {
 	tenant, ctx := env.Tenant(t, "")
 	post(t, env, ctx, topup, 1000, "before")
 
-	// Another session holds the tenant's balance row.
-	holder, err := env.DB.BeginTx(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Rollback()
-	if _, err := holder.Exec(`SELECT 1 FROM credit_balances WHERE tenant_id = $1 FOR UPDATE`, tenant); err != nil {
-		t.Fatal(err)
-	}
+	release := holdBalance(t, env, tenant)
 	p := ledger.Posting{Kind: usage, Amount: -300, IdempotencyKey: "killed"}
 	done := make(chan error, 1)
 	go func() { _, err := env.Ledger.Post(ctx, p); done <- err }()
 
+	pids := waitForPostings(t, env, 1)
 	admin := testdb.Open(t, testdb.ServerURL(t))
-	var dbName string
-	if err := env.DB.QueryRow(`SELECT current_database()`).Scan(&dbName); err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	deadline := time.Now().Add(30 * time.Second)
-	for pid == 0 && time.Now().Before(deadline) {
-		err := admin.QueryRow(`SELECT pid FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'WITH bal AS MATERIALIZED%' AND datname = $1`, dbName).Scan(&pid)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if pid == 0 {
-		t.Fatal("the posting never waited on the balance lock")
-	}
+	pid := pids[0]
 	if _, err := admin.Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err == nil {
 		t.Fatal("the killed posting reported success")
 	}
-	holder.Rollback()
+	release()
 
 	e, err := env.Ledger.Post(ctx, p)
 	if err != nil {
@@ -76,6 +51,86 @@ func TestPostingKilledMidFlightAppliesOnceOnRetry(t *testing.T) {
 		t.Fatal("second retry applied again")
 	}
 	env.MustReconcile(t, ctx)
+}
+
+// holdBalance locks the tenant's balance row from another session until
+// the returned function is called.
+func holdBalance(t *testing.T, env *ledgertest.Env, tenant string) (release func()) {
+	t.Helper()
+	holder, err := env.DB.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Rollback() })
+	if _, err := holder.Exec(`SELECT 1 FROM credit_balances WHERE tenant_id = $1 FOR UPDATE`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	return func() { holder.Rollback() }
+}
+
+// waitForPostings waits until n postings wait for a balance lock and
+// returns their backend pids.
+func waitForPostings(t *testing.T, env *ledgertest.Env, n int) []int {
+	t.Helper()
+	admin := testdb.Open(t, testdb.ServerURL(t))
+	var dbName string
+	if err := env.DB.QueryRow(`SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		rows, err := admin.Query(`SELECT pid FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE 'WITH bal AS MATERIALIZED%' AND datname = $1`, dbName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pids []int
+		for rows.Next() {
+			var pid int
+			rows.Scan(&pid)
+			pids = append(pids, pid)
+		}
+		rows.Close()
+		if len(pids) >= n {
+			return pids
+		}
+	}
+	t.Fatalf("fewer than %d postings waited on the balance lock", n)
+	return nil
+}
+
+// Two duplicates of a debit that empties the balance wait on the lock
+// together: the first applies it; the second, whose snapshot predates the
+// first's commit, must answer with the original entry, not with
+// "insufficient credits" although the balance is now short.
+func TestRacingDuplicateDebitIsReplayedNotRefused(t *testing.T) {
+	env := ledgertest.New(t)
+	tenant, ctx := env.Tenant(t, "")
+	post(t, env, ctx, topup, 500, "t")
+	release := holdBalance(t, env, tenant)
+	p := ledger.Posting{Kind: expiry, Amount: -500, IdempotencyKey: "expire-all"}
+	type result struct {
+		e   *ledger.Entry
+		err error
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() { e, err := env.Ledger.Post(ctx, p); results <- result{e, err} }()
+	}
+	waitForPostings(t, env, 2)
+	release()
+	applied := 0
+	for range 2 {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("duplicate of an applied debit: %v", r.err)
+		}
+		if !r.e.Replayed {
+			applied++
+		}
+	}
+	if applied != 1 || env.Balance(t, ctx) != 0 {
+		t.Fatalf("applied %d times, balance %d", applied, env.Balance(t, ctx))
+	}
 }
 
 // A posting that committed but whose answer was lost (the link is cut as

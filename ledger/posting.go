@@ -149,46 +149,48 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 		args = append(args, call.args()...)
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		status, e, balance, err := scanEntry(q.QueryRowContext(ctx, stmt, args...))
+		stat, e, balance, err := scanEntry(q.QueryRowContext(ctx, stmt, args...))
 		if err != nil {
 			return nil, dbError(err)
 		}
-		switch status {
+		switch stat {
 		case stInserted:
 			return &Entry{CreditLedgerEntry: e}, nil
 		case stExisting:
 			return replay(e, p)
-		case stBadLink:
-			return nil, ErrInvalidLink
-		case stInsufficent:
-			return nil, &InsufficientError{Balance: balance, Amount: p.Amount}
 		case stNoBalance:
 			if err := ensureBalance(ctx, q, tenant); err != nil {
 				return nil, err
 			}
-		case stRaced:
-			racedReads.Add(1)
-			// The original committed while this statement waited for the
-			// balance lock, after its snapshot: read it with a new one.
+		case stBadLink, stInsufficent, stRaced:
+			// The key may have been applied by a duplicate that committed
+			// while this statement waited for the balance lock, after its
+			// snapshot: read it with a new one before answering.
 			status, e, _, err := scanEntry(q.QueryRowContext(ctx, entryByKeySQL, tenant, p.IdempotencyKey))
 			if err == nil && status == stExisting {
+				racedReads.Add(1)
 				return replay(e, p)
 			}
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return nil, dbError(err)
 			}
-			if call != nil {
+			switch {
+			case stat == stBadLink:
+				return nil, ErrInvalidLink
+			case stat == stInsufficent:
+				return nil, &InsufficientError{Balance: balance, Amount: p.Amount}
+			case call != nil:
 				return nil, invalid(ErrIdempotencyConflict, "LLM call %q already recorded without this debit", call.RefID)
 			}
 		default:
-			return nil, fmt.Errorf("ledger: unexpected posting status %q", status)
+			return nil, fmt.Errorf("ledger: unexpected posting status %q", stat)
 		}
 	}
 	return nil, errors.New("ledger: posting neither applied nor found after retries")
 }
 
-// racedReads counts postings that needed the second read: the duplicate
-// that raced its original. Tests check the path is exercised.
+// racedReads counts duplicates found only by the second read: they raced
+// their original. Tests check the path is exercised.
 var racedReads atomic.Int64
 
 // replay returns the original entry of a key, or a conflict when the new
