@@ -21,13 +21,20 @@ const entryCols = `id, ref_id, tenant_id, created_at, updated_at, kind, amount, 
 // How it stays exact in one statement:
 //   - bal locks the tenant's balance row (FOR UPDATE), so postings of one
 //     tenant serialize; after waiting, it returns the newest balance.
-//   - ins inserts only if no entry of the key is visible (prior), the links
-//     are the tenant's, and a debit other than usage does not overdraw.
-//   - upd updates the balance FROM ins: when ins inserted nothing, including
-//     when ON CONFLICT DO NOTHING skipped a duplicate that committed after
-//     this statement's snapshot, the balance is not touched.
-//   - that last case returns status 'raced' and Go reads the original with
-//     a new snapshot; every other outcome comes back in this round trip.
+//   - ins inserts when the links are the tenant's and a debit other than
+//     usage does not overdraw; a key already used is skipped by ON CONFLICT
+//     DO NOTHING (the unique index sees rows committed after the snapshot).
+//   - upd updates the balance FROM ins: when ins inserted nothing, the
+//     balance is not touched. This is the trap of data-modifying CTEs: a
+//     sibling UPDATE that does not read ins would apply a skipped posting.
+//   - prior, the entry of the key in this statement's snapshot, is read
+//     only when nothing was inserted: it answers a replay in this round
+//     trip. A duplicate that committed while this statement waited for the
+//     lock is not in the snapshot: the statement then reports a refusal or
+//     'raced', and Go reads the key again with a new snapshot.
+//   - links and the overdraft rule are checked in ins's WHERE, not in a
+//     separate CTE: measured, every extra CTE scan under the balance lock
+//     costs throughput on a hot tenant.
 //
 // Overflow of balance + amount raises 22003 and the statement writes
 // nothing.
@@ -43,20 +50,21 @@ func buildPostSQL(withCall bool) string {
 	links := `($9::varchar IS NULL OR EXISTS (SELECT 1 FROM topup_orders WHERE id = $9 AND tenant_id = $1))
 		AND ($10::varchar IS NULL OR EXISTS (SELECT 1 FROM llm_call_logs WHERE id = $10 AND tenant_id = $1))
 		AND ($11::varchar IS NULL OR EXISTS (SELECT 1 FROM activities WHERE id = $11 AND tenant_id = $1))`
-	llmCall, from := "$10", "bal, ok"
+	const mayOverdraw = `($5::bigint > 0 OR $4::varchar = 'usage')`
+	llmCall, from := "$10", "bal"
 	callCTE := ""
 	if withCall {
 		links += `
 		AND ($22::varchar IS NULL OR EXISTS (SELECT 1 FROM activities WHERE id = $22 AND tenant_id = $1))
 		AND ($23::varchar IS NULL OR EXISTS (SELECT 1 FROM agent_configs WHERE id = $23 AND tenant_id = $1))`
-		llmCall, from = "call.id", "bal, ok, call"
+		llmCall, from = "call.id", "bal, call"
 		// The call is inserted under the same conditions as the entry,
 		// except overdraft: usage already incurred is always recorded.
 		callCTE = `call AS (
 	INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
 		prompt_tokens, completion_tokens, cost, latency_ms, status, error, request_id, activity_id, agent_config_id)
 	SELECT $12, $13, $1, now(), now(), $14, $15, $16, $17, -$5::bigint, $18, $19, $20, $21, $22, $23
-	FROM bal, ok WHERE ok.links AND NOT EXISTS (SELECT 1 FROM prior)
+	FROM bal WHERE ` + links + `
 	ON CONFLICT (tenant_id, ref_id) DO NOTHING
 	RETURNING id
 ), `
@@ -67,15 +75,12 @@ func buildPostSQL(withCall bool) string {
 	SELECT balance, last_seq FROM credit_balances WHERE tenant_id = $1 FOR UPDATE
 ), prior AS MATERIALIZED (
 	SELECT ` + entryCols + ` FROM credit_ledger_entries WHERE tenant_id = $1 AND idempotency_key = $2
-), ok AS MATERIALIZED (
-	SELECT ` + links + ` AS links,
-		($5::bigint > 0 OR $4::varchar = 'usage') AS may_overdraw
 ), ` + callCTE + `ins AS (
 	INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, seq,
 		idempotency_key, description, actor, metadata, topup_order_id, llm_call_id, activity_id)
 	SELECT $3, $2, $1, now(), now(), $4, $5, bal.balance + $5, bal.last_seq + 1, $2, $6, $7, $8::jsonb, $9, ` + llmCall + `, $11
 	FROM ` + from + `
-	WHERE ok.links AND NOT EXISTS (SELECT 1 FROM prior) AND (ok.may_overdraw OR bal.balance + $5 >= 0)
+	WHERE ` + links + ` AND (` + mayOverdraw + ` OR bal.balance + $5 >= 0)
 	ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
 	RETURNING ` + entryCols + `
 ), upd AS (
@@ -84,14 +89,14 @@ func buildPostSQL(withCall bool) string {
 )
 SELECT '` + stInserted + `', ` + entryCols + ` FROM ins
 UNION ALL
-SELECT '` + stExisting + `', ` + entryCols + ` FROM prior
+SELECT '` + stExisting + `', ` + entryCols + ` FROM prior WHERE NOT EXISTS (SELECT 1 FROM ins)
 UNION ALL
 SELECT CASE WHEN bal.balance IS NULL THEN '` + stNoBalance + `'
-		WHEN NOT ok.links THEN '` + stBadLink + `'
-		WHEN NOT (ok.may_overdraw OR bal.balance + $5 >= 0) THEN '` + stInsufficent + `'
+		WHEN NOT (` + links + `) THEN '` + stBadLink + `'
+		WHEN NOT (` + mayOverdraw + ` OR bal.balance + $5 >= 0) THEN '` + stInsufficent + `'
 		ELSE '` + stRaced + `' END,
 	` + refusal + `
-FROM ok LEFT JOIN bal ON true
+FROM (SELECT) one LEFT JOIN bal ON true
 WHERE NOT EXISTS (SELECT 1 FROM ins) AND NOT EXISTS (SELECT 1 FROM prior)`
 }
 
