@@ -52,7 +52,7 @@ func TestConcurrentPostings(t *testing.T) {
 	}
 	racedBefore := ledger.RacedReads()
 	type outcome struct {
-		applied, replayed, refused int
+		applied, replayed, refused  int
 		appliedAt, lastRefusalStart time.Time // a refusal must not start after the key was applied
 	}
 	var mu sync.Mutex
