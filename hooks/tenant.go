@@ -46,8 +46,8 @@ func Tenant(kind scope.Kind) ent.Hook {
 // for a tenant viewer; for the system viewer, the caller's explicit value
 // (owned rows), the row's own id (tenants) or the platform (shared rows).
 func stamp(v scope.Viewer, kind scope.Kind, m ent.Mutation) (string, error) {
-	given, _ := m.Field(scope.ColumnTenantID)
-	givenID, hasGiven := given.(string)
+	given, hasGiven := m.Field(scope.ColumnTenantID)
+	givenID, _ := given.(string)
 	var want string
 	switch kind {
 	case scope.KindTenant:
