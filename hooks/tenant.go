@@ -37,7 +37,11 @@ func Tenant(kind scope.Kind) ent.Hook {
 					return nil, err
 				}
 			}
-			return next.Mutate(ctx, m)
+			out, err := next.Mutate(ctx, m)
+			if cerr := scope.ConflictError(err); cerr != nil {
+				return nil, cerr // the upsert guard refused (see scope.GuardConflict)
+			}
+			return out, err
 		})
 	}
 }

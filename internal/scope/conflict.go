@@ -7,9 +7,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
-// conflictMarker is in the error PostgreSQL raises when an upsert meets
-// another tenant's row; IsConflictGuardError recognizes it.
-const conflictMarker = "leadmetrics: upsert conflicts with a row of another tenant"
+// Markers in the error PostgreSQL raises when the guard refuses an upsert;
+// ConflictError turns them into typed errors.
+const (
+	conflictMarker  = "leadmetrics: upsert conflicts with a row of another tenant"
+	immutableMarker = "leadmetrics: upsert conflicts with an immutable row"
+)
 
 // GuardConflict adds the tenancy guard to an upsert's ON CONFLICT options
 // (the generated createSpec calls it). Ent's upsert update path runs no
@@ -35,11 +38,15 @@ func GuardConflict(typ string, opts []sql.ConflictOption) []sql.ConflictOption {
 		return opts
 	}
 	t := quoteIdent(n.Table)
-	fail := fmt.Sprintf("CAST(('%s: ' || \"excluded\".%s) AS BOOLEAN)", conflictMarker, quoteIdent(ColumnTenantID))
+	// The cast of a text that is no boolean raises; it depends on EXCLUDED,
+	// so PostgreSQL evaluates it only for a refused row.
+	fail := func(marker string) string {
+		return fmt.Sprintf("CAST(('%s: ' || \"excluded\".%s) AS BOOLEAN)", marker, quoteIdent(ColumnTenantID))
+	}
 	cond := fmt.Sprintf("CASE WHEN %s.%s = \"excluded\".%s THEN TRUE ELSE %s END",
-		t, quoteIdent(ColumnTenantID), quoteIdent(ColumnTenantID), fail)
+		t, quoteIdent(ColumnTenantID), quoteIdent(ColumnTenantID), fail(conflictMarker))
 	if n.Immutable {
-		cond = fail
+		cond = fail(immutableMarker)
 	}
 	out := append(opts[:len(opts):len(opts)],
 		sql.ResolveWith(func(u *sql.UpdateSet) {
@@ -53,9 +60,18 @@ func GuardConflict(typ string, opts []sql.ConflictOption) []sql.ConflictOption {
 	return out
 }
 
-// IsConflictGuardError reports whether err is the guard's refusal.
-func IsConflictGuardError(err error) bool {
-	return err != nil && strings.Contains(err.Error(), conflictMarker)
+// ConflictError returns the typed error for the guard's refusal in err
+// (ErrCrossTenantRef or ErrImmutable), or nil when err is something else.
+func ConflictError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(err.Error(), conflictMarker):
+		return fmt.Errorf("%w: the upsert met a row of another tenant; nothing was written", ErrCrossTenantRef)
+	case strings.Contains(err.Error(), immutableMarker):
+		return fmt.Errorf("%w: the upsert met an existing row; nothing was written", ErrImmutable)
+	}
+	return nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
