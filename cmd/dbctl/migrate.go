@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -35,7 +36,7 @@ func parseMigrateFlags(name string, args []string) (*migrateFlags, []string, err
 	fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database for diff and check (default: a throwaway database)")
 	fs.StringVar(&f.baseline, "baseline", "", "apply: version the existing schema already matches")
 	fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "apply: how long to wait for another applier")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "apply: PostgreSQL lock_timeout per statement (0: server default)")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "apply: how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usageError{err.Error()}
 	}
@@ -176,7 +177,7 @@ func migrateApply(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	}
 	defer sqlDB.Close()
 	res, err := migrations.Apply(ctx, sqlDB, migrations.Options{
-		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: f.lockTimeout, BaselineVersion: f.baseline,
+		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: cmp.Or(f.lockTimeout, -1), BaselineVersion: f.baseline,
 		Log: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {
