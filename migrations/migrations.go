@@ -120,7 +120,9 @@ func (e *FileError) Error() string {
 func (e *FileError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrLockTimeout) true for lock timeouts.
-func (e *FileError) Is(target error) bool { return target == ErrLockTimeout && isLockNotAvailable(e.Err) }
+func (e *FileError) Is(target error) bool {
+	return target == ErrLockTimeout && isLockNotAvailable(e.Err)
+}
 
 // isLockNotAvailable reports SQLSTATE 55P03 from either driver (pgx and
 // lib/pq both expose SQLState).

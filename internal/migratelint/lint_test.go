@@ -73,10 +73,10 @@ func TestFixtureFindings(t *testing.T) {
 		t.Fatalf("findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 	for code, msg := range map[string]string{
-		"DS103 20260102000000_drop_column.sql": `Dropping non-virtual column "legacy_code"`,
+		"DS103 20260102000000_drop_column.sql":  `Dropping non-virtual column "legacy_code"`,
 		"MF103 20260103000000_add_not_null.sql": `Adding a non-nullable "character varying(10)" column "region" will fail in case table "accounts" is not empty`,
-		"DS102 20260105000000_drop_table.sql":  `Dropping table "old_reports"`,
-		"BC102 20260107000000_rewrites.sql":    `Renaming column "name" to "display_name"`,
+		"DS102 20260105000000_drop_table.sql":   `Dropping table "old_reports"`,
+		"BC102 20260107000000_rewrites.sql":     `Renaming column "name" to "display_name"`,
 	} {
 		if msgs[code] != msg {
 			t.Errorf("%s: message %q, want the CLI's %q", code, msgs[code], msg)
