@@ -8,9 +8,10 @@ import (
 	"slices"
 
 	"ariga.io/atlas/sql/migrate"
-	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlcheck"
+
+	"github.com/leadmetrics/db/internal/schemafmt"
 )
 
 // Our own checks carry the LM prefix (Leadmetrics): the open-source
@@ -136,7 +137,7 @@ const expandContract = "Expand and contract instead: add a new column of the tar
 
 func addColumnRewrite(sc *sqlcheck.Change, t *schema.Table, c *schema.Column) sqlcheck.Diagnostic {
 	text := fmt.Sprintf("Adding column %q rewrites table %q while holding an ACCESS EXCLUSIVE lock", c.Name, t.Name)
-	if def := exprString(c.Default); def != "" {
+	if def := schemafmt.Expr(c.Default); def != "" {
 		text = fmt.Sprintf("Adding column %q with the volatile default %s rewrites table %q while holding an ACCESS EXCLUSIVE lock", c.Name, def, t.Name)
 	}
 	return sqlcheck.Diagnostic{
@@ -150,8 +151,7 @@ func addColumnRewrite(sc *sqlcheck.Change, t *schema.Table, c *schema.Column) sq
 }
 
 func typeRewrite(sc *sqlcheck.Change, t *schema.Table, mc *schema.ModifyColumn) sqlcheck.Diagnostic {
-	from, _ := postgres.FormatType(mc.From.Type.Type)
-	to, _ := postgres.FormatType(mc.To.Type.Type)
+	from, to := schemafmt.Type(mc.From), schemafmt.Type(mc.To)
 	return sqlcheck.Diagnostic{
 		Pos:            sc.Stmt.Pos,
 		Code:           CodeTypeRewrite,
@@ -207,15 +207,4 @@ func findTable(r *schema.Realm, qualified string) *schema.Table {
 		}
 	}
 	return nil
-}
-
-// exprString renders a column default.
-func exprString(x schema.Expr) string {
-	switch x := x.(type) {
-	case *schema.RawExpr:
-		return x.X
-	case *schema.Literal:
-		return x.V
-	}
-	return ""
 }
