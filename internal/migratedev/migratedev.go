@@ -12,9 +12,9 @@ import (
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	atlasschema "ariga.io/atlas/sql/schema"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	"github.com/leadmetrics/db/ent/migrate"
 )
