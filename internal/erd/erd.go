@@ -60,7 +60,7 @@ func writeTable(b *bytes.Buffer, t *schema.Table) {
 		if c.Type != nil && c.Type.Null {
 			null = "YES"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.Name, cell(schemafmt.Type(c)), null, cell(code(schemafmt.Expr(c.Default))))
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.Name, schemafmt.Cell(schemafmt.Type(c)), null, schemafmt.Cell(code(schemafmt.Expr(c.Default))))
 	}
 	if t.PrimaryKey != nil {
 		fmt.Fprintf(b, "\nPrimary key: `%s`\n", schemafmt.Parts(t.PrimaryKey.Parts))
@@ -72,20 +72,20 @@ func writeTable(b *bytes.Buffer, t *schema.Table) {
 			if i.Unique {
 				unique = "yes"
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", i.Name, unique, cell(code(schemafmt.Parts(i.Parts))), cell(code(schemafmt.Predicate(i))))
+			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", i.Name, unique, schemafmt.Cell(code(schemafmt.Parts(i.Parts))), schemafmt.Cell(code(schemafmt.Predicate(i))))
 		}
 	}
 	if fks := sortedFKs(t); len(fks) > 0 {
 		b.WriteString("\n| foreign key | definition |\n|---|---|\n")
 		for _, fk := range fks {
-			fmt.Fprintf(b, "| %s | %s |\n", fk.Symbol, cell(code(schemafmt.ForeignKey(fk))))
+			fmt.Fprintf(b, "| %s | %s |\n", fk.Symbol, schemafmt.Cell(code(schemafmt.ForeignKey(fk))))
 		}
 	}
 	if cks := schemafmt.Checks(t); len(cks) > 0 {
 		slices.SortFunc(cks, func(a, b *schema.Check) int { return strings.Compare(a.Name, b.Name) })
 		b.WriteString("\n| check | expression |\n|---|---|\n")
 		for _, c := range cks {
-			fmt.Fprintf(b, "| %s | %s |\n", c.Name, cell(code(c.Expr)))
+			fmt.Fprintf(b, "| %s | %s |\n", c.Name, schemafmt.Cell(code(c.Expr)))
 		}
 	}
 }
@@ -209,9 +209,4 @@ func code(s string) string {
 		return ""
 	}
 	return "`" + s + "`"
-}
-
-// cell escapes a Markdown table cell.
-func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }

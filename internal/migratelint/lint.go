@@ -168,7 +168,7 @@ func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer
 					continue
 				}
 				found = append(found, Finding{
-					File: f.Name(), Line: lineOf(f.Bytes(), d.Pos), Pos: d.Pos, Code: d.Code, Analyzer: name,
+					File: f.Name(), Line: Line(f.Bytes(), d.Pos), Pos: d.Pos, Code: d.Code, Analyzer: name,
 					Report: r.Text, Message: d.Text, Fixes: fixes(r, d),
 				})
 			}

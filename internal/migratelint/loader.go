@@ -58,7 +58,7 @@ func (l *loader) replay(ctx context.Context, files []migrate.File) error {
 		}
 		for _, s := range stmts {
 			if _, err := l.db.ExecContext(ctx, s.Text); err != nil {
-				return &LoadError{File: f.Name(), Line: lineOf(f.Bytes(), s.Pos), Stmt: s.Text, Err: err}
+				return &LoadError{File: f.Name(), Line: Line(f.Bytes(), s.Pos), Stmt: s.Text, Err: err}
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func (l *loader) each(ctx context.Context, f *sqlcheck.File, stmts []*migrate.St
 
 func (l *loader) exec(ctx context.Context, f migrate.File, s *migrate.Stmt) error {
 	if _, err := l.db.ExecContext(ctx, s.Text); err != nil {
-		return &LoadError{File: f.Name(), Line: lineOf(f.Bytes(), s.Pos), Stmt: s.Text, Err: err}
+		return &LoadError{File: f.Name(), Line: Line(f.Bytes(), s.Pos), Stmt: s.Text, Err: err}
 	}
 	return nil
 }
@@ -285,8 +285,8 @@ func ident(s string) string {
 // lastIdent is ident of the last part of a possibly qualified name.
 func lastIdent(s string) string { return ident(lastIdentRE.FindString(s)) }
 
-// lineOf converts a byte offset into a 1-based line, as the CLI does.
-func lineOf(b []byte, pos int) int {
+// Line converts a byte offset into a 1-based line, as the CLI does.
+func Line(b []byte, pos int) int {
 	if pos > len(b) {
 		pos = len(b)
 	}

@@ -116,3 +116,8 @@ func Checks(t *schema.Table) []*schema.Check {
 	}
 	return out
 }
+
+// Cell escapes text for a Markdown table cell.
+func Cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
