@@ -109,6 +109,23 @@ func (a *activityRow) dest() []any {
 		&a.CampaignID, &a.AgentConfigID, &a.AssigneeID}
 }
 
+// scanActivities reads a result set of pgx or database/sql alike.
+func scanActivities(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]*activityRow, error) {
+	list := make([]*activityRow, 0, 50)
+	for rows.Next() {
+		a := &activityRow{}
+		if err := rows.Scan(a.dest()...); err != nil {
+			return nil, err
+		}
+		list = append(list, a)
+	}
+	return list, rows.Err()
+}
+
 // The raw statements carry the same tenant and soft-delete predicates the
 // data layer adds, so every variant does the same work in PostgreSQL.
 const (
@@ -194,16 +211,10 @@ func BenchmarkList50ByTenant(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			list := make([]*activityRow, 0, 50)
-			for rows.Next() {
-				a := &activityRow{}
-				if err := rows.Scan(a.dest()...); err != nil {
-					b.Fatal(err)
-				}
-				list = append(list, a)
-			}
-			if rows.Err() != nil {
-				b.Fatal(rows.Err())
+			list, err := scanActivities(rows)
+			rows.Close()
+			if err != nil {
+				b.Fatal(err)
 			}
 			check(b, len(list))
 		}
@@ -217,15 +228,11 @@ func BenchmarkList50ByTenant(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				list := make([]*activityRow, 0, 50)
-				for rows.Next() {
-					a := &activityRow{}
-					if err := rows.Scan(a.dest()...); err != nil {
-						b.Fatal(err)
-					}
-					list = append(list, a)
-				}
+				list, err := scanActivities(rows)
 				rows.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
 				check(b, len(list))
 			}
 		})
