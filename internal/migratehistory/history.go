@@ -131,9 +131,9 @@ func Landed(ctx context.Context, dir, base string) (map[string][]byte, error) {
 //  1. when HEAD is a branch off main (origin/main, else main), their
 //     merge-base: the branch's files are the new ones;
 //  2. otherwise (a fresh clone of main, HEAD is the submission), the first
-//     parent of the newest commit on HEAD's first-parent chain that touched
-//     dir: for a merge commit that is main before the merge, so the new
-//     files are what the merge brought;
+//     parent of the newest commit on HEAD's first-parent chain that added a
+//     .sql file to dir: for a merge commit that is main before the merge, so
+//     the new files are what the merge brought;
 //  3. "" when there is no such commit (a single-commit or shallow history):
 //     the caller compares with nothing.
 //
@@ -154,15 +154,16 @@ func AutoBase(ctx context.Context, dir string) (base, how string, err error) {
 		}
 		break
 	}
-	last, err := git(ctx, dir, "log", "--first-parent", "-1", "--format=%H", "HEAD", "--", ".")
+	// Only added .sql files count: the directory also holds Go code.
+	last, err := git(ctx, dir, "log", "--first-parent", "-1", "--format=%H", "--diff-filter=A", "HEAD", "--", ":(glob)*.sql")
 	if last = strings.TrimSpace(last); err != nil || last == "" {
-		return "", "no commit touched the directory", err
+		return "", "no commit added a migration file", err
 	}
 	parent, err := git(ctx, dir, "rev-parse", "--verify", "--quiet", last+"^1")
 	if parent = strings.TrimSpace(parent); err != nil || parent == "" {
-		return "", "the newest commit touching the directory has no parent", nil
+		return "", "the newest commit adding a migration file has no parent", nil
 	}
-	return parent, "parent of " + short(last) + ", the newest commit touching the directory", nil
+	return parent, "parent of " + short(last) + ", the newest commit adding a migration file", nil
 }
 
 // ResolveBase turns a --base value into a commit: "auto" runs AutoBase,

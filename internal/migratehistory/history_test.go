@@ -154,6 +154,16 @@ func TestAutoBase(t *testing.T) {
 		t.Fatalf("after the merge: base %q (%s) %v, want %s", base, how, err, mainBefore)
 	}
 
+	// Later commits that touch only other files (code beside the migrations,
+	// docs) do not move the base.
+	r.write("migrations/migrations.go", "package migrations\n")
+	r.commit("code")
+	r.write("migrations/1_init.sql", "CREATE TABLE a (id bigint);\n") // an edit is not an addition
+	r.commit("edit")
+	if base, how, err := migratehistory.AutoBase(ctx, r.dir()); err != nil || base != mainBefore {
+		t.Fatalf("after code commits: base %q (%s) %v, want %s", base, how, err, mainBefore)
+	}
+
 	// CI: a fresh clone of main, where origin/main is HEAD itself.
 	clone := filepath.Join(t.TempDir(), "clone")
 	r.git("clone", "-q", r.root, clone)
