@@ -34,7 +34,8 @@ Usage:
                                    write (or check) the ER diagram and table reference
 
 Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
-database for diff and check; default: a throwaway database on the same server),
+database for diff, check, lint, review and schema erd; default: a throwaway database
+on the same server),
 DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER.
 Run 'dbctl migrate CMD -h' for a command's flags.
 `
