@@ -22,9 +22,20 @@ Usage:
   dbctl migrate validate           check migrations/ against atlas.sum
   dbctl migrate check              fail (and print the SQL) when ent/schema and migrations/ disagree
   dbctl migrate hash               rewrite atlas.sum after a deliberate edit
+  dbctl migrate lint [--latest N | --base REF]
+                                   analyze new migration files (destructive, data-dependent,
+                                   backward-incompatible, constraint-drop, locking); exit 1 on errors
+  dbctl migrate review [--latest N | --base REF]
+                                   Markdown summary of the new files' changes and lint findings
+  dbctl migrate history [--base REF]
+                                   fail when a landed migration was edited, removed, renamed or
+                                   a new one sorts before the newest landed one
+  dbctl schema erd [--out docs/schema.md] [--check]
+                                   write (or check) the ER diagram and table reference
 
 Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
-database for diff and check; default: a throwaway database on the same server),
+database for diff, check, lint, review and schema erd; default: a throwaway database
+on the same server),
 DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER.
 Run 'dbctl migrate CMD -h' for a command's flags.
 `
@@ -62,6 +73,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return usageError{"migrate needs a subcommand"}
 		}
 		return runMigrate(ctx, args[1], args[2:], out)
+	case "schema":
+		if len(args) < 2 || args[1] != "erd" {
+			return usageError{"schema needs the subcommand erd"}
+		}
+		return schemaERD(ctx, args[2:], out)
 	case "-h", "--help", "help":
 		fmt.Fprint(out, usage)
 		return nil
