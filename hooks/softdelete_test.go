@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"entgo.io/ent"
+	entsql "entgo.io/ent/dialect/sql"
 
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
@@ -146,13 +147,21 @@ func TestImmutableEntities(t *testing.T) {
 		SetIdempotencyKey("k2").Save(ctx); !errors.Is(err, privacy.ErrSystemOnly) {
 		t.Errorf("tenant ledger create: %v", err)
 	}
-	// An upsert cannot rewrite an immutable row either.
-	err := c.AuditLog.Create().SetRefID(log.RefID).SetActorType("user").SetAction("tampered").SetEntityType("user").
-		OnConflictColumns("tenant_id", "ref_id").UpdateNewValues().Exec(ctx)
-	if err == nil {
-		t.Error("upsert over an audit log succeeded")
+	stored := c.AuditLog.GetX(ctx, log.ID)
+	// An upsert over an immutable row is an idempotent insert: it returns
+	// the existing row unchanged, whatever its SET clause says.
+	id, err := c.AuditLog.Create().SetRefID(log.RefID).SetActorType("user").SetAction("tampered").SetEntityType("user").
+		OnConflictColumns("tenant_id", "ref_id").UpdateNewValues().ID(ctx)
+	if err != nil || id != log.ID {
+		t.Errorf("upsert over an audit log: %s %v", id, err)
 	}
-	if got := c.AuditLog.GetX(ctx, log.ID); got.Action != "login" {
+	if err := c.AuditLog.Create().SetRefID(log.RefID).SetActorType("user").SetAction("x").SetEntityType("user").
+		OnConflict(entsql.ConflictColumns("tenant_id", "ref_id"), entsql.ResolveWith(func(u *entsql.UpdateSet) {
+			u.Set("action", "tampered")
+		})).Exec(ctx); err != nil {
+		t.Errorf("raw SET upsert: %v", err)
+	}
+	if got := c.AuditLog.GetX(ctx, log.ID); got.Action != "login" || !got.UpdatedAt.Equal(stored.UpdatedAt) {
 		t.Errorf("audit log changed to %q", got.Action)
 	}
 }

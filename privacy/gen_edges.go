@@ -24,7 +24,7 @@ func main() {
 	}
 	type probe struct {
 		From, FromPkg, Edge, Field, To, ToPkg, FKColumn string
-		Unique, OwnFK                                  bool
+		Unique, OwnFK                                   bool
 	}
 	var probes []probe
 	pkgs := map[string]bool{}

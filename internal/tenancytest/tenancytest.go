@@ -390,7 +390,9 @@ func (e *Env) VisibleIDs(ctx context.Context, typ string) ([]string, error) {
 }
 
 // Call invokes a method by name (for tests that walk edges by name).
-func Call(v reflect.Value, method string, args ...any) []reflect.Value { return call(v, method, args...) }
+func Call(v reflect.Value, method string, args ...any) []reflect.Value {
+	return call(v, method, args...)
+}
 
 // Err returns the error result of a reflected call.
 func Err(out []reflect.Value) error { return errOf(out) }

@@ -1,5 +1,3 @@
-//go:build ignore
-
 // Command entc generates the Ent client in ent/ with an explicit feature set
 // and the tenancy templates of internal/enttmpl.
 package main

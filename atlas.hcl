@@ -1,0 +1,43 @@
+// Atlas project file. Works unchanged with the official Atlas CLI:
+//   atlas migrate diff NAME --env local      (same files as `dbctl migrate diff NAME`)
+//   atlas migrate apply --env local          (same lock and revision table as `dbctl migrate apply`)
+//   atlas migrate validate --env local       (same atlas.sum as `dbctl migrate validate`)
+// URLs must not set search_path: the revision table then lives in schema
+// atlas_schema_revisions, where dbctl and the Go API look for it.
+
+// The schema of record: the Ent schema package.
+locals {
+  src = "ent://ent/schema"
+  dir = "file://migrations"
+}
+
+// A local server: DATABASE_URL is the target, DATABASE_DEV_URL a clean,
+// empty database Atlas may wipe (for diff, lint and replay).
+env "local" {
+  src = local.src
+  url = getenv("DATABASE_URL")
+  dev = getenv("DATABASE_DEV_URL")
+  migration {
+    dir = local.dir
+  }
+  lint {
+    destructive {
+      error = true
+    }
+  }
+}
+
+// Same, with a throwaway PostgreSQL 15 container as the dev database.
+env "docker" {
+  src = local.src
+  url = getenv("DATABASE_URL")
+  dev = "docker://postgres/15/dev"
+  migration {
+    dir = local.dir
+  }
+  lint {
+    destructive {
+      error = true
+    }
+  }
+}

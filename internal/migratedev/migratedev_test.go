@@ -1,0 +1,99 @@
+package migratedev_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
+
+	"github.com/leadmetrics/db/ent/migrate"
+	"github.com/leadmetrics/db/internal/migratedev"
+	"github.com/leadmetrics/db/internal/testdb"
+)
+
+// copyMigrations copies the real migration directory into a temp dir.
+func copyMigrations(t *testing.T) *atlasmigrate.LocalDir {
+	t.Helper()
+	dst := t.TempDir()
+	src := "../../migrations"
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") || e.Name() == "atlas.sum" {
+			b, _ := os.ReadFile(filepath.Join(src, e.Name()))
+			os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+		}
+	}
+	dir, err := atlasmigrate.NewLocalDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// withExtraColumn returns the schema's tables with one more column on users:
+// the shape of a schema edit nobody generated a migration for.
+func withExtraColumn() []*schema.Table {
+	tables := slices.Clone(migrate.Tables)
+	for i, tbl := range tables {
+		if tbl.Name == "users" {
+			c := *tbl
+			c.Columns = append(slices.Clone(tbl.Columns), &schema.Column{Name: "nickname", Type: field.TypeString, Nullable: true})
+			tables[i] = &c
+		}
+	}
+	return tables
+}
+
+func TestCheckInSync(t *testing.T) {
+	if err := migratedev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t)); err != nil {
+		t.Fatalf("committed schema and migrations disagree: %v", err)
+	}
+}
+
+func TestCheckCatchesChangedSchema(t *testing.T) {
+	dir := copyMigrations(t)
+	before, _ := dir.Files()
+	err := migratedev.CheckTables(context.Background(), testdb.EmptyURL(t), dir, withExtraColumn())
+	var drift *migratedev.DriftError
+	if !errors.As(err, &drift) || !errors.Is(err, migratedev.ErrDrift) {
+		t.Fatalf("got %v, want a DriftError", err)
+	}
+	if !strings.Contains(drift.SQL, `ALTER TABLE "users" ADD COLUMN "nickname"`) {
+		t.Fatalf("drift SQL does not show the new column:\n%s", drift.SQL)
+	}
+	if after, _ := dir.Files(); len(after) != len(before) {
+		t.Fatal("check wrote into the real directory")
+	}
+}
+
+func TestDiffWritesFileThenNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := copyMigrations(t)
+	tables := withExtraColumn()
+	wrote, err := migratedev.DiffTables(ctx, testdb.EmptyURL(t), dir, "add_nickname", tables)
+	if err != nil || !wrote {
+		t.Fatalf("diff: wrote=%v err=%v", wrote, err)
+	}
+	files, _ := dir.Files()
+	last := files[len(files)-1]
+	if !strings.HasSuffix(last.Name(), "_add_nickname.sql") || !strings.Contains(string(last.Bytes()), "nickname") {
+		t.Fatalf("new file %s:\n%s", last.Name(), last.Bytes())
+	}
+	if err := atlasmigrate.Validate(dir); err != nil {
+		t.Fatalf("atlas.sum not updated: %v", err)
+	}
+	wrote, err = migratedev.DiffTables(ctx, testdb.EmptyURL(t), dir, "again", tables)
+	if err != nil || wrote {
+		t.Fatalf("second diff: wrote=%v err=%v, want no changes", wrote, err)
+	}
+}
