@@ -83,7 +83,9 @@ func (_u *CreditBalanceUpdate) Mutation() *CreditBalanceMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *CreditBalanceUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -110,11 +112,15 @@ func (_u *CreditBalanceUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CreditBalanceUpdate) defaults() {
+func (_u *CreditBalanceUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if creditbalance.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
@@ -236,7 +242,9 @@ func (_u *CreditBalanceUpdateOne) Select(field string, fields ...string) *Credit
 
 // Save executes the query and returns the updated CreditBalance entity.
 func (_u *CreditBalanceUpdateOne) Save(ctx context.Context) (*CreditBalance, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -263,11 +271,15 @@ func (_u *CreditBalanceUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CreditBalanceUpdateOne) defaults() {
+func (_u *CreditBalanceUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if creditbalance.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.

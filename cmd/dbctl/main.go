@@ -16,6 +16,7 @@ const usage = `dbctl: operate the Leadmetrics PostgreSQL data layer
 
 Usage:
   dbctl demo                       create the database if missing, migrate, write demo data, report
+  dbctl credentials rotate         re-seal credential secrets with the current key of CREDENTIALS_KEYS
   dbctl migrate diff NAME          write a new migration from ent/schema vs migrations/
   dbctl migrate apply              apply pending migrations (locked, one transaction per file)
   dbctl migrate status             list migration files and their state in the database
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	switch args[0] {
 	case "demo":
 		return runDemo(ctx, args[1:], out)
+	case "credentials":
+		return runCredentials(ctx, args[1:], out)
 	case "migrate":
 		if len(args) < 2 {
 			return usageError{"migrate needs a subcommand"}
