@@ -48,18 +48,7 @@ func TestEveryTableHasBaseColumns(t *testing.T) {
 		"created_at": "timestamp with time zone", "updated_at": "timestamp with time zone",
 		"deleted_at": "timestamp with time zone",
 	}
-	rows, err := sqlDB.Query(`SELECT table_name FROM information_schema.tables
-		WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
+	tables := testdb.Tables(t, sqlDB)
 	if len(tables) != 18 {
 		t.Fatalf("%d tables, want the 18 entities: %v", len(tables), tables)
 	}

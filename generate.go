@@ -2,4 +2,4 @@
 // its configuration, and the embedded migrations applied at start-up.
 package db
 
-//go:generate go run entc.go
+//go:generate go run ./internal/cmd/entc

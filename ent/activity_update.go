@@ -531,7 +531,9 @@ func (_u *ActivityUpdate) RemoveLedgerEntries(v ...*CreditLedgerEntry) *Activity
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *ActivityUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -558,11 +560,15 @@ func (_u *ActivityUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *ActivityUpdate) defaults() {
+func (_u *ActivityUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if activity.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized activity.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := activity.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -1515,7 +1521,9 @@ func (_u *ActivityUpdateOne) Select(field string, fields ...string) *ActivityUpd
 
 // Save executes the query and returns the updated Activity entity.
 func (_u *ActivityUpdateOne) Save(ctx context.Context) (*Activity, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -1542,11 +1550,15 @@ func (_u *ActivityUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *ActivityUpdateOne) defaults() {
+func (_u *ActivityUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if activity.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized activity.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := activity.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

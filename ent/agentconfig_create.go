@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // AgentConfigCreate is the builder for creating a AgentConfig entity.
@@ -220,7 +221,9 @@ func (_c *AgentConfigCreate) Mutation() *AgentConfigMutation {
 
 // Save creates the AgentConfig in the database.
 func (_c *AgentConfigCreate) Save(ctx context.Context) (*AgentConfig, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -247,16 +250,25 @@ func (_c *AgentConfigCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *AgentConfigCreate) defaults() {
+func (_c *AgentConfigCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if agentconfig.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized agentconfig.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := agentconfig.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if agentconfig.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized agentconfig.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := agentconfig.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if agentconfig.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized agentconfig.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := agentconfig.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -269,9 +281,13 @@ func (_c *AgentConfigCreate) defaults() {
 		_c.mutation.SetVersion(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if agentconfig.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized agentconfig.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := agentconfig.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -370,6 +386,7 @@ func (_c *AgentConfigCreate) createSpec() (*AgentConfig, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(agentconfig.Table, sqlgraph.NewFieldSpec(agentconfig.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("AgentConfig", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -919,6 +936,13 @@ func (_c *AgentConfigCreateBulk) Save(ctx context.Context) ([]*AgentConfig, erro
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*AgentConfig, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -939,6 +963,11 @@ func (_c *AgentConfigCreateBulk) Save(ctx context.Context) ([]*AgentConfig, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("AgentConfig", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -282,7 +282,9 @@ func (_u *AgentConfigUpdate) RemoveHitlRequests(v ...*HitlApproval) *AgentConfig
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *AgentConfigUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -309,11 +311,15 @@ func (_u *AgentConfigUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *AgentConfigUpdate) defaults() {
+func (_u *AgentConfigUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if agentconfig.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized agentconfig.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := agentconfig.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -818,7 +824,9 @@ func (_u *AgentConfigUpdateOne) Select(field string, fields ...string) *AgentCon
 
 // Save executes the query and returns the updated AgentConfig entity.
 func (_u *AgentConfigUpdateOne) Save(ctx context.Context) (*AgentConfig, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -845,11 +853,15 @@ func (_u *AgentConfigUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *AgentConfigUpdateOne) defaults() {
+func (_u *AgentConfigUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if agentconfig.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized agentconfig.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := agentconfig.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

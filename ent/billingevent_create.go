@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // BillingEventCreate is the builder for creating a BillingEvent entity.
@@ -192,7 +193,9 @@ func (_c *BillingEventCreate) Mutation() *BillingEventMutation {
 
 // Save creates the BillingEvent in the database.
 func (_c *BillingEventCreate) Save(ctx context.Context) (*BillingEvent, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -219,16 +222,25 @@ func (_c *BillingEventCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *BillingEventCreate) defaults() {
+func (_c *BillingEventCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if billingevent.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized billingevent.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := billingevent.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if billingevent.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized billingevent.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := billingevent.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if billingevent.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized billingevent.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := billingevent.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -237,9 +249,13 @@ func (_c *BillingEventCreate) defaults() {
 		_c.mutation.SetStatus(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if billingevent.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized billingevent.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := billingevent.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -335,6 +351,7 @@ func (_c *BillingEventCreate) createSpec() (*BillingEvent, *sqlgraph.CreateSpec)
 		_spec = sqlgraph.NewCreateSpec(billingevent.Table, sqlgraph.NewFieldSpec(billingevent.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("BillingEvent", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -892,6 +909,13 @@ func (_c *BillingEventCreateBulk) Save(ctx context.Context) ([]*BillingEvent, er
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*BillingEvent, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -912,6 +936,11 @@ func (_c *BillingEventCreateBulk) Save(ctx context.Context) ([]*BillingEvent, er
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("BillingEvent", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -202,7 +202,9 @@ func (_u *BillingEventUpdate) ClearTopupOrder() *BillingEventUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *BillingEventUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -229,11 +231,15 @@ func (_u *BillingEventUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *BillingEventUpdate) defaults() {
+func (_u *BillingEventUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if billingevent.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized billingevent.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := billingevent.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -554,7 +560,9 @@ func (_u *BillingEventUpdateOne) Select(field string, fields ...string) *Billing
 
 // Save executes the query and returns the updated BillingEvent entity.
 func (_u *BillingEventUpdateOne) Save(ctx context.Context) (*BillingEvent, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -581,11 +589,15 @@ func (_u *BillingEventUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *BillingEventUpdateOne) defaults() {
+func (_u *BillingEventUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if billingevent.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized billingevent.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := billingevent.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

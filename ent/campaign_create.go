@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/user"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CampaignCreate is the builder for creating a Campaign entity.
@@ -254,7 +255,9 @@ func (_c *CampaignCreate) Mutation() *CampaignMutation {
 
 // Save creates the Campaign in the database.
 func (_c *CampaignCreate) Save(ctx context.Context) (*Campaign, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -281,16 +284,25 @@ func (_c *CampaignCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *CampaignCreate) defaults() {
+func (_c *CampaignCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if campaign.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized campaign.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := campaign.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if campaign.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized campaign.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := campaign.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if campaign.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized campaign.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := campaign.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -299,9 +311,13 @@ func (_c *CampaignCreate) defaults() {
 		_c.mutation.SetStatus(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if campaign.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized campaign.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := campaign.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -391,6 +407,7 @@ func (_c *CampaignCreate) createSpec() (*Campaign, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(campaign.Table, sqlgraph.NewFieldSpec(campaign.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("Campaign", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1062,6 +1079,13 @@ func (_c *CampaignCreateBulk) Save(ctx context.Context) ([]*Campaign, error) {
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*Campaign, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -1082,6 +1106,11 @@ func (_c *CampaignCreateBulk) Save(ctx context.Context) ([]*Campaign, error) {
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("Campaign", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

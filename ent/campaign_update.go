@@ -322,7 +322,9 @@ func (_u *CampaignUpdate) RemoveDeliverables(v ...*Deliverable) *CampaignUpdate 
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *CampaignUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -349,11 +351,15 @@ func (_u *CampaignUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CampaignUpdate) defaults() {
+func (_u *CampaignUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if campaign.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized campaign.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := campaign.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -901,7 +907,9 @@ func (_u *CampaignUpdateOne) Select(field string, fields ...string) *CampaignUpd
 
 // Save executes the query and returns the updated Campaign entity.
 func (_u *CampaignUpdateOne) Save(ctx context.Context) (*Campaign, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -928,11 +936,15 @@ func (_u *CampaignUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CampaignUpdateOne) defaults() {
+func (_u *CampaignUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if campaign.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized campaign.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := campaign.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

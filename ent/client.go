@@ -587,12 +587,14 @@ func (c *ActivityClient) QueryLedgerEntries(_m *Activity) *CreditLedgerEntryQuer
 
 // Hooks returns the client hooks.
 func (c *ActivityClient) Hooks() []Hook {
-	return c.hooks.Activity
+	hooks := c.hooks.Activity
+	return append(hooks[:len(hooks):len(hooks)], activity.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *ActivityClient) Interceptors() []Interceptor {
-	return c.inters.Activity
+	inters := c.inters.Activity
+	return append(inters[:len(inters):len(inters)], activity.Interceptors[:]...)
 }
 
 func (c *ActivityClient) mutate(ctx context.Context, m *ActivityMutation) (Value, error) {
@@ -768,12 +770,14 @@ func (c *AgentConfigClient) QueryHitlRequests(_m *AgentConfig) *HitlApprovalQuer
 
 // Hooks returns the client hooks.
 func (c *AgentConfigClient) Hooks() []Hook {
-	return c.hooks.AgentConfig
+	hooks := c.hooks.AgentConfig
+	return append(hooks[:len(hooks):len(hooks)], agentconfig.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *AgentConfigClient) Interceptors() []Interceptor {
-	return c.inters.AgentConfig
+	inters := c.inters.AgentConfig
+	return append(inters[:len(inters):len(inters)], agentconfig.Interceptors[:]...)
 }
 
 func (c *AgentConfigClient) mutate(ctx context.Context, m *AgentConfigMutation) (Value, error) {
@@ -901,12 +905,14 @@ func (c *AuditLogClient) GetX(ctx context.Context, id string) *AuditLog {
 
 // Hooks returns the client hooks.
 func (c *AuditLogClient) Hooks() []Hook {
-	return c.hooks.AuditLog
+	hooks := c.hooks.AuditLog
+	return append(hooks[:len(hooks):len(hooks)], auditlog.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *AuditLogClient) Interceptors() []Interceptor {
-	return c.inters.AuditLog
+	inters := c.inters.AuditLog
+	return append(inters[:len(inters):len(inters)], auditlog.Interceptors[:]...)
 }
 
 func (c *AuditLogClient) mutate(ctx context.Context, m *AuditLogMutation) (Value, error) {
@@ -1050,12 +1056,14 @@ func (c *BillingEventClient) QueryTopupOrder(_m *BillingEvent) *TopupOrderQuery 
 
 // Hooks returns the client hooks.
 func (c *BillingEventClient) Hooks() []Hook {
-	return c.hooks.BillingEvent
+	hooks := c.hooks.BillingEvent
+	return append(hooks[:len(hooks):len(hooks)], billingevent.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *BillingEventClient) Interceptors() []Interceptor {
-	return c.inters.BillingEvent
+	inters := c.inters.BillingEvent
+	return append(inters[:len(inters):len(inters)], billingevent.Interceptors[:]...)
 }
 
 func (c *BillingEventClient) mutate(ctx context.Context, m *BillingEventMutation) (Value, error) {
@@ -1231,12 +1239,14 @@ func (c *CampaignClient) QueryDeliverables(_m *Campaign) *DeliverableQuery {
 
 // Hooks returns the client hooks.
 func (c *CampaignClient) Hooks() []Hook {
-	return c.hooks.Campaign
+	hooks := c.hooks.Campaign
+	return append(hooks[:len(hooks):len(hooks)], campaign.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *CampaignClient) Interceptors() []Interceptor {
-	return c.inters.Campaign
+	inters := c.inters.Campaign
+	return append(inters[:len(inters):len(inters)], campaign.Interceptors[:]...)
 }
 
 func (c *CampaignClient) mutate(ctx context.Context, m *CampaignMutation) (Value, error) {
@@ -1396,12 +1406,14 @@ func (c *CredentialClient) QueryIntegrations(_m *Credential) *IntegrationQuery {
 
 // Hooks returns the client hooks.
 func (c *CredentialClient) Hooks() []Hook {
-	return c.hooks.Credential
+	hooks := c.hooks.Credential
+	return append(hooks[:len(hooks):len(hooks)], credential.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *CredentialClient) Interceptors() []Interceptor {
-	return c.inters.Credential
+	inters := c.inters.Credential
+	return append(inters[:len(inters):len(inters)], credential.Interceptors[:]...)
 }
 
 func (c *CredentialClient) mutate(ctx context.Context, m *CredentialMutation) (Value, error) {
@@ -1529,12 +1541,14 @@ func (c *CreditBalanceClient) GetX(ctx context.Context, id string) *CreditBalanc
 
 // Hooks returns the client hooks.
 func (c *CreditBalanceClient) Hooks() []Hook {
-	return c.hooks.CreditBalance
+	hooks := c.hooks.CreditBalance
+	return append(hooks[:len(hooks):len(hooks)], creditbalance.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *CreditBalanceClient) Interceptors() []Interceptor {
-	return c.inters.CreditBalance
+	inters := c.inters.CreditBalance
+	return append(inters[:len(inters):len(inters)], creditbalance.Interceptors[:]...)
 }
 
 func (c *CreditBalanceClient) mutate(ctx context.Context, m *CreditBalanceMutation) (Value, error) {
@@ -1710,12 +1724,14 @@ func (c *CreditLedgerEntryClient) QueryActivity(_m *CreditLedgerEntry) *Activity
 
 // Hooks returns the client hooks.
 func (c *CreditLedgerEntryClient) Hooks() []Hook {
-	return c.hooks.CreditLedgerEntry
+	hooks := c.hooks.CreditLedgerEntry
+	return append(hooks[:len(hooks):len(hooks)], creditledgerentry.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *CreditLedgerEntryClient) Interceptors() []Interceptor {
-	return c.inters.CreditLedgerEntry
+	inters := c.inters.CreditLedgerEntry
+	return append(inters[:len(inters):len(inters)], creditledgerentry.Interceptors[:]...)
 }
 
 func (c *CreditLedgerEntryClient) mutate(ctx context.Context, m *CreditLedgerEntryMutation) (Value, error) {
@@ -1891,12 +1907,14 @@ func (c *DeliverableClient) QueryHitlApprovals(_m *Deliverable) *HitlApprovalQue
 
 // Hooks returns the client hooks.
 func (c *DeliverableClient) Hooks() []Hook {
-	return c.hooks.Deliverable
+	hooks := c.hooks.Deliverable
+	return append(hooks[:len(hooks):len(hooks)], deliverable.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *DeliverableClient) Interceptors() []Interceptor {
-	return c.inters.Deliverable
+	inters := c.inters.Deliverable
+	return append(inters[:len(inters):len(inters)], deliverable.Interceptors[:]...)
 }
 
 func (c *DeliverableClient) mutate(ctx context.Context, m *DeliverableMutation) (Value, error) {
@@ -2040,12 +2058,14 @@ func (c *DispatchLogClient) QueryActivity(_m *DispatchLog) *ActivityQuery {
 
 // Hooks returns the client hooks.
 func (c *DispatchLogClient) Hooks() []Hook {
-	return c.hooks.DispatchLog
+	hooks := c.hooks.DispatchLog
+	return append(hooks[:len(hooks):len(hooks)], dispatchlog.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *DispatchLogClient) Interceptors() []Interceptor {
-	return c.inters.DispatchLog
+	inters := c.inters.DispatchLog
+	return append(inters[:len(inters):len(inters)], dispatchlog.Interceptors[:]...)
 }
 
 func (c *DispatchLogClient) mutate(ctx context.Context, m *DispatchLogMutation) (Value, error) {
@@ -2237,12 +2257,14 @@ func (c *HitlApprovalClient) QueryDecidedBy(_m *HitlApproval) *UserQuery {
 
 // Hooks returns the client hooks.
 func (c *HitlApprovalClient) Hooks() []Hook {
-	return c.hooks.HitlApproval
+	hooks := c.hooks.HitlApproval
+	return append(hooks[:len(hooks):len(hooks)], hitlapproval.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *HitlApprovalClient) Interceptors() []Interceptor {
-	return c.inters.HitlApproval
+	inters := c.inters.HitlApproval
+	return append(inters[:len(inters):len(inters)], hitlapproval.Interceptors[:]...)
 }
 
 func (c *HitlApprovalClient) mutate(ctx context.Context, m *HitlApprovalMutation) (Value, error) {
@@ -2386,12 +2408,14 @@ func (c *IntegrationClient) QueryCredential(_m *Integration) *CredentialQuery {
 
 // Hooks returns the client hooks.
 func (c *IntegrationClient) Hooks() []Hook {
-	return c.hooks.Integration
+	hooks := c.hooks.Integration
+	return append(hooks[:len(hooks):len(hooks)], integration.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *IntegrationClient) Interceptors() []Interceptor {
-	return c.inters.Integration
+	inters := c.inters.Integration
+	return append(inters[:len(inters):len(inters)], integration.Interceptors[:]...)
 }
 
 func (c *IntegrationClient) mutate(ctx context.Context, m *IntegrationMutation) (Value, error) {
@@ -2567,12 +2591,14 @@ func (c *LlmCallLogClient) QueryLedgerEntry(_m *LlmCallLog) *CreditLedgerEntryQu
 
 // Hooks returns the client hooks.
 func (c *LlmCallLogClient) Hooks() []Hook {
-	return c.hooks.LlmCallLog
+	hooks := c.hooks.LlmCallLog
+	return append(hooks[:len(hooks):len(hooks)], llmcalllog.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *LlmCallLogClient) Interceptors() []Interceptor {
-	return c.inters.LlmCallLog
+	inters := c.inters.LlmCallLog
+	return append(inters[:len(inters):len(inters)], llmcalllog.Interceptors[:]...)
 }
 
 func (c *LlmCallLogClient) mutate(ctx context.Context, m *LlmCallLogMutation) (Value, error) {
@@ -2716,12 +2742,14 @@ func (c *NotificationProviderClient) QueryCredential(_m *NotificationProvider) *
 
 // Hooks returns the client hooks.
 func (c *NotificationProviderClient) Hooks() []Hook {
-	return c.hooks.NotificationProvider
+	hooks := c.hooks.NotificationProvider
+	return append(hooks[:len(hooks):len(hooks)], notificationprovider.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *NotificationProviderClient) Interceptors() []Interceptor {
-	return c.inters.NotificationProvider
+	inters := c.inters.NotificationProvider
+	return append(inters[:len(inters):len(inters)], notificationprovider.Interceptors[:]...)
 }
 
 func (c *NotificationProviderClient) mutate(ctx context.Context, m *NotificationProviderMutation) (Value, error) {
@@ -2865,12 +2893,14 @@ func (c *PlanClient) QueryTenants(_m *Plan) *TenantQuery {
 
 // Hooks returns the client hooks.
 func (c *PlanClient) Hooks() []Hook {
-	return c.hooks.Plan
+	hooks := c.hooks.Plan
+	return append(hooks[:len(hooks):len(hooks)], plan.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *PlanClient) Interceptors() []Interceptor {
-	return c.inters.Plan
+	inters := c.inters.Plan
+	return append(inters[:len(inters):len(inters)], plan.Interceptors[:]...)
 }
 
 func (c *PlanClient) mutate(ctx context.Context, m *PlanMutation) (Value, error) {
@@ -3014,12 +3044,14 @@ func (c *TenantClient) QueryPlan(_m *Tenant) *PlanQuery {
 
 // Hooks returns the client hooks.
 func (c *TenantClient) Hooks() []Hook {
-	return c.hooks.Tenant
+	hooks := c.hooks.Tenant
+	return append(hooks[:len(hooks):len(hooks)], tenant.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *TenantClient) Interceptors() []Interceptor {
-	return c.inters.Tenant
+	inters := c.inters.Tenant
+	return append(inters[:len(inters):len(inters)], tenant.Interceptors[:]...)
 }
 
 func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, error) {
@@ -3179,12 +3211,14 @@ func (c *TopupOrderClient) QueryBillingEvents(_m *TopupOrder) *BillingEventQuery
 
 // Hooks returns the client hooks.
 func (c *TopupOrderClient) Hooks() []Hook {
-	return c.hooks.TopupOrder
+	hooks := c.hooks.TopupOrder
+	return append(hooks[:len(hooks):len(hooks)], topuporder.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
 func (c *TopupOrderClient) Interceptors() []Interceptor {
-	return c.inters.TopupOrder
+	inters := c.inters.TopupOrder
+	return append(inters[:len(inters):len(inters)], topuporder.Interceptors[:]...)
 }
 
 func (c *TopupOrderClient) mutate(ctx context.Context, m *TopupOrderMutation) (Value, error) {
@@ -3366,7 +3400,8 @@ func (c *UserClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *UserClient) Interceptors() []Interceptor {
-	return c.inters.User
+	inters := c.inters.User
+	return append(inters[:len(inters):len(inters)], user.Interceptors[:]...)
 }
 
 func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/notificationprovider"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CredentialCreate is the builder for creating a Credential entity.
@@ -204,7 +205,9 @@ func (_c *CredentialCreate) Mutation() *CredentialMutation {
 
 // Save creates the Credential in the database.
 func (_c *CredentialCreate) Save(ctx context.Context) (*Credential, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -231,23 +234,36 @@ func (_c *CredentialCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *CredentialCreate) defaults() {
+func (_c *CredentialCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if credential.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized credential.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := credential.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if credential.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized credential.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := credential.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if credential.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized credential.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := credential.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if credential.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized credential.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := credential.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -348,6 +364,7 @@ func (_c *CredentialCreate) createSpec() (*Credential, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(credential.Table, sqlgraph.NewFieldSpec(credential.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("Credential", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -881,6 +898,13 @@ func (_c *CredentialCreateBulk) Save(ctx context.Context) ([]*Credential, error)
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*Credential, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -901,6 +925,11 @@ func (_c *CredentialCreateBulk) Save(ctx context.Context) ([]*Credential, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("Credential", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

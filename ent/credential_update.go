@@ -244,7 +244,9 @@ func (_u *CredentialUpdate) RemoveIntegrations(v ...*Integration) *CredentialUpd
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *CredentialUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -271,11 +273,15 @@ func (_u *CredentialUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CredentialUpdate) defaults() {
+func (_u *CredentialUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if credential.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized credential.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := credential.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -703,7 +709,9 @@ func (_u *CredentialUpdateOne) Select(field string, fields ...string) *Credentia
 
 // Save executes the query and returns the updated Credential entity.
 func (_u *CredentialUpdateOne) Save(ctx context.Context) (*Credential, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -730,11 +738,15 @@ func (_u *CredentialUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CredentialUpdateOne) defaults() {
+func (_u *CredentialUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if credential.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized credential.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := credential.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

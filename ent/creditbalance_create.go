@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditbalance"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CreditBalanceCreate is the builder for creating a CreditBalance entity.
@@ -134,7 +135,9 @@ func (_c *CreditBalanceCreate) Mutation() *CreditBalanceMutation {
 
 // Save creates the CreditBalance in the database.
 func (_c *CreditBalanceCreate) Save(ctx context.Context) (*CreditBalance, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -161,16 +164,25 @@ func (_c *CreditBalanceCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *CreditBalanceCreate) defaults() {
+func (_c *CreditBalanceCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if creditbalance.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if creditbalance.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if creditbalance.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -183,9 +195,13 @@ func (_c *CreditBalanceCreate) defaults() {
 		_c.mutation.SetLastSeq(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if creditbalance.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -260,6 +276,7 @@ func (_c *CreditBalanceCreate) createSpec() (*CreditBalance, *sqlgraph.CreateSpe
 		_spec = sqlgraph.NewCreateSpec(creditbalance.Table, sqlgraph.NewFieldSpec(creditbalance.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("CreditBalance", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -598,6 +615,13 @@ func (_c *CreditBalanceCreateBulk) Save(ctx context.Context) ([]*CreditBalance, 
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*CreditBalance, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -618,6 +642,11 @@ func (_c *CreditBalanceCreateBulk) Save(ctx context.Context) ([]*CreditBalance, 
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("CreditBalance", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

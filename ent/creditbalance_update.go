@@ -104,7 +104,9 @@ func (_u *CreditBalanceUpdate) Mutation() *CreditBalanceMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *CreditBalanceUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -131,11 +133,15 @@ func (_u *CreditBalanceUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CreditBalanceUpdate) defaults() {
+func (_u *CreditBalanceUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if creditbalance.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -297,7 +303,9 @@ func (_u *CreditBalanceUpdateOne) Select(field string, fields ...string) *Credit
 
 // Save executes the query and returns the updated CreditBalance entity.
 func (_u *CreditBalanceUpdateOne) Save(ctx context.Context) (*CreditBalance, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -324,11 +332,15 @@ func (_u *CreditBalanceUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CreditBalanceUpdateOne) defaults() {
+func (_u *CreditBalanceUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if creditbalance.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditbalance.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditbalance.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CreditLedgerEntryCreate is the builder for creating a CreditLedgerEntry entity.
@@ -230,7 +231,9 @@ func (_c *CreditLedgerEntryCreate) Mutation() *CreditLedgerEntryMutation {
 
 // Save creates the CreditLedgerEntry in the database.
 func (_c *CreditLedgerEntryCreate) Save(ctx context.Context) (*CreditLedgerEntry, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -257,23 +260,36 @@ func (_c *CreditLedgerEntryCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *CreditLedgerEntryCreate) defaults() {
+func (_c *CreditLedgerEntryCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if creditledgerentry.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized creditledgerentry.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := creditledgerentry.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if creditledgerentry.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditledgerentry.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditledgerentry.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if creditledgerentry.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditledgerentry.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditledgerentry.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if creditledgerentry.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized creditledgerentry.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := creditledgerentry.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -377,6 +393,7 @@ func (_c *CreditLedgerEntryCreate) createSpec() (*CreditLedgerEntry, *sqlgraph.C
 		_spec = sqlgraph.NewCreateSpec(creditledgerentry.Table, sqlgraph.NewFieldSpec(creditledgerentry.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("CreditLedgerEntry", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -745,6 +762,13 @@ func (_c *CreditLedgerEntryCreateBulk) Save(ctx context.Context) ([]*CreditLedge
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*CreditLedgerEntry, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -765,6 +789,11 @@ func (_c *CreditLedgerEntryCreateBulk) Save(ctx context.Context) ([]*CreditLedge
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("CreditLedgerEntry", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

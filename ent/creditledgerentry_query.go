@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -438,6 +439,12 @@ func (_q *CreditLedgerEntryQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if creditledgerentry.Policy == nil {
+		return errors.New("ent: uninitialized creditledgerentry.Policy (forgotten import ent/runtime?)")
+	}
+	if err := creditledgerentry.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -462,6 +469,9 @@ func (_q *CreditLedgerEntryQuery) sqlAll(ctx context.Context, hooks ...queryHook
 	}
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
+	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
 	}
 	for i := range hooks {
 		hooks[i](ctx, _spec)
@@ -595,6 +605,9 @@ func (_q *CreditLedgerEntryQuery) sqlCount(ctx context.Context) (int, error) {
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
 	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
+	}
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -669,6 +682,7 @@ func (_q *CreditLedgerEntryQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	for _, m := range _q.modifiers {
 		m(selector)
 	}
+	selector.WithContext(ctx)
 	for _, p := range _q.predicates {
 		p(selector)
 	}

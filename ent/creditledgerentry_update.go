@@ -62,7 +62,9 @@ func (_u *CreditLedgerEntryUpdate) Mutation() *CreditLedgerEntryMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *CreditLedgerEntryUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -89,11 +91,15 @@ func (_u *CreditLedgerEntryUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CreditLedgerEntryUpdate) defaults() {
+func (_u *CreditLedgerEntryUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if creditledgerentry.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditledgerentry.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditledgerentry.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
@@ -197,7 +203,9 @@ func (_u *CreditLedgerEntryUpdateOne) Select(field string, fields ...string) *Cr
 
 // Save executes the query and returns the updated CreditLedgerEntry entity.
 func (_u *CreditLedgerEntryUpdateOne) Save(ctx context.Context) (*CreditLedgerEntry, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -224,11 +232,15 @@ func (_u *CreditLedgerEntryUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CreditLedgerEntryUpdateOne) defaults() {
+func (_u *CreditLedgerEntryUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if creditledgerentry.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized creditledgerentry.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := creditledgerentry.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.

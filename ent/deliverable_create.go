@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/hitlapproval"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // DeliverableCreate is the builder for creating a Deliverable entity.
@@ -236,7 +237,9 @@ func (_c *DeliverableCreate) Mutation() *DeliverableMutation {
 
 // Save creates the Deliverable in the database.
 func (_c *DeliverableCreate) Save(ctx context.Context) (*Deliverable, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -263,16 +266,25 @@ func (_c *DeliverableCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *DeliverableCreate) defaults() {
+func (_c *DeliverableCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if deliverable.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized deliverable.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := deliverable.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if deliverable.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized deliverable.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := deliverable.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if deliverable.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized deliverable.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := deliverable.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -285,9 +297,13 @@ func (_c *DeliverableCreate) defaults() {
 		_c.mutation.SetVersion(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if deliverable.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized deliverable.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := deliverable.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -399,6 +415,7 @@ func (_c *DeliverableCreate) createSpec() (*Deliverable, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(deliverable.Table, sqlgraph.NewFieldSpec(deliverable.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("Deliverable", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1028,6 +1045,13 @@ func (_c *DeliverableCreateBulk) Save(ctx context.Context) ([]*Deliverable, erro
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*Deliverable, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -1048,6 +1072,11 @@ func (_c *DeliverableCreateBulk) Save(ctx context.Context) ([]*Deliverable, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("Deliverable", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"math"
 
@@ -439,6 +440,12 @@ func (_q *DeliverableQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if deliverable.Policy == nil {
+		return errors.New("ent: uninitialized deliverable.Policy (forgotten import ent/runtime?)")
+	}
+	if err := deliverable.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -463,6 +470,9 @@ func (_q *DeliverableQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	}
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
+	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
 	}
 	for i := range hooks {
 		hooks[i](ctx, _spec)
@@ -595,6 +605,9 @@ func (_q *DeliverableQuery) sqlCount(ctx context.Context) (int, error) {
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
 	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
+	}
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -666,6 +679,7 @@ func (_q *DeliverableQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	for _, m := range _q.modifiers {
 		m(selector)
 	}
+	selector.WithContext(ctx)
 	for _, p := range _q.predicates {
 		p(selector)
 	}

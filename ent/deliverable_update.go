@@ -280,7 +280,9 @@ func (_u *DeliverableUpdate) RemoveHitlApprovals(v ...*HitlApproval) *Deliverabl
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *DeliverableUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -307,11 +309,15 @@ func (_u *DeliverableUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *DeliverableUpdate) defaults() {
+func (_u *DeliverableUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if deliverable.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized deliverable.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := deliverable.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -798,7 +804,9 @@ func (_u *DeliverableUpdateOne) Select(field string, fields ...string) *Delivera
 
 // Save executes the query and returns the updated Deliverable entity.
 func (_u *DeliverableUpdateOne) Save(ctx context.Context) (*Deliverable, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -825,11 +833,15 @@ func (_u *DeliverableUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *DeliverableUpdateOne) defaults() {
+func (_u *DeliverableUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if deliverable.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized deliverable.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := deliverable.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

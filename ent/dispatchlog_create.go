@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // DispatchLogCreate is the builder for creating a DispatchLog entity.
@@ -242,7 +243,9 @@ func (_c *DispatchLogCreate) Mutation() *DispatchLogMutation {
 
 // Save creates the DispatchLog in the database.
 func (_c *DispatchLogCreate) Save(ctx context.Context) (*DispatchLog, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -269,16 +272,25 @@ func (_c *DispatchLogCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *DispatchLogCreate) defaults() {
+func (_c *DispatchLogCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if dispatchlog.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized dispatchlog.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := dispatchlog.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if dispatchlog.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized dispatchlog.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := dispatchlog.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if dispatchlog.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized dispatchlog.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := dispatchlog.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -291,9 +303,13 @@ func (_c *DispatchLogCreate) defaults() {
 		_c.mutation.SetAttempts(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if dispatchlog.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized dispatchlog.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := dispatchlog.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -407,6 +423,7 @@ func (_c *DispatchLogCreate) createSpec() (*DispatchLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(dispatchlog.Table, sqlgraph.NewFieldSpec(dispatchlog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("DispatchLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1093,6 +1110,13 @@ func (_c *DispatchLogCreateBulk) Save(ctx context.Context) ([]*DispatchLog, erro
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*DispatchLog, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -1113,6 +1137,11 @@ func (_c *DispatchLogCreateBulk) Save(ctx context.Context) ([]*DispatchLog, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("DispatchLog", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

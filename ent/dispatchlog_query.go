@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -366,6 +367,12 @@ func (_q *DispatchLogQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if dispatchlog.Policy == nil {
+		return errors.New("ent: uninitialized dispatchlog.Policy (forgotten import ent/runtime?)")
+	}
+	if err := dispatchlog.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -388,6 +395,9 @@ func (_q *DispatchLogQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	}
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
+	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
 	}
 	for i := range hooks {
 		hooks[i](ctx, _spec)
@@ -444,6 +454,9 @@ func (_q *DispatchLogQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
+	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
 	}
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
@@ -513,6 +526,7 @@ func (_q *DispatchLogQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	for _, m := range _q.modifiers {
 		m(selector)
 	}
+	selector.WithContext(ctx)
 	for _, p := range _q.predicates {
 		p(selector)
 	}

@@ -271,7 +271,9 @@ func (_u *DispatchLogUpdate) ClearActivity() *DispatchLogUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *DispatchLogUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -298,11 +300,15 @@ func (_u *DispatchLogUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *DispatchLogUpdate) defaults() {
+func (_u *DispatchLogUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if dispatchlog.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized dispatchlog.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := dispatchlog.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -725,7 +731,9 @@ func (_u *DispatchLogUpdateOne) Select(field string, fields ...string) *Dispatch
 
 // Save executes the query and returns the updated DispatchLog entity.
 func (_u *DispatchLogUpdateOne) Save(ctx context.Context) (*DispatchLog, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -752,11 +760,15 @@ func (_u *DispatchLogUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *DispatchLogUpdateOne) defaults() {
+func (_u *DispatchLogUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if dispatchlog.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized dispatchlog.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := dispatchlog.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

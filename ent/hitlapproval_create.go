@@ -17,6 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/user"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // HitlApprovalCreate is the builder for creating a HitlApproval entity.
@@ -256,7 +257,9 @@ func (_c *HitlApprovalCreate) Mutation() *HitlApprovalMutation {
 
 // Save creates the HitlApproval in the database.
 func (_c *HitlApprovalCreate) Save(ctx context.Context) (*HitlApproval, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -283,16 +286,25 @@ func (_c *HitlApprovalCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *HitlApprovalCreate) defaults() {
+func (_c *HitlApprovalCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if hitlapproval.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if hitlapproval.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if hitlapproval.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -301,13 +313,20 @@ func (_c *HitlApprovalCreate) defaults() {
 		_c.mutation.SetStatus(v)
 	}
 	if _, ok := _c.mutation.RequestedAt(); !ok {
+		if hitlapproval.DefaultRequestedAt == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.DefaultRequestedAt (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.DefaultRequestedAt()
 		_c.mutation.SetRequestedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if hitlapproval.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -382,6 +401,7 @@ func (_c *HitlApprovalCreate) createSpec() (*HitlApproval, *sqlgraph.CreateSpec)
 		_spec = sqlgraph.NewCreateSpec(hitlapproval.Table, sqlgraph.NewFieldSpec(hitlapproval.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("HitlApproval", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1024,6 +1044,13 @@ func (_c *HitlApprovalCreateBulk) Save(ctx context.Context) ([]*HitlApproval, er
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*HitlApproval, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -1044,6 +1071,11 @@ func (_c *HitlApprovalCreateBulk) Save(ctx context.Context) ([]*HitlApproval, er
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("HitlApproval", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

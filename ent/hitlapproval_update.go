@@ -264,7 +264,9 @@ func (_u *HitlApprovalUpdate) ClearDecidedBy() *HitlApprovalUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *HitlApprovalUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -291,11 +293,15 @@ func (_u *HitlApprovalUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *HitlApprovalUpdate) defaults() {
+func (_u *HitlApprovalUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if hitlapproval.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -738,7 +744,9 @@ func (_u *HitlApprovalUpdateOne) Select(field string, fields ...string) *HitlApp
 
 // Save executes the query and returns the updated HitlApproval entity.
 func (_u *HitlApprovalUpdateOne) Save(ctx context.Context) (*HitlApproval, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -765,11 +773,15 @@ func (_u *HitlApprovalUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *HitlApprovalUpdateOne) defaults() {
+func (_u *HitlApprovalUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if hitlapproval.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized hitlapproval.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := hitlapproval.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

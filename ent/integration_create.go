@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // IntegrationCreate is the builder for creating a Integration entity.
@@ -192,7 +193,9 @@ func (_c *IntegrationCreate) Mutation() *IntegrationMutation {
 
 // Save creates the Integration in the database.
 func (_c *IntegrationCreate) Save(ctx context.Context) (*Integration, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -219,16 +222,25 @@ func (_c *IntegrationCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *IntegrationCreate) defaults() {
+func (_c *IntegrationCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if integration.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized integration.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := integration.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if integration.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized integration.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := integration.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if integration.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized integration.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := integration.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -237,9 +249,13 @@ func (_c *IntegrationCreate) defaults() {
 		_c.mutation.SetStatus(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if integration.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized integration.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := integration.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -327,6 +343,7 @@ func (_c *IntegrationCreate) createSpec() (*Integration, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(integration.Table, sqlgraph.NewFieldSpec(integration.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("Integration", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -897,6 +914,13 @@ func (_c *IntegrationCreateBulk) Save(ctx context.Context) ([]*Integration, erro
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*Integration, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -917,6 +941,11 @@ func (_c *IntegrationCreateBulk) Save(ctx context.Context) ([]*Integration, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("Integration", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // LlmCallLogCreate is the builder for creating a LlmCallLog entity.
@@ -276,7 +277,9 @@ func (_c *LlmCallLogCreate) Mutation() *LlmCallLogMutation {
 
 // Save creates the LlmCallLog in the database.
 func (_c *LlmCallLogCreate) Save(ctx context.Context) (*LlmCallLog, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -303,16 +306,25 @@ func (_c *LlmCallLogCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *LlmCallLogCreate) defaults() {
+func (_c *LlmCallLogCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if llmcalllog.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized llmcalllog.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := llmcalllog.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if llmcalllog.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized llmcalllog.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := llmcalllog.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if llmcalllog.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized llmcalllog.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := llmcalllog.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -337,9 +349,13 @@ func (_c *LlmCallLogCreate) defaults() {
 		_c.mutation.SetStatus(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if llmcalllog.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized llmcalllog.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := llmcalllog.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -464,6 +480,7 @@ func (_c *LlmCallLogCreate) createSpec() (*LlmCallLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(llmcalllog.Table, sqlgraph.NewFieldSpec(llmcalllog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("LlmCallLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1192,6 +1209,13 @@ func (_c *LlmCallLogCreateBulk) Save(ctx context.Context) ([]*LlmCallLog, error)
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*LlmCallLog, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -1212,6 +1236,11 @@ func (_c *LlmCallLogCreateBulk) Save(ctx context.Context) ([]*LlmCallLog, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("LlmCallLog", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -318,7 +318,9 @@ func (_u *LlmCallLogUpdate) ClearLedgerEntry() *LlmCallLogUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *LlmCallLogUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -345,11 +347,15 @@ func (_u *LlmCallLogUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *LlmCallLogUpdate) defaults() {
+func (_u *LlmCallLogUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if llmcalllog.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized llmcalllog.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := llmcalllog.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -877,7 +883,9 @@ func (_u *LlmCallLogUpdateOne) Select(field string, fields ...string) *LlmCallLo
 
 // Save executes the query and returns the updated LlmCallLog entity.
 func (_u *LlmCallLogUpdateOne) Save(ctx context.Context) (*LlmCallLog, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -904,11 +912,15 @@ func (_u *LlmCallLogUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *LlmCallLogUpdateOne) defaults() {
+func (_u *LlmCallLogUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if llmcalllog.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized llmcalllog.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := llmcalllog.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/notificationprovider"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // NotificationProviderCreate is the builder for creating a NotificationProvider entity.
@@ -186,7 +187,9 @@ func (_c *NotificationProviderCreate) Mutation() *NotificationProviderMutation {
 
 // Save creates the NotificationProvider in the database.
 func (_c *NotificationProviderCreate) Save(ctx context.Context) (*NotificationProvider, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -213,16 +216,25 @@ func (_c *NotificationProviderCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *NotificationProviderCreate) defaults() {
+func (_c *NotificationProviderCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if notificationprovider.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized notificationprovider.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := notificationprovider.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if notificationprovider.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized notificationprovider.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := notificationprovider.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if notificationprovider.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized notificationprovider.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := notificationprovider.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -235,9 +247,13 @@ func (_c *NotificationProviderCreate) defaults() {
 		_c.mutation.SetIsDefault(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if notificationprovider.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized notificationprovider.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := notificationprovider.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -328,6 +344,7 @@ func (_c *NotificationProviderCreate) createSpec() (*NotificationProvider, *sqlg
 		_spec = sqlgraph.NewCreateSpec(notificationprovider.Table, sqlgraph.NewFieldSpec(notificationprovider.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("NotificationProvider", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -842,6 +859,13 @@ func (_c *NotificationProviderCreateBulk) Save(ctx context.Context) ([]*Notifica
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*NotificationProvider, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -862,6 +886,11 @@ func (_c *NotificationProviderCreateBulk) Save(ctx context.Context) ([]*Notifica
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("NotificationProvider", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

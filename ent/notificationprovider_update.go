@@ -182,7 +182,9 @@ func (_u *NotificationProviderUpdate) ClearCredential() *NotificationProviderUpd
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *NotificationProviderUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -209,11 +211,15 @@ func (_u *NotificationProviderUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *NotificationProviderUpdate) defaults() {
+func (_u *NotificationProviderUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if notificationprovider.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized notificationprovider.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := notificationprovider.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -503,7 +509,9 @@ func (_u *NotificationProviderUpdateOne) Select(field string, fields ...string) 
 
 // Save executes the query and returns the updated NotificationProvider entity.
 func (_u *NotificationProviderUpdateOne) Save(ctx context.Context) (*NotificationProvider, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -530,11 +538,15 @@ func (_u *NotificationProviderUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *NotificationProviderUpdateOne) defaults() {
+func (_u *NotificationProviderUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if notificationprovider.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized notificationprovider.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := notificationprovider.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/tenant"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // PlanCreate is the builder for creating a Plan entity.
@@ -194,7 +195,9 @@ func (_c *PlanCreate) Mutation() *PlanMutation {
 
 // Save creates the Plan in the database.
 func (_c *PlanCreate) Save(ctx context.Context) (*Plan, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -221,16 +224,25 @@ func (_c *PlanCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *PlanCreate) defaults() {
+func (_c *PlanCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if plan.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized plan.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := plan.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if plan.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized plan.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := plan.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if plan.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized plan.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := plan.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -247,9 +259,13 @@ func (_c *PlanCreate) defaults() {
 		_c.mutation.SetActive(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if plan.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized plan.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := plan.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -364,6 +380,7 @@ func (_c *PlanCreate) createSpec() (*Plan, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(plan.Table, sqlgraph.NewFieldSpec(plan.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("Plan", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -911,6 +928,13 @@ func (_c *PlanCreateBulk) Save(ctx context.Context) ([]*Plan, error) {
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*Plan, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -931,6 +955,11 @@ func (_c *PlanCreateBulk) Save(ctx context.Context) ([]*Plan, error) {
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("Plan", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -223,7 +223,9 @@ func (_u *PlanUpdate) RemoveTenants(v ...*Tenant) *PlanUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *PlanUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -250,11 +252,15 @@ func (_u *PlanUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *PlanUpdate) defaults() {
+func (_u *PlanUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if plan.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized plan.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := plan.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -625,7 +631,9 @@ func (_u *PlanUpdateOne) Select(field string, fields ...string) *PlanUpdateOne {
 
 // Save executes the query and returns the updated Plan entity.
 func (_u *PlanUpdateOne) Save(ctx context.Context) (*Plan, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -652,11 +660,15 @@ func (_u *PlanUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *PlanUpdateOne) defaults() {
+func (_u *PlanUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if plan.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized plan.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := plan.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -15,6 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // TopupOrderCreate is the builder for creating a TopupOrder entity.
@@ -196,7 +197,9 @@ func (_c *TopupOrderCreate) Mutation() *TopupOrderMutation {
 
 // Save creates the TopupOrder in the database.
 func (_c *TopupOrderCreate) Save(ctx context.Context) (*TopupOrder, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -223,16 +226,25 @@ func (_c *TopupOrderCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *TopupOrderCreate) defaults() {
+func (_c *TopupOrderCreate) defaults() error {
 	if _, ok := _c.mutation.RefID(); !ok {
+		if topuporder.DefaultRefID == nil {
+			return fmt.Errorf("ent: uninitialized topuporder.DefaultRefID (forgotten import ent/runtime?)")
+		}
 		v := topuporder.DefaultRefID()
 		_c.mutation.SetRefID(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if topuporder.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized topuporder.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := topuporder.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if topuporder.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized topuporder.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := topuporder.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -241,9 +253,13 @@ func (_c *TopupOrderCreate) defaults() {
 		_c.mutation.SetStatus(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if topuporder.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized topuporder.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := topuporder.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -355,6 +371,7 @@ func (_c *TopupOrderCreate) createSpec() (*TopupOrder, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(topuporder.Table, sqlgraph.NewFieldSpec(topuporder.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = scope.GuardConflict("TopupOrder", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -888,6 +905,13 @@ func (_c *TopupOrderCreateBulk) Save(ctx context.Context) ([]*TopupOrder, error)
 	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
 	nodes := make([]*TopupOrder, len(_c.builders))
 	mutators := make([]Mutator, len(_c.builders))
+	// tenancy: the rows' hooks defer their cross-tenant checks to one check
+	// per edge for the batch (scope.FlushBulk, before the insert).
+	bulkMuts := make([]Mutation, len(_c.builders))
+	for i := range _c.builders {
+		bulkMuts[i] = _c.builders[i].mutation
+	}
+	ctx = scope.WithBulk(ctx, bulkMuts...)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
@@ -908,6 +932,11 @@ func (_c *TopupOrderCreateBulk) Save(ctx context.Context) ([]*TopupOrder, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = scope.GuardConflict("TopupOrder", spec.OnConflict)
+					// One cross-tenant check per edge for the whole batch, before any row is written.
+					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
+						return nil, err
+					}
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

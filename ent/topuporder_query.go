@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"math"
 
@@ -403,6 +404,12 @@ func (_q *TopupOrderQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if topuporder.Policy == nil {
+		return errors.New("ent: uninitialized topuporder.Policy (forgotten import ent/runtime?)")
+	}
+	if err := topuporder.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -426,6 +433,9 @@ func (_q *TopupOrderQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*T
 	}
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
+	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
 	}
 	for i := range hooks {
 		hooks[i](ctx, _spec)
@@ -525,6 +535,9 @@ func (_q *TopupOrderQuery) sqlCount(ctx context.Context) (int, error) {
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
 	}
+	if _spec.From != nil {
+		_spec.From.WithContext(ctx)
+	}
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -590,6 +603,7 @@ func (_q *TopupOrderQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	for _, m := range _q.modifiers {
 		m(selector)
 	}
+	selector.WithContext(ctx)
 	for _, p := range _q.predicates {
 		p(selector)
 	}

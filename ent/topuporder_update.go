@@ -254,7 +254,9 @@ func (_u *TopupOrderUpdate) RemoveBillingEvents(v ...*BillingEvent) *TopupOrderU
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *TopupOrderUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -281,11 +283,15 @@ func (_u *TopupOrderUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *TopupOrderUpdate) defaults() {
+func (_u *TopupOrderUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if topuporder.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized topuporder.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := topuporder.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -728,7 +734,9 @@ func (_u *TopupOrderUpdateOne) Select(field string, fields ...string) *TopupOrde
 
 // Save executes the query and returns the updated TopupOrder entity.
 func (_u *TopupOrderUpdateOne) Save(ctx context.Context) (*TopupOrder, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -755,11 +763,15 @@ func (_u *TopupOrderUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *TopupOrderUpdateOne) defaults() {
+func (_u *TopupOrderUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if topuporder.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized topuporder.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := topuporder.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -65,7 +65,10 @@ type Options struct {
 	// LockWait is how long to wait for another applier's lock (default 2m).
 	LockWait time.Duration
 	// StatementLockTimeout bounds how long each statement waits for a table
-	// lock (PostgreSQL lock_timeout); 0 means the server's setting.
+	// lock (PostgreSQL lock_timeout), so a migration queued behind a long
+	// transaction gives up (ErrLockTimeout) instead of stalling the traffic
+	// that queues behind it. 0 means DefaultLockTimeout; a negative value
+	// keeps the server's setting.
 	StatementLockTimeout time.Duration
 	// BaselineVersion marks a database that already has the schema up to
 	// this version as migrated, without running those files.
@@ -80,21 +83,53 @@ type Result struct {
 	Current string   // newest applied version afterwards
 }
 
+// DefaultLockTimeout is the lock_timeout Apply sets when Options leaves it
+// zero: long enough for the brief locks of ordinary traffic, short enough
+// that the requests queued behind a waiting ALTER TABLE are not stalled
+// for long.
+const DefaultLockTimeout = 5 * time.Second
+
 // ErrLocked is returned when another applier held the lock for LockWait.
 var ErrLocked = errors.New("migrations: another migration holds the lock")
 
+// ErrLockTimeout matches (errors.Is) a *FileError whose statement gave up
+// waiting for a table lock held by another session (SQLSTATE 55P03).
+var ErrLockTimeout = errors.New("migrations: gave up waiting for a lock (lock_timeout)")
+
 // FileError reports a migration file that failed; the transaction was
-// rolled back and the revision table records the error for status.
+// rolled back (or, for "-- atlas:txmode none", the statements before Stmt
+// stay applied) and the revision table records the error for status.
 type FileError struct {
 	Version, Stmt string
 	Err           error
+	// LockTimeout is the lock_timeout in force when the statement gave up
+	// waiting for a lock; zero for other failures.
+	LockTimeout time.Duration
 }
 
 func (e *FileError) Error() string {
+	if e.LockTimeout > 0 {
+		return fmt.Sprintf("migrations: version %s gave up after waiting %s for a lock at %q: another session holds "+
+			"a conflicting lock on the table (see pg_locks); the revision table records the failure: "+
+			"retry once the lock is released, or raise the lock timeout: %v",
+			e.Version, e.LockTimeout, e.Stmt, e.Err)
+	}
 	return fmt.Sprintf("migrations: version %s failed at %q: %v", e.Version, e.Stmt, e.Err)
 }
 
 func (e *FileError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrLockTimeout) true for lock timeouts.
+func (e *FileError) Is(target error) bool {
+	return target == ErrLockTimeout && isLockNotAvailable(e.Err)
+}
+
+// isLockNotAvailable reports SQLSTATE 55P03 from either driver (pgx and
+// lib/pq both expose SQLState).
+func isLockNotAvailable(err error) bool {
+	var st interface{ SQLState() string }
+	return errors.As(err, &st) && st.SQLState() == "55P03"
+}
 
 // Apply runs every pending file of opts.Dir on db. Concurrent callers
 // (replicas starting together, the official CLI) serialize on the lock;
@@ -146,7 +181,7 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	}
 	for _, f := range pending {
 		start := time.Now()
-		if err := applyFile(ctx, db, dir, f, opts.StatementLockTimeout); err != nil {
+		if err := applyFile(ctx, db, dir, f, opts.lockTimeout()); err != nil {
 			return res, err
 		}
 		res.Applied = append(res.Applied, f.Version())
@@ -169,7 +204,12 @@ func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File,
 			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "RESET lock_timeout")
-		return execute(ctx, conn, dir, f)
+		// The executor recorded the error in the revision (its applied count
+		// says where a retry resumes); only the returned error is shaped here.
+		if err := execute(ctx, conn, dir, f); err != nil {
+			return fileError(f, err, lockTimeout)
+		}
+		return nil
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -189,9 +229,22 @@ func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File,
 		tx.Rollback()
 		// The failed attempt's revision rolled back with the tx: record the
 		// error outside it so status shows what broke, as the CLI does.
-		return recordFailure(ctx, revisions{conn: db}, dir, f, err)
+		return recordFailure(ctx, revisions{conn: db}, dir, f, fileError(f, err, lockTimeout))
 	}
 	return tx.Commit()
+}
+
+// fileError turns an execution error into a *FileError naming the statement.
+func fileError(f migrate.File, err error, lockTimeout time.Duration) *FileError {
+	fe := &FileError{Version: f.Version(), Err: err}
+	var se *migrate.StmtExecError
+	if errors.As(err, &se) {
+		fe.Stmt, fe.Err = se.Stmt.Text, se.Err
+	}
+	if isLockNotAvailable(fe.Err) {
+		fe.LockTimeout = lockTimeout
+	}
+	return fe
 }
 
 func execute(ctx context.Context, conn schema.ExecQuerier, dir migrate.Dir, f migrate.File) error {
@@ -206,12 +259,7 @@ func execute(ctx context.Context, conn schema.ExecQuerier, dir migrate.Dir, f mi
 	return ex.Execute(ctx, f)
 }
 
-func recordFailure(ctx context.Context, rrw revisions, dir migrate.Dir, f migrate.File, cause error) error {
-	fe := &FileError{Version: f.Version(), Err: cause}
-	var se *migrate.StmtExecError
-	if errors.As(cause, &se) {
-		fe.Stmt, fe.Err = se.Stmt.Text, se.Err
-	}
+func recordFailure(ctx context.Context, rrw revisions, dir migrate.Dir, f migrate.File, fe *FileError) error {
 	stmts, _ := f.StmtDecls()
 	sum, _ := dir.Checksum()
 	hash, _ := sum.SumByName(f.Name())
@@ -260,6 +308,13 @@ func (o Options) dir() (migrate.Dir, error) {
 		return o.Dir, nil
 	}
 	return Embedded()
+}
+
+func (o Options) lockTimeout() time.Duration {
+	if o.StatementLockTimeout == 0 {
+		return DefaultLockTimeout
+	}
+	return o.StatementLockTimeout
 }
 
 func (o Options) logf(format string, args ...any) {

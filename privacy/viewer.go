@@ -1,77 +1,60 @@
 // Package privacy carries who is calling (the viewer) in the context and
-// enforces tenant isolation through Ent privacy policies.
+// enforces tenant isolation through Ent privacy policies and interceptors.
 package privacy
 
 import (
 	"context"
-	"errors"
-	"strings"
+
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // PlatformTenantID owns the platform's shared rows (the plan catalog).
-const PlatformTenantID = "platform"
+const PlatformTenantID = scope.PlatformTenantID
 
 // ActorType says what kind of principal acts.
-type ActorType string
+type ActorType = scope.ActorType
 
 // Actor types, as recorded in audit logs.
 const (
-	ActorUser   ActorType = "user"
-	ActorAgent  ActorType = "agent"
-	ActorSystem ActorType = "system"
+	ActorUser   = scope.ActorUser
+	ActorAgent  = scope.ActorAgent
+	ActorSystem = scope.ActorSystem
 )
 
 // Actor is who acts within a viewer, for audit.
-type Actor struct {
-	Type ActorType
-	ID   string
-}
+type Actor = scope.Actor
 
 // Viewer is the identity a query or mutation runs as: one tenant, or the
-// platform itself (System).
-type Viewer struct {
-	TenantID string // empty for the system viewer
-	System   bool
-	Actor    Actor
-}
+// platform itself (System). The type lives in internal/scope so that the
+// generated code can read it without an import cycle.
+type Viewer = scope.Viewer
 
 // Typed errors callers test with errors.Is.
 var (
-	ErrNoViewer       = errors.New("privacy: no viewer in context")
-	ErrTenantMismatch = errors.New("privacy: tenant does not match the viewer")
-	ErrCrossTenantRef = errors.New("privacy: reference to another tenant's row")
-	ErrImmutable      = errors.New("privacy: entity is immutable")
-	ErrSystemOnly     = errors.New("privacy: operation reserved to the system viewer")
+	ErrNoViewer       = scope.ErrNoViewer
+	ErrTenantMismatch = scope.ErrTenantMismatch
+	ErrCrossTenantRef = scope.ErrCrossTenantRef
+	ErrImmutable      = scope.ErrImmutable
+	ErrSystemOnly     = scope.ErrSystemOnly
 )
 
-type viewerKey struct{}
-
-// WithTenant returns ctx with a viewer for tenantID. An empty or blank id
-// yields a context that is denied everything.
+// WithTenant returns ctx with a viewer for tenantID, keeping the actor. An
+// empty or blank id yields a context that is denied everything.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
-	v := Viewer{TenantID: strings.TrimSpace(tenantID)}
-	if prev, ok := FromContext(ctx); ok {
-		v.Actor = prev.Actor
-	}
-	return context.WithValue(ctx, viewerKey{}, v)
+	return scope.WithTenant(ctx, tenantID)
 }
 
 // WithSystem returns ctx with the platform's own viewer: creating tenants,
-// the plan catalog, webhook intake, retention. Use it only in platform jobs.
-func WithSystem(ctx context.Context) context.Context {
-	return context.WithValue(ctx, viewerKey{}, Viewer{System: true, Actor: Actor{Type: ActorSystem}})
-}
+// the plan catalog, webhook intake, retention. It sees and writes every
+// tenant's rows: use it only in platform jobs, never with a request's input
+// deciding which tenant is touched without checking it.
+func WithSystem(ctx context.Context) context.Context { return scope.WithSystem(ctx) }
 
 // WithActor records who acts inside the current viewer.
 func WithActor(ctx context.Context, typ ActorType, id string) context.Context {
-	v, _ := FromContext(ctx)
-	v.Actor = Actor{Type: typ, ID: id}
-	return context.WithValue(ctx, viewerKey{}, v)
+	return scope.WithActor(ctx, typ, id)
 }
 
 // FromContext returns the viewer of ctx; ok is false when there is none or
 // it names no tenant and is not the system.
-func FromContext(ctx context.Context) (Viewer, bool) {
-	v, _ := ctx.Value(viewerKey{}).(Viewer)
-	return v, v.System || v.TenantID != ""
-}
+func FromContext(ctx context.Context) (Viewer, bool) { return scope.FromContext(ctx) }

@@ -78,7 +78,10 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err := env.seed(ctx); err != nil {
 		return err
 	}
-	return env.report(ctx)
+	if err := env.report(ctx); err != nil {
+		return err
+	}
+	return env.isolationReport(ctx)
 }
 
 func step(out io.Writer, format string, args ...any) {

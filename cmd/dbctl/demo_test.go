@@ -14,19 +14,8 @@ import (
 // snapshot fingerprints every row of every public table.
 func snapshot(t *testing.T, db *sql.DB) map[string]string {
 	t.Helper()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
 	out := map[string]string{}
-	for _, table := range tables {
+	for _, table := range testdb.Tables(t, db) {
 		var sum string
 		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM "` + table + `" t`
 		if err := db.QueryRow(q).Scan(&sum); err != nil {

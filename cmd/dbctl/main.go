@@ -16,15 +16,27 @@ const usage = `dbctl: operate the Leadmetrics PostgreSQL data layer
 
 Usage:
   dbctl demo                       create the database if missing, migrate, write demo data, report
+  dbctl credentials rotate         re-seal credential secrets with the current key of CREDENTIALS_KEYS
   dbctl migrate diff NAME          write a new migration from ent/schema vs migrations/
   dbctl migrate apply              apply pending migrations (locked, one transaction per file)
   dbctl migrate status             list migration files and their state in the database
   dbctl migrate validate           check migrations/ against atlas.sum
   dbctl migrate check              fail (and print the SQL) when ent/schema and migrations/ disagree
   dbctl migrate hash               rewrite atlas.sum after a deliberate edit
+  dbctl migrate lint [--latest N | --base REF]
+                                   analyze new migration files (destructive, data-dependent,
+                                   backward-incompatible, constraint-drop, locking); exit 1 on errors
+  dbctl migrate review [--latest N | --base REF]
+                                   Markdown summary of the new files' changes and lint findings
+  dbctl migrate history [--base REF]
+                                   fail when a landed migration was edited, removed, renamed or
+                                   a new one sorts before the newest landed one
+  dbctl schema erd [--out docs/schema.md] [--check]
+                                   write (or check) the ER diagram and table reference
 
 Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
-database for diff and check; default: a throwaway database on the same server),
+database for diff, check, lint, review and schema erd; default: a throwaway database
+on the same server),
 DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER.
 Run 'dbctl migrate CMD -h' for a command's flags.
 `
@@ -57,11 +69,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	switch args[0] {
 	case "demo":
 		return runDemo(ctx, args[1:], out)
+	case "credentials":
+		return runCredentials(ctx, args[1:], out)
 	case "migrate":
 		if len(args) < 2 {
 			return usageError{"migrate needs a subcommand"}
 		}
 		return runMigrate(ctx, args[1], args[2:], out)
+	case "schema":
+		if len(args) < 2 || args[1] != "erd" {
+			return usageError{"schema needs the subcommand erd"}
+		}
+		return schemaERD(ctx, args[2:], out)
 	case "-h", "--help", "help":
 		fmt.Fprint(out, usage)
 		return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,6 +26,8 @@ type migrateFlags struct {
 	baseline    string
 	lockWait    time.Duration
 	lockTimeout time.Duration
+	latest      int
+	base        string
 }
 
 func parseMigrateFlags(name string, args []string) (*migrateFlags, []string, error) {
@@ -35,7 +38,9 @@ func parseMigrateFlags(name string, args []string) (*migrateFlags, []string, err
 	fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database for diff and check (default: a throwaway database)")
 	fs.StringVar(&f.baseline, "baseline", "", "apply: version the existing schema already matches")
 	fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "apply: how long to wait for another applier")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "apply: PostgreSQL lock_timeout per statement (0: server default)")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "apply: how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
+	fs.IntVar(&f.latest, "latest", 0, "lint, review: analyze the newest N files (instead of --base)")
+	fs.StringVar(&f.base, "base", "auto", "lint, review, history: git revision whose migration files have landed (auto: see MIGRATIONS.md)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usageError{err.Error()}
 	}
@@ -79,6 +84,12 @@ func runMigrate(ctx context.Context, sub string, args []string, out io.Writer) e
 		return migrateApply(ctx, f, out)
 	case "status":
 		return migrateStatus(ctx, f, out)
+	case "lint":
+		return migrateLint(ctx, f, out)
+	case "review":
+		return migrateReview(ctx, f, out)
+	case "history":
+		return migrateHistory(ctx, f, out)
 	}
 	return usageError{fmt.Sprintf("unknown migrate subcommand %q", sub)}
 }
@@ -176,7 +187,7 @@ func migrateApply(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	}
 	defer sqlDB.Close()
 	res, err := migrations.Apply(ctx, sqlDB, migrations.Options{
-		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: f.lockTimeout, BaselineVersion: f.baseline,
+		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: cmp.Or(f.lockTimeout, -1), BaselineVersion: f.baseline,
 		Log: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 )
@@ -163,7 +164,15 @@ func ValidColumn(column string) bool {
 	return false
 }
 
+// Note that the variables below are initialized by the runtime
+// package on the initialization of the application. Therefore,
+// it should be imported in the main as follows:
+//
+//	import _ "github.com/leadmetrics/db/ent/runtime"
 var (
+	Hooks        [3]ent.Hook
+	Interceptors [2]ent.Interceptor
+	Policy       ent.Policy
 	// DefaultRefID holds the default value on creation for the "ref_id" field.
 	DefaultRefID func() string
 	// RefIDValidator is a validator for the "ref_id" field. It is called by the builders before save.

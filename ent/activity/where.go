@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -1120,6 +1121,7 @@ func HasCampaign() predicate.Activity {
 func HasCampaignWith(preds ...predicate.Campaign) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newCampaignStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Campaign(func(s *sql.Selector) { scope.Neighbors(s, "Campaign") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1143,6 +1145,7 @@ func HasAgentConfig() predicate.Activity {
 func HasAgentConfigWith(preds ...predicate.AgentConfig) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newAgentConfigStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.AgentConfig(func(s *sql.Selector) { scope.Neighbors(s, "AgentConfig") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1166,6 +1169,7 @@ func HasAssignee() predicate.Activity {
 func HasAssigneeWith(preds ...predicate.User) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newAssigneeStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.User(func(s *sql.Selector) { scope.Neighbors(s, "User") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1189,6 +1193,7 @@ func HasDeliverables() predicate.Activity {
 func HasDeliverablesWith(preds ...predicate.Deliverable) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newDeliverablesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Deliverable(func(s *sql.Selector) { scope.Neighbors(s, "Deliverable") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1212,6 +1217,7 @@ func HasHitlApprovals() predicate.Activity {
 func HasHitlApprovalsWith(preds ...predicate.HitlApproval) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newHitlApprovalsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1235,6 +1241,7 @@ func HasLlmCalls() predicate.Activity {
 func HasLlmCallsWith(preds ...predicate.LlmCallLog) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newLlmCallsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.LlmCallLog(func(s *sql.Selector) { scope.Neighbors(s, "LlmCallLog") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1258,6 +1265,7 @@ func HasDispatches() predicate.Activity {
 func HasDispatchesWith(preds ...predicate.DispatchLog) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newDispatchesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.DispatchLog(func(s *sql.Selector) { scope.Neighbors(s, "DispatchLog") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1281,6 +1289,7 @@ func HasLedgerEntries() predicate.Activity {
 func HasLedgerEntriesWith(preds ...predicate.CreditLedgerEntry) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newLedgerEntriesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.CreditLedgerEntry(func(s *sql.Selector) { scope.Neighbors(s, "CreditLedgerEntry") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

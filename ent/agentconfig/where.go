@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -725,6 +726,7 @@ func HasActivities() predicate.AgentConfig {
 func HasActivitiesWith(preds ...predicate.Activity) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newActivitiesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -748,6 +750,7 @@ func HasLlmCalls() predicate.AgentConfig {
 func HasLlmCallsWith(preds ...predicate.LlmCallLog) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newLlmCallsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.LlmCallLog(func(s *sql.Selector) { scope.Neighbors(s, "LlmCallLog") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -771,6 +774,7 @@ func HasHitlRequests() predicate.AgentConfig {
 func HasHitlRequestsWith(preds ...predicate.HitlApproval) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newHitlRequestsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

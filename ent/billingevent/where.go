@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -770,6 +771,7 @@ func HasTopupOrder() predicate.BillingEvent {
 func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.BillingEvent {
 	return predicate.BillingEvent(func(s *sql.Selector) {
 		step := newTopupOrderStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.TopupOrder(func(s *sql.Selector) { scope.Neighbors(s, "TopupOrder") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -870,6 +871,7 @@ func HasOwner() predicate.Campaign {
 func HasOwnerWith(preds ...predicate.User) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newOwnerStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.User(func(s *sql.Selector) { scope.Neighbors(s, "User") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -893,6 +895,7 @@ func HasActivities() predicate.Campaign {
 func HasActivitiesWith(preds ...predicate.Activity) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newActivitiesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -916,6 +919,7 @@ func HasDeliverables() predicate.Campaign {
 func HasDeliverablesWith(preds ...predicate.Deliverable) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newDeliverablesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Deliverable(func(s *sql.Selector) { scope.Neighbors(s, "Deliverable") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

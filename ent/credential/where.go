@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -755,6 +756,7 @@ func HasNotificationProviders() predicate.Credential {
 func HasNotificationProvidersWith(preds ...predicate.NotificationProvider) predicate.Credential {
 	return predicate.Credential(func(s *sql.Selector) {
 		step := newNotificationProvidersStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.NotificationProvider(func(s *sql.Selector) { scope.Neighbors(s, "NotificationProvider") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -778,6 +780,7 @@ func HasIntegrations() predicate.Credential {
 func HasIntegrationsWith(preds ...predicate.Integration) predicate.Credential {
 	return predicate.Credential(func(s *sql.Selector) {
 		step := newIntegrationsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Integration(func(s *sql.Selector) { scope.Neighbors(s, "Integration") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

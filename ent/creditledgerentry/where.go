@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -1000,6 +1001,7 @@ func HasTopupOrder() predicate.CreditLedgerEntry {
 func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newTopupOrderStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.TopupOrder(func(s *sql.Selector) { scope.Neighbors(s, "TopupOrder") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1023,6 +1025,7 @@ func HasLlmCall() predicate.CreditLedgerEntry {
 func HasLlmCallWith(preds ...predicate.LlmCallLog) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newLlmCallStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.LlmCallLog(func(s *sql.Selector) { scope.Neighbors(s, "LlmCallLog") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1046,6 +1049,7 @@ func HasActivity() predicate.CreditLedgerEntry {
 func HasActivityWith(preds ...predicate.Activity) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newActivityStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

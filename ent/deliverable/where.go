@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -885,6 +886,7 @@ func HasActivity() predicate.Deliverable {
 func HasActivityWith(preds ...predicate.Activity) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newActivityStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -908,6 +910,7 @@ func HasCampaign() predicate.Deliverable {
 func HasCampaignWith(preds ...predicate.Campaign) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newCampaignStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Campaign(func(s *sql.Selector) { scope.Neighbors(s, "Campaign") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -931,6 +934,7 @@ func HasHitlApprovals() predicate.Deliverable {
 func HasHitlApprovalsWith(preds ...predicate.HitlApproval) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newHitlApprovalsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -1020,6 +1021,7 @@ func HasActivity() predicate.DispatchLog {
 func HasActivityWith(preds ...predicate.Activity) predicate.DispatchLog {
 	return predicate.DispatchLog(func(s *sql.Selector) {
 		step := newActivityStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

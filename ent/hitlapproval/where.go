@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -940,6 +941,7 @@ func HasActivity() predicate.HitlApproval {
 func HasActivityWith(preds ...predicate.Activity) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newActivityStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -963,6 +965,7 @@ func HasDeliverable() predicate.HitlApproval {
 func HasDeliverableWith(preds ...predicate.Deliverable) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newDeliverableStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Deliverable(func(s *sql.Selector) { scope.Neighbors(s, "Deliverable") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -986,6 +989,7 @@ func HasRequestedByAgent() predicate.HitlApproval {
 func HasRequestedByAgentWith(preds ...predicate.AgentConfig) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newRequestedByAgentStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.AgentConfig(func(s *sql.Selector) { scope.Neighbors(s, "AgentConfig") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1009,6 +1013,7 @@ func HasDecidedBy() predicate.HitlApproval {
 func HasDecidedByWith(preds ...predicate.User) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newDecidedByStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.User(func(s *sql.Selector) { scope.Neighbors(s, "User") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

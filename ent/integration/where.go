@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -735,6 +736,7 @@ func HasCredential() predicate.Integration {
 func HasCredentialWith(preds ...predicate.Credential) predicate.Integration {
 	return predicate.Integration(func(s *sql.Selector) {
 		step := newCredentialStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Credential(func(s *sql.Selector) { scope.Neighbors(s, "Credential") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -1025,6 +1026,7 @@ func HasActivity() predicate.LlmCallLog {
 func HasActivityWith(preds ...predicate.Activity) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newActivityStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1048,6 +1050,7 @@ func HasAgentConfig() predicate.LlmCallLog {
 func HasAgentConfigWith(preds ...predicate.AgentConfig) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newAgentConfigStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.AgentConfig(func(s *sql.Selector) { scope.Neighbors(s, "AgentConfig") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1071,6 +1074,7 @@ func HasLedgerEntry() predicate.LlmCallLog {
 func HasLedgerEntryWith(preds ...predicate.CreditLedgerEntry) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newLedgerEntryStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.CreditLedgerEntry(func(s *sql.Selector) { scope.Neighbors(s, "CreditLedgerEntry") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

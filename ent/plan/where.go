@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -710,6 +711,7 @@ func HasTenants() predicate.Plan {
 func HasTenantsWith(preds ...predicate.Tenant) predicate.Plan {
 	return predicate.Plan(func(s *sql.Selector) {
 		step := newTenantsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Tenant(func(s *sql.Selector) { scope.Neighbors(s, "Tenant") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"context"
 	"time"
 
 	"github.com/leadmetrics/db/ent/activity"
@@ -24,6 +25,9 @@ import (
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
+
+	"entgo.io/ent"
+	"entgo.io/ent/privacy"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -31,6 +35,25 @@ import (
 // to their package variables.
 func init() {
 	activityMixin := schema.Activity{}.Mixin()
+	activity.Policy = privacy.NewPolicies(activityMixin[1], schema.Activity{})
+	activity.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := activity.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	activityMixinHooks1 := activityMixin[1].Hooks()
+	activityMixinHooks2 := activityMixin[2].Hooks()
+
+	activity.Hooks[1] = activityMixinHooks1[0]
+
+	activity.Hooks[2] = activityMixinHooks2[0]
+	activityMixinInters1 := activityMixin[1].Interceptors()
+	activityMixinInters2 := activityMixin[2].Interceptors()
+	activity.Interceptors[0] = activityMixinInters1[0]
+	activity.Interceptors[1] = activityMixinInters2[0]
 	activityMixinFields0 := activityMixin[0].Fields()
 	_ = activityMixinFields0
 	activityFields := schema.Activity{}.Fields()
@@ -150,6 +173,25 @@ func init() {
 		}
 	}()
 	agentconfigMixin := schema.AgentConfig{}.Mixin()
+	agentconfig.Policy = privacy.NewPolicies(agentconfigMixin[1], schema.AgentConfig{})
+	agentconfig.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := agentconfig.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	agentconfigMixinHooks1 := agentconfigMixin[1].Hooks()
+	agentconfigMixinHooks2 := agentconfigMixin[2].Hooks()
+
+	agentconfig.Hooks[1] = agentconfigMixinHooks1[0]
+
+	agentconfig.Hooks[2] = agentconfigMixinHooks2[0]
+	agentconfigMixinInters1 := agentconfigMixin[1].Interceptors()
+	agentconfigMixinInters2 := agentconfigMixin[2].Interceptors()
+	agentconfig.Interceptors[0] = agentconfigMixinInters1[0]
+	agentconfig.Interceptors[1] = agentconfigMixinInters2[0]
 	agentconfigMixinFields0 := agentconfigMixin[0].Fields()
 	_ = agentconfigMixinFields0
 	agentconfigFields := schema.AgentConfig{}.Fields()
@@ -287,6 +329,20 @@ func init() {
 		}
 	}()
 	auditlogMixin := schema.AuditLog{}.Mixin()
+	auditlog.Policy = privacy.NewPolicies(auditlogMixin[1], schema.AuditLog{})
+	auditlog.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditlog.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditlogMixinHooks1 := auditlogMixin[1].Hooks()
+
+	auditlog.Hooks[1] = auditlogMixinHooks1[0]
+	auditlogMixinInters1 := auditlogMixin[1].Interceptors()
+	auditlog.Interceptors[0] = auditlogMixinInters1[0]
 	auditlogMixinFields0 := auditlogMixin[0].Fields()
 	_ = auditlogMixinFields0
 	auditlogFields := schema.AuditLog{}.Fields()
@@ -416,6 +472,25 @@ func init() {
 		}
 	}()
 	billingeventMixin := schema.BillingEvent{}.Mixin()
+	billingevent.Policy = privacy.NewPolicies(billingeventMixin[1], schema.BillingEvent{})
+	billingevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := billingevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	billingeventMixinHooks1 := billingeventMixin[1].Hooks()
+	billingeventMixinHooks2 := billingeventMixin[2].Hooks()
+
+	billingevent.Hooks[1] = billingeventMixinHooks1[0]
+
+	billingevent.Hooks[2] = billingeventMixinHooks2[0]
+	billingeventMixinInters1 := billingeventMixin[1].Interceptors()
+	billingeventMixinInters2 := billingeventMixin[2].Interceptors()
+	billingevent.Interceptors[0] = billingeventMixinInters1[0]
+	billingevent.Interceptors[1] = billingeventMixinInters2[0]
 	billingeventMixinFields0 := billingeventMixin[0].Fields()
 	_ = billingeventMixinFields0
 	billingeventFields := schema.BillingEvent{}.Fields()
@@ -525,10 +600,29 @@ func init() {
 		}
 	}()
 	campaignMixin := schema.Campaign{}.Mixin()
+	campaign.Policy = privacy.NewPolicies(campaignMixin[1], schema.Campaign{})
+	campaign.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := campaign.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	campaignMixinHooks1 := campaignMixin[1].Hooks()
+	campaignMixinHooks2 := campaignMixin[2].Hooks()
+
+	campaign.Hooks[1] = campaignMixinHooks1[0]
+
+	campaign.Hooks[2] = campaignMixinHooks2[0]
+	campaignMixinInters1 := campaignMixin[1].Interceptors()
+	campaignMixinInters2 := campaignMixin[2].Interceptors()
+	campaign.Interceptors[0] = campaignMixinInters1[0]
+	campaign.Interceptors[1] = campaignMixinInters2[0]
 	campaignMixinFields0 := campaignMixin[0].Fields()
 	_ = campaignMixinFields0
-	campaignMixinFields1 := campaignMixin[1].Fields()
-	_ = campaignMixinFields1
+	campaignMixinFields3 := campaignMixin[3].Fields()
+	_ = campaignMixinFields3
 	campaignFields := schema.Campaign{}.Fields()
 	_ = campaignFields
 	// campaignDescRefID is the schema descriptor for ref_id field.
@@ -580,11 +674,11 @@ func init() {
 	// campaign.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	campaign.UpdateDefaultUpdatedAt = campaignDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// campaignDescBudgetAmount is the schema descriptor for budget_amount field.
-	campaignDescBudgetAmount := campaignMixinFields1[0].Descriptor()
+	campaignDescBudgetAmount := campaignMixinFields3[0].Descriptor()
 	// campaign.BudgetAmountValidator is a validator for the "budget_amount" field. It is called by the builders before save.
 	campaign.BudgetAmountValidator = campaignDescBudgetAmount.Validators[0].(func(int64) error)
 	// campaignDescBudgetCurrency is the schema descriptor for budget_currency field.
-	campaignDescBudgetCurrency := campaignMixinFields1[1].Descriptor()
+	campaignDescBudgetCurrency := campaignMixinFields3[1].Descriptor()
 	// campaign.BudgetCurrencyValidator is a validator for the "budget_currency" field. It is called by the builders before save.
 	campaign.BudgetCurrencyValidator = func() func(string) error {
 		validators := campaignDescBudgetCurrency.Validators
@@ -640,6 +734,25 @@ func init() {
 		}
 	}()
 	credentialMixin := schema.Credential{}.Mixin()
+	credential.Policy = privacy.NewPolicies(credentialMixin[1], schema.Credential{})
+	credential.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := credential.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	credentialMixinHooks1 := credentialMixin[1].Hooks()
+	credentialMixinHooks2 := credentialMixin[2].Hooks()
+
+	credential.Hooks[1] = credentialMixinHooks1[0]
+
+	credential.Hooks[2] = credentialMixinHooks2[0]
+	credentialMixinInters1 := credentialMixin[1].Interceptors()
+	credentialMixinInters2 := credentialMixin[2].Interceptors()
+	credential.Interceptors[0] = credentialMixinInters1[0]
+	credential.Interceptors[1] = credentialMixinInters2[0]
 	credentialMixinFields0 := credentialMixin[0].Fields()
 	_ = credentialMixinFields0
 	credentialFields := schema.Credential{}.Fields()
@@ -757,6 +870,25 @@ func init() {
 		}
 	}()
 	creditbalanceMixin := schema.CreditBalance{}.Mixin()
+	creditbalance.Policy = privacy.NewPolicies(creditbalanceMixin[1], schema.CreditBalance{})
+	creditbalance.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := creditbalance.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	creditbalanceMixinHooks1 := creditbalanceMixin[1].Hooks()
+	creditbalanceMixinHooks2 := creditbalanceMixin[2].Hooks()
+
+	creditbalance.Hooks[1] = creditbalanceMixinHooks1[0]
+
+	creditbalance.Hooks[2] = creditbalanceMixinHooks2[0]
+	creditbalanceMixinInters1 := creditbalanceMixin[1].Interceptors()
+	creditbalanceMixinInters2 := creditbalanceMixin[2].Interceptors()
+	creditbalance.Interceptors[0] = creditbalanceMixinInters1[0]
+	creditbalance.Interceptors[1] = creditbalanceMixinInters2[0]
 	creditbalanceMixinFields0 := creditbalanceMixin[0].Fields()
 	_ = creditbalanceMixinFields0
 	creditbalanceFields := schema.CreditBalance{}.Fields()
@@ -840,6 +972,20 @@ func init() {
 		}
 	}()
 	creditledgerentryMixin := schema.CreditLedgerEntry{}.Mixin()
+	creditledgerentry.Policy = privacy.NewPolicies(creditledgerentryMixin[1], schema.CreditLedgerEntry{})
+	creditledgerentry.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := creditledgerentry.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	creditledgerentryMixinHooks1 := creditledgerentryMixin[1].Hooks()
+
+	creditledgerentry.Hooks[1] = creditledgerentryMixinHooks1[0]
+	creditledgerentryMixinInters1 := creditledgerentryMixin[1].Interceptors()
+	creditledgerentry.Interceptors[0] = creditledgerentryMixinInters1[0]
 	creditledgerentryMixinFields0 := creditledgerentryMixin[0].Fields()
 	_ = creditledgerentryMixinFields0
 	creditledgerentryFields := schema.CreditLedgerEntry{}.Fields()
@@ -943,6 +1089,25 @@ func init() {
 		}
 	}()
 	deliverableMixin := schema.Deliverable{}.Mixin()
+	deliverable.Policy = privacy.NewPolicies(deliverableMixin[1], schema.Deliverable{})
+	deliverable.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := deliverable.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	deliverableMixinHooks1 := deliverableMixin[1].Hooks()
+	deliverableMixinHooks2 := deliverableMixin[2].Hooks()
+
+	deliverable.Hooks[1] = deliverableMixinHooks1[0]
+
+	deliverable.Hooks[2] = deliverableMixinHooks2[0]
+	deliverableMixinInters1 := deliverableMixin[1].Interceptors()
+	deliverableMixinInters2 := deliverableMixin[2].Interceptors()
+	deliverable.Interceptors[0] = deliverableMixinInters1[0]
+	deliverable.Interceptors[1] = deliverableMixinInters2[0]
 	deliverableMixinFields0 := deliverableMixin[0].Fields()
 	_ = deliverableMixinFields0
 	deliverableFields := schema.Deliverable{}.Fields()
@@ -1048,6 +1213,25 @@ func init() {
 		}
 	}()
 	dispatchlogMixin := schema.DispatchLog{}.Mixin()
+	dispatchlog.Policy = privacy.NewPolicies(dispatchlogMixin[1], schema.DispatchLog{})
+	dispatchlog.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := dispatchlog.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	dispatchlogMixinHooks1 := dispatchlogMixin[1].Hooks()
+	dispatchlogMixinHooks2 := dispatchlogMixin[2].Hooks()
+
+	dispatchlog.Hooks[1] = dispatchlogMixinHooks1[0]
+
+	dispatchlog.Hooks[2] = dispatchlogMixinHooks2[0]
+	dispatchlogMixinInters1 := dispatchlogMixin[1].Interceptors()
+	dispatchlogMixinInters2 := dispatchlogMixin[2].Interceptors()
+	dispatchlog.Interceptors[0] = dispatchlogMixinInters1[0]
+	dispatchlog.Interceptors[1] = dispatchlogMixinInters2[0]
 	dispatchlogMixinFields0 := dispatchlogMixin[0].Fields()
 	_ = dispatchlogMixinFields0
 	dispatchlogFields := schema.DispatchLog{}.Fields()
@@ -1171,6 +1355,25 @@ func init() {
 		}
 	}()
 	hitlapprovalMixin := schema.HitlApproval{}.Mixin()
+	hitlapproval.Policy = privacy.NewPolicies(hitlapprovalMixin[1], schema.HitlApproval{})
+	hitlapproval.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := hitlapproval.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	hitlapprovalMixinHooks1 := hitlapprovalMixin[1].Hooks()
+	hitlapprovalMixinHooks2 := hitlapprovalMixin[2].Hooks()
+
+	hitlapproval.Hooks[1] = hitlapprovalMixinHooks1[0]
+
+	hitlapproval.Hooks[2] = hitlapprovalMixinHooks2[0]
+	hitlapprovalMixinInters1 := hitlapprovalMixin[1].Interceptors()
+	hitlapprovalMixinInters2 := hitlapprovalMixin[2].Interceptors()
+	hitlapproval.Interceptors[0] = hitlapprovalMixinInters1[0]
+	hitlapproval.Interceptors[1] = hitlapprovalMixinInters2[0]
 	hitlapprovalMixinFields0 := hitlapprovalMixin[0].Fields()
 	_ = hitlapprovalMixinFields0
 	hitlapprovalFields := schema.HitlApproval{}.Fields()
@@ -1248,6 +1451,25 @@ func init() {
 		}
 	}()
 	integrationMixin := schema.Integration{}.Mixin()
+	integration.Policy = privacy.NewPolicies(integrationMixin[1], schema.Integration{})
+	integration.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := integration.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	integrationMixinHooks1 := integrationMixin[1].Hooks()
+	integrationMixinHooks2 := integrationMixin[2].Hooks()
+
+	integration.Hooks[1] = integrationMixinHooks1[0]
+
+	integration.Hooks[2] = integrationMixinHooks2[0]
+	integrationMixinInters1 := integrationMixin[1].Interceptors()
+	integrationMixinInters2 := integrationMixin[2].Interceptors()
+	integration.Interceptors[0] = integrationMixinInters1[0]
+	integration.Interceptors[1] = integrationMixinInters2[0]
 	integrationMixinFields0 := integrationMixin[0].Fields()
 	_ = integrationMixinFields0
 	integrationFields := schema.Integration{}.Fields()
@@ -1357,6 +1579,25 @@ func init() {
 		}
 	}()
 	llmcalllogMixin := schema.LlmCallLog{}.Mixin()
+	llmcalllog.Policy = privacy.NewPolicies(llmcalllogMixin[1], schema.LlmCallLog{})
+	llmcalllog.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := llmcalllog.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	llmcalllogMixinHooks1 := llmcalllogMixin[1].Hooks()
+	llmcalllogMixinHooks2 := llmcalllogMixin[2].Hooks()
+
+	llmcalllog.Hooks[1] = llmcalllogMixinHooks1[0]
+
+	llmcalllog.Hooks[2] = llmcalllogMixinHooks2[0]
+	llmcalllogMixinInters1 := llmcalllogMixin[1].Interceptors()
+	llmcalllogMixinInters2 := llmcalllogMixin[2].Interceptors()
+	llmcalllog.Interceptors[0] = llmcalllogMixinInters1[0]
+	llmcalllog.Interceptors[1] = llmcalllogMixinInters2[0]
 	llmcalllogMixinFields0 := llmcalllogMixin[0].Fields()
 	_ = llmcalllogMixinFields0
 	llmcalllogFields := schema.LlmCallLog{}.Fields()
@@ -1494,6 +1735,25 @@ func init() {
 		}
 	}()
 	notificationproviderMixin := schema.NotificationProvider{}.Mixin()
+	notificationprovider.Policy = privacy.NewPolicies(notificationproviderMixin[1], schema.NotificationProvider{})
+	notificationprovider.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := notificationprovider.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	notificationproviderMixinHooks1 := notificationproviderMixin[1].Hooks()
+	notificationproviderMixinHooks2 := notificationproviderMixin[2].Hooks()
+
+	notificationprovider.Hooks[1] = notificationproviderMixinHooks1[0]
+
+	notificationprovider.Hooks[2] = notificationproviderMixinHooks2[0]
+	notificationproviderMixinInters1 := notificationproviderMixin[1].Interceptors()
+	notificationproviderMixinInters2 := notificationproviderMixin[2].Interceptors()
+	notificationprovider.Interceptors[0] = notificationproviderMixinInters1[0]
+	notificationprovider.Interceptors[1] = notificationproviderMixinInters2[0]
 	notificationproviderMixinFields0 := notificationproviderMixin[0].Fields()
 	_ = notificationproviderMixinFields0
 	notificationproviderFields := schema.NotificationProvider{}.Fields()
@@ -1597,10 +1857,29 @@ func init() {
 		}
 	}()
 	planMixin := schema.Plan{}.Mixin()
+	plan.Policy = privacy.NewPolicies(planMixin[1], schema.Plan{})
+	plan.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := plan.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	planMixinHooks1 := planMixin[1].Hooks()
+	planMixinHooks2 := planMixin[2].Hooks()
+
+	plan.Hooks[1] = planMixinHooks1[0]
+
+	plan.Hooks[2] = planMixinHooks2[0]
+	planMixinInters1 := planMixin[1].Interceptors()
+	planMixinInters2 := planMixin[2].Interceptors()
+	plan.Interceptors[0] = planMixinInters1[0]
+	plan.Interceptors[1] = planMixinInters2[0]
 	planMixinFields0 := planMixin[0].Fields()
 	_ = planMixinFields0
-	planMixinFields1 := planMixin[1].Fields()
-	_ = planMixinFields1
+	planMixinFields3 := planMixin[3].Fields()
+	_ = planMixinFields3
 	planFields := schema.Plan{}.Fields()
 	_ = planFields
 	// planDescRefID is the schema descriptor for ref_id field.
@@ -1652,11 +1931,11 @@ func init() {
 	// plan.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	plan.UpdateDefaultUpdatedAt = planDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// planDescPriceAmount is the schema descriptor for price_amount field.
-	planDescPriceAmount := planMixinFields1[0].Descriptor()
+	planDescPriceAmount := planMixinFields3[0].Descriptor()
 	// plan.PriceAmountValidator is a validator for the "price_amount" field. It is called by the builders before save.
 	plan.PriceAmountValidator = planDescPriceAmount.Validators[0].(func(int64) error)
 	// planDescPriceCurrency is the schema descriptor for price_currency field.
-	planDescPriceCurrency := planMixinFields1[1].Descriptor()
+	planDescPriceCurrency := planMixinFields3[1].Descriptor()
 	// plan.PriceCurrencyValidator is a validator for the "price_currency" field. It is called by the builders before save.
 	plan.PriceCurrencyValidator = func() func(string) error {
 		validators := planDescPriceCurrency.Validators
@@ -1741,6 +2020,25 @@ func init() {
 		}
 	}()
 	tenantMixin := schema.Tenant{}.Mixin()
+	tenant.Policy = privacy.NewPolicies(tenantMixin[1], schema.Tenant{})
+	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenant.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenantMixinHooks1 := tenantMixin[1].Hooks()
+	tenantMixinHooks2 := tenantMixin[2].Hooks()
+
+	tenant.Hooks[1] = tenantMixinHooks1[0]
+
+	tenant.Hooks[2] = tenantMixinHooks2[0]
+	tenantMixinInters1 := tenantMixin[1].Interceptors()
+	tenantMixinInters2 := tenantMixin[2].Interceptors()
+	tenant.Interceptors[0] = tenantMixinInters1[0]
+	tenant.Interceptors[1] = tenantMixinInters2[0]
 	tenantMixinFields0 := tenantMixin[0].Fields()
 	_ = tenantMixinFields0
 	tenantFields := schema.Tenant{}.Fields()
@@ -1855,10 +2153,29 @@ func init() {
 		}
 	}()
 	topuporderMixin := schema.TopupOrder{}.Mixin()
+	topuporder.Policy = privacy.NewPolicies(topuporderMixin[1], schema.TopupOrder{})
+	topuporder.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := topuporder.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	topuporderMixinHooks1 := topuporderMixin[1].Hooks()
+	topuporderMixinHooks2 := topuporderMixin[2].Hooks()
+
+	topuporder.Hooks[1] = topuporderMixinHooks1[0]
+
+	topuporder.Hooks[2] = topuporderMixinHooks2[0]
+	topuporderMixinInters1 := topuporderMixin[1].Interceptors()
+	topuporderMixinInters2 := topuporderMixin[2].Interceptors()
+	topuporder.Interceptors[0] = topuporderMixinInters1[0]
+	topuporder.Interceptors[1] = topuporderMixinInters2[0]
 	topuporderMixinFields0 := topuporderMixin[0].Fields()
 	_ = topuporderMixinFields0
-	topuporderMixinFields1 := topuporderMixin[1].Fields()
-	_ = topuporderMixinFields1
+	topuporderMixinFields3 := topuporderMixin[3].Fields()
+	_ = topuporderMixinFields3
 	topuporderFields := schema.TopupOrder{}.Fields()
 	_ = topuporderFields
 	// topuporderDescRefID is the schema descriptor for ref_id field.
@@ -1910,11 +2227,11 @@ func init() {
 	// topuporder.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	topuporder.UpdateDefaultUpdatedAt = topuporderDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// topuporderDescPaidAmount is the schema descriptor for paid_amount field.
-	topuporderDescPaidAmount := topuporderMixinFields1[0].Descriptor()
+	topuporderDescPaidAmount := topuporderMixinFields3[0].Descriptor()
 	// topuporder.PaidAmountValidator is a validator for the "paid_amount" field. It is called by the builders before save.
 	topuporder.PaidAmountValidator = topuporderDescPaidAmount.Validators[0].(func(int64) error)
 	// topuporderDescPaidCurrency is the schema descriptor for paid_currency field.
-	topuporderDescPaidCurrency := topuporderMixinFields1[1].Descriptor()
+	topuporderDescPaidCurrency := topuporderMixinFields3[1].Descriptor()
 	// topuporder.PaidCurrencyValidator is a validator for the "paid_currency" field. It is called by the builders before save.
 	topuporder.PaidCurrencyValidator = func() func(string) error {
 		validators := topuporderDescPaidCurrency.Validators
@@ -1974,8 +2291,28 @@ func init() {
 		}
 	}()
 	userMixin := schema.User{}.Mixin()
+	user.Policy = privacy.NewPolicies(userMixin[1], schema.User{})
+	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := user.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	userMixinHooks1 := userMixin[1].Hooks()
+	userMixinHooks2 := userMixin[2].Hooks()
 	userHooks := schema.User{}.Hooks()
-	user.Hooks[0] = userHooks[0]
+
+	user.Hooks[1] = userMixinHooks1[0]
+
+	user.Hooks[2] = userMixinHooks2[0]
+
+	user.Hooks[3] = userHooks[0]
+	userMixinInters1 := userMixin[1].Interceptors()
+	userMixinInters2 := userMixin[2].Interceptors()
+	user.Interceptors[0] = userMixinInters1[0]
+	user.Interceptors[1] = userMixinInters2[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()

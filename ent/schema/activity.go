@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Activity is a unit of work done by an AI agent or a person.
 type Activity struct{ ent.Schema }
 
 // Mixin of Activity.
-func (Activity) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (Activity) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of Activity.
 func (Activity) Fields() []ent.Field {

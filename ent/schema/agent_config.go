@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // AgentConfig configures one AI agent of a tenant.
 type AgentConfig struct{ ent.Schema }
 
 // Mixin of AgentConfig.
-func (AgentConfig) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (AgentConfig) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of AgentConfig.
 func (AgentConfig) Fields() []ent.Field {

@@ -4,13 +4,15 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/privacy"
 )
 
 // AuditLog records who changed what. Append-only: every field is immutable.
 type AuditLog struct{ ent.Schema }
 
 // Mixin of AuditLog.
-func (AuditLog) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (AuditLog) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, privacy.AppendOnly(false)} }
 
 // Fields of AuditLog.
 func (AuditLog) Fields() []ent.Field {

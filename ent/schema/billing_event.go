@@ -5,13 +5,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // BillingEvent is a payment provider's webhook event, stored raw.
 type BillingEvent struct{ ent.Schema }
 
 // Mixin of BillingEvent.
-func (BillingEvent) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (BillingEvent) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of BillingEvent.
 func (BillingEvent) Fields() []ent.Field {

@@ -7,6 +7,9 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Campaign groups marketing work towards one objective.
@@ -14,7 +17,7 @@ type Campaign struct{ ent.Schema }
 
 // Mixin of Campaign.
 func (Campaign) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, MoneyMixin{Prefix: "budget", Optional: true}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "budget", Optional: true}}
 }
 
 // Fields of Campaign.

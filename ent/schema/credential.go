@@ -5,13 +5,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Credential holds a secret for an outside service, encrypted at rest.
 type Credential struct{ ent.Schema }
 
 // Mixin of Credential.
-func (Credential) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (Credential) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of Credential. The secret column holds ciphertext only.
 func (Credential) Fields() []ent.Field {

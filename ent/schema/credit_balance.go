@@ -4,6 +4,9 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // CreditBalance caches a tenant's ledger sum; exactly one row per tenant.
@@ -12,7 +15,9 @@ import (
 type CreditBalance struct{ ent.Schema }
 
 // Mixin of CreditBalance.
-func (CreditBalance) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (CreditBalance) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of CreditBalance. The balance may go negative only through usage
 // already incurred; the ledger decides, so no check here.

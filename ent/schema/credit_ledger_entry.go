@@ -7,13 +7,17 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/privacy"
 )
 
 // CreditLedgerEntry is one append-only movement of a tenant's credits.
 type CreditLedgerEntry struct{ ent.Schema }
 
 // Mixin of CreditLedgerEntry.
-func (CreditLedgerEntry) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (CreditLedgerEntry) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.AppendOnly(true)}
+}
 
 // Fields of CreditLedgerEntry. Entries are never updated, so every field is
 // immutable.

@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Deliverable is what an activity produced: a post, an email, a report.
 type Deliverable struct{ ent.Schema }
 
 // Mixin of Deliverable.
-func (Deliverable) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (Deliverable) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of Deliverable.
 func (Deliverable) Fields() []ent.Field {

@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // DispatchLog records one notification sent to a recipient.
 type DispatchLog struct{ ent.Schema }
 
 // Mixin of DispatchLog.
-func (DispatchLog) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (DispatchLog) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of DispatchLog.
 func (DispatchLog) Fields() []ent.Field {

@@ -7,13 +7,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // HitlApproval is a human-in-the-loop decision on an agent's work.
 type HitlApproval struct{ ent.Schema }
 
 // Mixin of HitlApproval.
-func (HitlApproval) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (HitlApproval) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of HitlApproval.
 func (HitlApproval) Fields() []ent.Field {

@@ -5,13 +5,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Integration connects a tenant to an outside platform (ads, CMS, CRM).
 type Integration struct{ ent.Schema }
 
 // Mixin of Integration.
-func (Integration) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (Integration) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of Integration.
 func (Integration) Fields() []ent.Field {

@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // LlmCallLog records one call to a language model and its cost.
 type LlmCallLog struct{ ent.Schema }
 
 // Mixin of LlmCallLog.
-func (LlmCallLog) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (LlmCallLog) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of LlmCallLog.
 func (LlmCallLog) Fields() []ent.Field {

@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // NotificationProvider is a channel through which a tenant sends messages.
 type NotificationProvider struct{ ent.Schema }
 
 // Mixin of NotificationProvider.
-func (NotificationProvider) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (NotificationProvider) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of NotificationProvider.
 func (NotificationProvider) Fields() []ent.Field {

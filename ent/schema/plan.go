@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Plan is an entry of the platform's shared subscription catalog.
@@ -13,7 +16,7 @@ type Plan struct{ ent.Schema }
 
 // Mixin of Plan.
 func (Plan) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, MoneyMixin{Prefix: "price"}}
+	return []ent.Mixin{BaseMixin{}, privacy.Shared(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "price"}}
 }
 
 // Fields of Plan.

@@ -6,13 +6,18 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Tenant is a client business of the platform. Its tenant_id is its own id.
 type Tenant struct{ ent.Schema }
 
 // Mixin of Tenant.
-func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+func (Tenant) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, privacy.TenantEntity("status", "plan_id"), hooks.SoftDeleteMixin{}}
+}
 
 // Fields of Tenant.
 func (Tenant) Fields() []ent.Field {

@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // TopupOrder is a tenant's purchase of credits through a payment provider.
@@ -13,7 +16,7 @@ type TopupOrder struct{ ent.Schema }
 
 // Mixin of TopupOrder.
 func (TopupOrder) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, MoneyMixin{Prefix: "paid"}}
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "paid"}}
 }
 
 // Fields of TopupOrder.

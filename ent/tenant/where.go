@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -695,6 +696,7 @@ func HasPlan() predicate.Tenant {
 func HasPlanWith(preds ...predicate.Plan) predicate.Tenant {
 	return predicate.Tenant(func(s *sql.Selector) {
 		step := newPlanStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Plan(func(s *sql.Selector) { scope.Neighbors(s, "Plan") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -690,6 +691,7 @@ func HasLedgerEntries() predicate.TopupOrder {
 func HasLedgerEntriesWith(preds ...predicate.CreditLedgerEntry) predicate.TopupOrder {
 	return predicate.TopupOrder(func(s *sql.Selector) {
 		step := newLedgerEntriesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.CreditLedgerEntry(func(s *sql.Selector) { scope.Neighbors(s, "CreditLedgerEntry") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -713,6 +715,7 @@ func HasBillingEvents() predicate.TopupOrder {
 func HasBillingEventsWith(preds ...predicate.BillingEvent) predicate.TopupOrder {
 	return predicate.TopupOrder(func(s *sql.Selector) {
 		step := newBillingEventsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.BillingEvent(func(s *sql.Selector) { scope.Neighbors(s, "BillingEvent") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // ID filters vertices based on their ID field.
@@ -610,6 +611,7 @@ func HasOwnedCampaigns() predicate.User {
 func HasOwnedCampaignsWith(preds ...predicate.Campaign) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newOwnedCampaignsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Campaign(func(s *sql.Selector) { scope.Neighbors(s, "Campaign") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -633,6 +635,7 @@ func HasAssignedActivities() predicate.User {
 func HasAssignedActivitiesWith(preds ...predicate.Activity) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newAssignedActivitiesStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -656,6 +659,7 @@ func HasHitlDecisions() predicate.User {
 func HasHitlDecisionsWith(preds ...predicate.HitlApproval) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newHitlDecisionsStep()
+		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

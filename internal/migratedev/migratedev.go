@@ -4,13 +4,17 @@ package migratedev
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	atlasschema "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	"github.com/leadmetrics/db/ent/migrate"
 )
@@ -91,4 +95,27 @@ func CheckTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, table
 		b.Write(f.Bytes())
 	}
 	return &DriftError{SQL: b.String()}
+}
+
+// Inspect replays dir on the clean dev database devURL and returns the
+// schema it builds (the dev database is left clean).
+func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlasschema.Realm, error) {
+	db, err := sql.Open("pgx", devURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return nil, fmt.Errorf("migratedev: dev database: %w", err)
+	}
+	ex, err := atlasmigrate.NewExecutor(drv, dir, atlasmigrate.NopRevisionReadWriter{})
+	if err != nil {
+		return nil, err
+	}
+	realm, err := ex.Replay(ctx, atlasmigrate.RealmConn(drv, &atlasschema.InspectRealmOption{}))
+	if err != nil {
+		return nil, fmt.Errorf("migratedev: replay: %w", err)
+	}
+	return realm, nil
 }

@@ -1,6 +1,5 @@
-//go:build ignore
-
-// Command entc generates the Ent client in ent/ with an explicit feature set.
+// Command entc generates the Ent client in ent/ with an explicit feature set
+// and the tenancy templates of internal/enttmpl.
 package main
 
 import (
@@ -16,13 +15,18 @@ func main() {
 		Package: "github.com/leadmetrics/db/ent",
 		Features: []gen.Feature{
 			gen.FeaturePrivacy,
-			gen.FeatureEntQL,
 			gen.FeatureIntercept,
 			gen.FeatureUpsert,
 			gen.FeatureVersionedMigration,
 			gen.FeatureLock,
 			gen.FeatureModifier,
 			gen.FeatureExecQuery,
+		},
+		// Tenancy: edge predicates, selector contexts, upsert guards and
+		// batched cross-tenant checks (see internal/scope). EntQL is off: its
+		// edge predicates would bypass the edge filter.
+		Templates: []*gen.Template{
+			gen.MustParse(gen.NewTemplate("tenancy").ParseDir("internal/enttmpl")),
 		},
 	})
 	if err != nil {

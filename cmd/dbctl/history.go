@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/leadmetrics/db/internal/migratehistory"
+)
+
+// migrateHistory fails when the directory rewrites history relative to
+// --base.
+func migrateHistory(ctx context.Context, f *migrateFlags, out io.Writer) error {
+	commit, how, err := migratehistory.ResolveBase(ctx, f.dir, f.base)
+	if err != nil {
+		return err
+	}
+	if commit == "" {
+		fmt.Fprintf(out, "%s: no git base to compare with (%s)\n", f.dir, how)
+		return nil
+	}
+	if err := migratehistory.Check(ctx, f.dir, commit); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: append-only since %.12s (%s)\n", f.dir, commit, how)
+	return nil
+}

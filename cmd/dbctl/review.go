@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/leadmetrics/db/internal/migratereview"
+)
+
+// migrateReview prints the Markdown summary of the new files; findings do
+// not fail it (lint does).
+func migrateReview(ctx context.Context, f *migrateFlags, out io.Writer) error {
+	res, err := f.lintNew(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(migratereview.Markdown(res))
+	return err
+}

@@ -1,0 +1,2 @@
+-- Modify "accounts" table
+ALTER TABLE "accounts" DROP COLUMN "legacy_code";

@@ -1,0 +1,2 @@
+-- Drop "old_reports" table
+DROP TABLE "old_reports";

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY "accounts_region" ON "accounts" ("region");

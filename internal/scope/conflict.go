@@ -1,0 +1,75 @@
+package scope
+
+import (
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect/sql"
+)
+
+// conflictMarker is in the error PostgreSQL raises when the guard refuses
+// an upsert; ConflictError turns it into a typed error.
+const conflictMarker = "leadmetrics: upsert conflicts with a row of another tenant"
+
+// GuardConflict adds the tenancy guard to an upsert's ON CONFLICT options
+// (the generated createSpec calls it). Ent's upsert update path runs no
+// update hook or policy, so the guard lives in the statement itself:
+//
+//   - for tenant-owned entities, DO UPDATE only when the existing row has
+//     the inserted tenant_id; otherwise the statement fails (a cast error
+//     carrying conflictMarker, mapped to ErrCrossTenantRef), so a conflict
+//     on a global key (id, a provider key) can never update another
+//     tenant's row, in single and bulk upserts alike;
+//   - tenant_id keeps the row's value whatever the caller's SET says;
+//   - a soft-deleted row of the same tenant is revived (deleted_at = NULL):
+//     an upsert means "make this row exist with these values";
+//   - on an immutable entity every column keeps its value: the upsert is an
+//     idempotent insert that returns the existing row unchanged.
+//
+// A caller's own UpdateWhere is replaced by the guard. DO NOTHING is left
+// alone: it changes no row. Tenants and shared rows are written by the
+// system viewer only and get no tenant condition (an upsert of a tenant by
+// slug meets a row whose tenant_id is its own id).
+func GuardConflict(typ string, opts []sql.ConflictOption) []sql.ConflictOption {
+	if len(opts) == 0 {
+		return opts
+	}
+	n, ok := Lookup(typ)
+	if !ok || n.Kind == "" {
+		return opts
+	}
+	out := append(opts[:len(opts):len(opts)], sql.ResolveWith(func(u *sql.UpdateSet) {
+		if n.Immutable {
+			for _, c := range append(u.UpdateColumns(), u.Columns()...) {
+				u.SetIgnore(c)
+			}
+		}
+		u.SetIgnore(ColumnTenantID)
+		if n.SoftDelete {
+			u.Set(ColumnDeletedAt, nil)
+		}
+	}))
+	if n.Kind == KindOwned {
+		// The cast of a text that is no boolean raises; it depends on
+		// EXCLUDED, so PostgreSQL evaluates it only for a refused row.
+		t, col := quoteIdent(n.Table), quoteIdent(ColumnTenantID)
+		cond := fmt.Sprintf(`CASE WHEN %s.%s = "excluded".%s THEN TRUE ELSE CAST(('%s: ' || "excluded".%s) AS BOOLEAN) END`,
+			t, col, col, conflictMarker, col)
+		out = append(out, sql.UpdateWhere(sql.ExprP(cond)))
+	}
+	return out
+}
+
+// ConflictError returns the typed error for the guard's refusal in err
+// (ErrCrossTenantRef), or nil when err is something else.
+func ConflictError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(err.Error(), conflictMarker):
+		return fmt.Errorf("%w: the upsert met a row of another tenant; nothing was written", ErrCrossTenantRef)
+	}
+	return nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

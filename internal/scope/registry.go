@@ -1,0 +1,106 @@
+package scope
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+)
+
+// Kind says whom an entity's rows belong to.
+type Kind string
+
+// Kinds of entity.
+const (
+	KindOwned  Kind = "owned"  // rows belong to the tenant in tenant_id
+	KindTenant Kind = "tenant" // the Tenant entity: tenant_id is the row's own id
+	KindShared Kind = "shared" // platform rows (tenant_id = PlatformTenantID), readable by every tenant
+)
+
+// Annotation marks a schema as tenant-scoped; the code generator reads it
+// (privacy's mixin returns it) to build the registry and edge filters.
+type Annotation struct {
+	Kind      Kind `json:"kind"`
+	Immutable bool `json:"immutable,omitempty"`
+}
+
+// Name implements schema.Annotation.
+func (Annotation) Name() string { return "Tenancy" }
+
+// SoftDeleteAnnotation marks a schema whose deletes are soft (hooks' mixin
+// returns it).
+type SoftDeleteAnnotation struct {
+	Enabled bool `json:"enabled"`
+}
+
+// Name implements schema.Annotation.
+func (SoftDeleteAnnotation) Name() string { return "SoftDelete" }
+
+// Edge is one edge of an entity, as the generated code describes it.
+type Edge struct {
+	Name  string // edge name, as in Mutation.AddedEdges
+	Type  string // entity at the other end
+	Table string // its table
+}
+
+// Node is one entity, as the generated code describes it.
+type Node struct {
+	Type       string
+	Table      string
+	Kind       Kind // empty: the schema has no tenancy annotation (unprotected)
+	SoftDelete bool
+	Immutable  bool
+	Edges      map[string]Edge
+	// Driver returns the driver (or transaction) a mutation of this type runs on.
+	Driver func(ent.Mutation) dialect.Driver
+	// ExecUpdate runs a prepared update mutation directly, without hooks or
+	// policies (they already ran on the original operation), and returns the
+	// number of rows changed.
+	ExecUpdate func(context.Context, ent.Mutation) (int, error)
+}
+
+var (
+	mu      sync.RWMutex
+	byType  = map[string]*Node{}
+	byTable = map[string]*Node{}
+)
+
+// Register adds nodes to the registry; the generated ent package calls it
+// from init.
+func Register(nodes ...*Node) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, n := range nodes {
+		byType[n.Type], byTable[n.Table] = n, n
+	}
+}
+
+// Lookup returns the node of an entity type.
+func Lookup(typ string) (*Node, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	n, ok := byType[typ]
+	return n, ok
+}
+
+// LookupTable returns the node stored in table.
+func LookupTable(table string) (*Node, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	n, ok := byTable[table]
+	return n, ok
+}
+
+// Nodes returns every registered node, sorted by type.
+func Nodes() []*Node {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]*Node, 0, len(byType))
+	for _, n := range byType {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}

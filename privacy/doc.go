@@ -1,0 +1,3 @@
+package privacy
+
+//go:generate go run gen_edges.go

@@ -1,0 +1,94 @@
+package privacy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/leadmetrics/db/ent/intercept"
+	entprivacy "github.com/leadmetrics/db/ent/privacy"
+	"github.com/leadmetrics/db/internal/scope"
+)
+
+// deny refuses with Ent's Deny decision and the typed cause.
+func deny(cause error, format string, a ...any) error {
+	return fmt.Errorf("%w: %w: "+format, append([]any{entprivacy.Deny, cause}, a...)...)
+}
+
+// DenyIfNoViewer refuses every query without a viewer; reads by a viewer
+// are allowed and filtered by TenantFilter.
+func DenyIfNoViewer() entprivacy.QueryRule {
+	return entprivacy.QueryRuleFunc(func(ctx context.Context, q ent.Query) error {
+		if _, ok := FromContext(ctx); !ok {
+			return deny(ErrNoViewer, "query")
+		}
+		return entprivacy.Allow
+	})
+}
+
+// TenantFilter is the traverse interceptor that limits every query of an
+// entity of kind k, and every query a traversal starts from, to the
+// viewer's rows. It must be a traverser built with the generated intercept
+// helpers: plain interceptors are skipped on traversal paths.
+func TenantFilter(k scope.Kind) ent.Interceptor {
+	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
+		p, err := scope.TenantPredicate(ctx, k)
+		if err != nil {
+			return fmt.Errorf("%w: query %s", err, q.Type())
+		}
+		if p != nil {
+			q.WhereP(p)
+		}
+		return nil
+	})
+}
+
+// mutationRule decides every write: no viewer, immutable entities and
+// system-only operations are refused; a tenant viewer creates only for its
+// tenant and updates or deletes only its rows (the filter is added to the
+// mutation here, before any hook runs).
+func (x Mixin) mutationRule() entprivacy.MutationRule {
+	return entprivacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		v, ok := FromContext(ctx)
+		op := m.Op()
+		switch {
+		case !ok:
+			return deny(ErrNoViewer, "%s %s", op, m.Type())
+		case x.Immutable && op.Is(ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne):
+			return deny(ErrImmutable, "%s %s", op, m.Type())
+		case v.System:
+			return entprivacy.Allow
+		case op.Is(x.SystemOps):
+			return deny(ErrSystemOnly, "%s %s", op, m.Type())
+		}
+		if op.Is(ent.OpCreate) {
+			if t, ok := m.Field(scope.ColumnTenantID); ok && t != v.TenantID {
+				return deny(ErrTenantMismatch, "create %s", m.Type())
+			}
+			return entprivacy.Allow
+		}
+		if _, ok := m.Field(scope.ColumnTenantID); ok {
+			return deny(ErrImmutable, "tenant_id of %s", m.Type())
+		}
+		// Checked on updates only: defaults fill such fields on every create,
+		// and creates of entities with system fields are system-only.
+		for _, f := range append(m.Fields(), m.ClearedFields()...) {
+			if slices.Contains(x.SystemFields, f) {
+				return deny(ErrSystemOnly, "field %s of %s", f, m.Type())
+			}
+		}
+		w, ok := m.(interface{ WhereP(...func(*sql.Selector)) })
+		if !ok {
+			return deny(ErrNoViewer, "mutation %T has no WhereP", m)
+		}
+		p, err := scope.TenantPredicate(ctx, x.kind())
+		if err != nil {
+			return deny(err, "%s %s", op, m.Type())
+		}
+		w.WhereP(p)
+		return entprivacy.Allow
+	})
+}
