@@ -33,7 +33,7 @@ func (l *Ledger) CanSpend(ctx context.Context, amount int64) (bool, error) {
 }
 
 // EnsureBalance creates the balance row of the tenant in ctx if it does
-// not exist yet. Tenant creation calls it; postings also create the row on
+// not exist yet. Call it when creating a tenant; postings also create it on
 // a tenant's first posting, so it is never required.
 func (l *Ledger) EnsureBalance(ctx context.Context) error {
 	tenant, err := tenantOf(ctx)
