@@ -38,10 +38,10 @@ func TestDatabaseGuards(t *testing.T) {
 			VALUES ('u4', 'r4', ` + base + `, 'Eve@Example.com', 'member', 'active')`, "23514"},
 		{"one live default provider per channel", `INSERT INTO notification_providers (id, ref_id, tenant_id, created_at, updated_at, channel, provider, enabled, is_default)
 			VALUES ('n2', 'r2', ` + base + `, 'email', 'sendgrid', true, true)`, "23505"},
-		{"ledger amount non-zero", `INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, idempotency_key)
-			VALUES ('l1', 'r1', ` + base + `, 'grant', 0, 0, 'k1')`, "23514"},
-		{"non-usage debit never overdraws", `INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, idempotency_key)
-			VALUES ('l2', 'r2', ` + base + `, 'adjustment', -5, -5, 'k2')`, "23514"},
+		{"ledger amount non-zero", `INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, seq, idempotency_key)
+			VALUES ('l1', 'r1', ` + base + `, 'grant', 0, 0, 1, 'k1')`, "23514"},
+		{"non-usage debit never overdraws", `INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, seq, idempotency_key)
+			VALUES ('l2', 'r2', ` + base + `, 'adjustment', -5, -5, 2, 'k2')`, "23514"},
 		{"tokens non-negative", `INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model, prompt_tokens, completion_tokens, cost, latency_ms, status)
 			VALUES ('c1', 'r1', ` + base + `, 'openai', 'gpt', -1, 0, 0, 0, 'ok')`, "23514"},
 		{"cost non-negative", `INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model, prompt_tokens, completion_tokens, cost, latency_ms, status)
@@ -61,6 +61,6 @@ func TestDatabaseGuards(t *testing.T) {
 		}
 	}
 	// Usage already incurred may overdraw: the one exception the ledger allows.
-	mustExec(`INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, idempotency_key)
-		VALUES ('l3', 'r3', ` + base + `, 'usage', -5, -5, 'k3')`)
+	mustExec(`INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, seq, idempotency_key)
+		VALUES ('l3', 'r3', ` + base + `, 'usage', -5, -5, 3, 'k3')`)
 }

@@ -28,7 +28,9 @@ type CreditBalance struct {
 	// Soft-delete marker: set means deleted.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Credit minor units.
-	Balance      int64 `json:"balance,omitempty"`
+	Balance int64 `json:"balance,omitempty"`
+	// seq of the tenant's newest ledger entry: entries are numbered 1..last_seq without gaps.
+	LastSeq      int64 `json:"last_seq,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -37,7 +39,7 @@ func (*CreditBalance) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case creditbalance.FieldBalance:
+		case creditbalance.FieldBalance, creditbalance.FieldLastSeq:
 			values[i] = new(sql.NullInt64)
 		case creditbalance.FieldID, creditbalance.FieldRefID, creditbalance.FieldTenantID:
 			values[i] = new(sql.NullString)
@@ -101,6 +103,12 @@ func (_m *CreditBalance) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Balance = value.Int64
 			}
+		case creditbalance.FieldLastSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field last_seq", values[i])
+			} else if value.Valid {
+				_m.LastSeq = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -156,6 +164,9 @@ func (_m *CreditBalance) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("balance=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Balance))
+	builder.WriteString(", ")
+	builder.WriteString("last_seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LastSeq))
 	builder.WriteByte(')')
 	return builder.String()
 }

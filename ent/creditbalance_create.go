@@ -100,6 +100,20 @@ func (_c *CreditBalanceCreate) SetNillableBalance(v *int64) *CreditBalanceCreate
 	return _c
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (_c *CreditBalanceCreate) SetLastSeq(v int64) *CreditBalanceCreate {
+	_c.mutation.SetLastSeq(v)
+	return _c
+}
+
+// SetNillableLastSeq sets the "last_seq" field if the given value is not nil.
+func (_c *CreditBalanceCreate) SetNillableLastSeq(v *int64) *CreditBalanceCreate {
+	if v != nil {
+		_c.SetLastSeq(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CreditBalanceCreate) SetID(v string) *CreditBalanceCreate {
 	_c.mutation.SetID(v)
@@ -176,6 +190,10 @@ func (_c *CreditBalanceCreate) defaults() error {
 		v := creditbalance.DefaultBalance
 		_c.mutation.SetBalance(v)
 	}
+	if _, ok := _c.mutation.LastSeq(); !ok {
+		v := creditbalance.DefaultLastSeq
+		_c.mutation.SetLastSeq(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if creditbalance.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized creditbalance.DefaultID (forgotten import ent/runtime?)")
@@ -212,6 +230,14 @@ func (_c *CreditBalanceCreate) check() error {
 	}
 	if _, ok := _c.mutation.Balance(); !ok {
 		return &ValidationError{Name: "balance", err: errors.New(`ent: missing required field "CreditBalance.balance"`)}
+	}
+	if _, ok := _c.mutation.LastSeq(); !ok {
+		return &ValidationError{Name: "last_seq", err: errors.New(`ent: missing required field "CreditBalance.last_seq"`)}
+	}
+	if v, ok := _c.mutation.LastSeq(); ok {
+		if err := creditbalance.LastSeqValidator(v); err != nil {
+			return &ValidationError{Name: "last_seq", err: fmt.Errorf(`ent: validator failed for field "CreditBalance.last_seq": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := creditbalance.IDValidator(v); err != nil {
@@ -278,6 +304,10 @@ func (_c *CreditBalanceCreate) createSpec() (*CreditBalance, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.Balance(); ok {
 		_spec.SetField(creditbalance.FieldBalance, field.TypeInt64, value)
 		_node.Balance = value
+	}
+	if value, ok := _c.mutation.LastSeq(); ok {
+		_spec.SetField(creditbalance.FieldLastSeq, field.TypeInt64, value)
+		_node.LastSeq = value
 	}
 	return _node, _spec
 }
@@ -376,6 +406,24 @@ func (u *CreditBalanceUpsert) UpdateBalance() *CreditBalanceUpsert {
 // AddBalance adds v to the "balance" field.
 func (u *CreditBalanceUpsert) AddBalance(v int64) *CreditBalanceUpsert {
 	u.Add(creditbalance.FieldBalance, v)
+	return u
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (u *CreditBalanceUpsert) SetLastSeq(v int64) *CreditBalanceUpsert {
+	u.Set(creditbalance.FieldLastSeq, v)
+	return u
+}
+
+// UpdateLastSeq sets the "last_seq" field to the value that was provided on create.
+func (u *CreditBalanceUpsert) UpdateLastSeq() *CreditBalanceUpsert {
+	u.SetExcluded(creditbalance.FieldLastSeq)
+	return u
+}
+
+// AddLastSeq adds v to the "last_seq" field.
+func (u *CreditBalanceUpsert) AddLastSeq(v int64) *CreditBalanceUpsert {
+	u.Add(creditbalance.FieldLastSeq, v)
 	return u
 }
 
@@ -489,6 +537,27 @@ func (u *CreditBalanceUpsertOne) AddBalance(v int64) *CreditBalanceUpsertOne {
 func (u *CreditBalanceUpsertOne) UpdateBalance() *CreditBalanceUpsertOne {
 	return u.Update(func(s *CreditBalanceUpsert) {
 		s.UpdateBalance()
+	})
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (u *CreditBalanceUpsertOne) SetLastSeq(v int64) *CreditBalanceUpsertOne {
+	return u.Update(func(s *CreditBalanceUpsert) {
+		s.SetLastSeq(v)
+	})
+}
+
+// AddLastSeq adds v to the "last_seq" field.
+func (u *CreditBalanceUpsertOne) AddLastSeq(v int64) *CreditBalanceUpsertOne {
+	return u.Update(func(s *CreditBalanceUpsert) {
+		s.AddLastSeq(v)
+	})
+}
+
+// UpdateLastSeq sets the "last_seq" field to the value that was provided on create.
+func (u *CreditBalanceUpsertOne) UpdateLastSeq() *CreditBalanceUpsertOne {
+	return u.Update(func(s *CreditBalanceUpsert) {
+		s.UpdateLastSeq()
 	})
 }
 
@@ -781,6 +850,27 @@ func (u *CreditBalanceUpsertBulk) AddBalance(v int64) *CreditBalanceUpsertBulk {
 func (u *CreditBalanceUpsertBulk) UpdateBalance() *CreditBalanceUpsertBulk {
 	return u.Update(func(s *CreditBalanceUpsert) {
 		s.UpdateBalance()
+	})
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (u *CreditBalanceUpsertBulk) SetLastSeq(v int64) *CreditBalanceUpsertBulk {
+	return u.Update(func(s *CreditBalanceUpsert) {
+		s.SetLastSeq(v)
+	})
+}
+
+// AddLastSeq adds v to the "last_seq" field.
+func (u *CreditBalanceUpsertBulk) AddLastSeq(v int64) *CreditBalanceUpsertBulk {
+	return u.Update(func(s *CreditBalanceUpsert) {
+		s.AddLastSeq(v)
+	})
+}
+
+// UpdateLastSeq sets the "last_seq" field to the value that was provided on create.
+func (u *CreditBalanceUpsertBulk) UpdateLastSeq() *CreditBalanceUpsertBulk {
+	return u.Update(func(s *CreditBalanceUpsert) {
+		s.UpdateLastSeq()
 	})
 }
 

@@ -76,6 +76,27 @@ func (_u *CreditBalanceUpdate) AddBalance(v int64) *CreditBalanceUpdate {
 	return _u
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (_u *CreditBalanceUpdate) SetLastSeq(v int64) *CreditBalanceUpdate {
+	_u.mutation.ResetLastSeq()
+	_u.mutation.SetLastSeq(v)
+	return _u
+}
+
+// SetNillableLastSeq sets the "last_seq" field if the given value is not nil.
+func (_u *CreditBalanceUpdate) SetNillableLastSeq(v *int64) *CreditBalanceUpdate {
+	if v != nil {
+		_u.SetLastSeq(*v)
+	}
+	return _u
+}
+
+// AddLastSeq adds value to the "last_seq" field.
+func (_u *CreditBalanceUpdate) AddLastSeq(v int64) *CreditBalanceUpdate {
+	_u.mutation.AddLastSeq(v)
+	return _u
+}
+
 // Mutation returns the CreditBalanceMutation object of the builder.
 func (_u *CreditBalanceUpdate) Mutation() *CreditBalanceMutation {
 	return _u.mutation
@@ -123,6 +144,16 @@ func (_u *CreditBalanceUpdate) defaults() error {
 	return nil
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *CreditBalanceUpdate) check() error {
+	if v, ok := _u.mutation.LastSeq(); ok {
+		if err := creditbalance.LastSeqValidator(v); err != nil {
+			return &ValidationError{Name: "last_seq", err: fmt.Errorf(`ent: validator failed for field "CreditBalance.last_seq": %w`, err)}
+		}
+	}
+	return nil
+}
+
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *CreditBalanceUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *CreditBalanceUpdate {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -130,6 +161,9 @@ func (_u *CreditBalanceUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *
 }
 
 func (_u *CreditBalanceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(creditbalance.Table, creditbalance.Columns, sqlgraph.NewFieldSpec(creditbalance.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -152,6 +186,12 @@ func (_u *CreditBalanceUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if value, ok := _u.mutation.AddedBalance(); ok {
 		_spec.AddField(creditbalance.FieldBalance, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.LastSeq(); ok {
+		_spec.SetField(creditbalance.FieldLastSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLastSeq(); ok {
+		_spec.AddField(creditbalance.FieldLastSeq, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -222,6 +262,27 @@ func (_u *CreditBalanceUpdateOne) AddBalance(v int64) *CreditBalanceUpdateOne {
 	return _u
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (_u *CreditBalanceUpdateOne) SetLastSeq(v int64) *CreditBalanceUpdateOne {
+	_u.mutation.ResetLastSeq()
+	_u.mutation.SetLastSeq(v)
+	return _u
+}
+
+// SetNillableLastSeq sets the "last_seq" field if the given value is not nil.
+func (_u *CreditBalanceUpdateOne) SetNillableLastSeq(v *int64) *CreditBalanceUpdateOne {
+	if v != nil {
+		_u.SetLastSeq(*v)
+	}
+	return _u
+}
+
+// AddLastSeq adds value to the "last_seq" field.
+func (_u *CreditBalanceUpdateOne) AddLastSeq(v int64) *CreditBalanceUpdateOne {
+	_u.mutation.AddLastSeq(v)
+	return _u
+}
+
 // Mutation returns the CreditBalanceMutation object of the builder.
 func (_u *CreditBalanceUpdateOne) Mutation() *CreditBalanceMutation {
 	return _u.mutation
@@ -282,6 +343,16 @@ func (_u *CreditBalanceUpdateOne) defaults() error {
 	return nil
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *CreditBalanceUpdateOne) check() error {
+	if v, ok := _u.mutation.LastSeq(); ok {
+		if err := creditbalance.LastSeqValidator(v); err != nil {
+			return &ValidationError{Name: "last_seq", err: fmt.Errorf(`ent: validator failed for field "CreditBalance.last_seq": %w`, err)}
+		}
+	}
+	return nil
+}
+
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *CreditBalanceUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *CreditBalanceUpdateOne {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -289,6 +360,9 @@ func (_u *CreditBalanceUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)
 }
 
 func (_u *CreditBalanceUpdateOne) sqlSave(ctx context.Context) (_node *CreditBalance, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(creditbalance.Table, creditbalance.Columns, sqlgraph.NewFieldSpec(creditbalance.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {
@@ -328,6 +402,12 @@ func (_u *CreditBalanceUpdateOne) sqlSave(ctx context.Context) (_node *CreditBal
 	}
 	if value, ok := _u.mutation.AddedBalance(); ok {
 		_spec.AddField(creditbalance.FieldBalance, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.LastSeq(); ok {
+		_spec.SetField(creditbalance.FieldLastSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLastSeq(); ok {
+		_spec.AddField(creditbalance.FieldLastSeq, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &CreditBalance{config: _u.config}

@@ -37,6 +37,8 @@ type CreditLedgerEntry struct {
 	Amount int64 `json:"amount,omitempty"`
 	// BalanceAfter holds the value of the "balance_after" field.
 	BalanceAfter int64 `json:"balance_after,omitempty"`
+	// Position in the tenant's ledger, 1, 2, 3...: orders entries where timestamps cannot.
+	Seq int64 `json:"seq,omitempty"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Description holds the value of the "description" field.
@@ -110,7 +112,7 @@ func (*CreditLedgerEntry) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case creditledgerentry.FieldMetadata:
 			values[i] = new([]byte)
-		case creditledgerentry.FieldAmount, creditledgerentry.FieldBalanceAfter:
+		case creditledgerentry.FieldAmount, creditledgerentry.FieldBalanceAfter, creditledgerentry.FieldSeq:
 			values[i] = new(sql.NullInt64)
 		case creditledgerentry.FieldID, creditledgerentry.FieldRefID, creditledgerentry.FieldTenantID, creditledgerentry.FieldKind, creditledgerentry.FieldIdempotencyKey, creditledgerentry.FieldDescription, creditledgerentry.FieldActor, creditledgerentry.FieldTopupOrderID, creditledgerentry.FieldLlmCallID, creditledgerentry.FieldActivityID:
 			values[i] = new(sql.NullString)
@@ -185,6 +187,12 @@ func (_m *CreditLedgerEntry) assignValues(columns []string, values []any) error 
 				return fmt.Errorf("unexpected type %T for field balance_after", values[i])
 			} else if value.Valid {
 				_m.BalanceAfter = value.Int64
+			}
+		case creditledgerentry.FieldSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field seq", values[i])
+			} else if value.Valid {
+				_m.Seq = value.Int64
 			}
 		case creditledgerentry.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -309,6 +317,9 @@ func (_m *CreditLedgerEntry) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("balance_after=")
 	builder.WriteString(fmt.Sprintf("%v", _m.BalanceAfter))
+	builder.WriteString(", ")
+	builder.WriteString("seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Seq))
 	builder.WriteString(", ")
 	builder.WriteString("idempotency_key=")
 	builder.WriteString(_m.IdempotencyKey)

@@ -107,6 +107,12 @@ func (_c *CreditLedgerEntryCreate) SetBalanceAfter(v int64) *CreditLedgerEntryCr
 	return _c
 }
 
+// SetSeq sets the "seq" field.
+func (_c *CreditLedgerEntryCreate) SetSeq(v int64) *CreditLedgerEntryCreate {
+	_c.mutation.SetSeq(v)
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *CreditLedgerEntryCreate) SetIdempotencyKey(v string) *CreditLedgerEntryCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -324,6 +330,14 @@ func (_c *CreditLedgerEntryCreate) check() error {
 	if _, ok := _c.mutation.BalanceAfter(); !ok {
 		return &ValidationError{Name: "balance_after", err: errors.New(`ent: missing required field "CreditLedgerEntry.balance_after"`)}
 	}
+	if _, ok := _c.mutation.Seq(); !ok {
+		return &ValidationError{Name: "seq", err: errors.New(`ent: missing required field "CreditLedgerEntry.seq"`)}
+	}
+	if v, ok := _c.mutation.Seq(); ok {
+		if err := creditledgerentry.SeqValidator(v); err != nil {
+			return &ValidationError{Name: "seq", err: fmt.Errorf(`ent: validator failed for field "CreditLedgerEntry.seq": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.IdempotencyKey(); !ok {
 		return &ValidationError{Name: "idempotency_key", err: errors.New(`ent: missing required field "CreditLedgerEntry.idempotency_key"`)}
 	}
@@ -415,6 +429,10 @@ func (_c *CreditLedgerEntryCreate) createSpec() (*CreditLedgerEntry, *sqlgraph.C
 	if value, ok := _c.mutation.BalanceAfter(); ok {
 		_spec.SetField(creditledgerentry.FieldBalanceAfter, field.TypeInt64, value)
 		_node.BalanceAfter = value
+	}
+	if value, ok := _c.mutation.Seq(); ok {
+		_spec.SetField(creditledgerentry.FieldSeq, field.TypeInt64, value)
+		_node.Seq = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(creditledgerentry.FieldIdempotencyKey, field.TypeString, value)
@@ -599,6 +617,9 @@ func (u *CreditLedgerEntryUpsertOne) UpdateNewValues() *CreditLedgerEntryUpsertO
 		}
 		if _, exists := u.create.mutation.BalanceAfter(); exists {
 			s.SetIgnore(creditledgerentry.FieldBalanceAfter)
+		}
+		if _, exists := u.create.mutation.Seq(); exists {
+			s.SetIgnore(creditledgerentry.FieldSeq)
 		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(creditledgerentry.FieldIdempotencyKey)
@@ -899,6 +920,9 @@ func (u *CreditLedgerEntryUpsertBulk) UpdateNewValues() *CreditLedgerEntryUpsert
 			}
 			if _, exists := b.mutation.BalanceAfter(); exists {
 				s.SetIgnore(creditledgerentry.FieldBalanceAfter)
+			}
+			if _, exists := b.mutation.Seq(); exists {
+				s.SetIgnore(creditledgerentry.FieldSeq)
 			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(creditledgerentry.FieldIdempotencyKey)

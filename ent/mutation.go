@@ -8432,6 +8432,8 @@ type CreditBalanceMutation struct {
 	deleted_at    *time.Time
 	balance       *int64
 	addbalance    *int64
+	last_seq      *int64
+	addlast_seq   *int64
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*CreditBalance, error)
@@ -8791,6 +8793,62 @@ func (m *CreditBalanceMutation) ResetBalance() {
 	m.addbalance = nil
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (m *CreditBalanceMutation) SetLastSeq(i int64) {
+	m.last_seq = &i
+	m.addlast_seq = nil
+}
+
+// LastSeq returns the value of the "last_seq" field in the mutation.
+func (m *CreditBalanceMutation) LastSeq() (r int64, exists bool) {
+	v := m.last_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSeq returns the old "last_seq" field's value of the CreditBalance entity.
+// If the CreditBalance object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditBalanceMutation) OldLastSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSeq: %w", err)
+	}
+	return oldValue.LastSeq, nil
+}
+
+// AddLastSeq adds i to the "last_seq" field.
+func (m *CreditBalanceMutation) AddLastSeq(i int64) {
+	if m.addlast_seq != nil {
+		*m.addlast_seq += i
+	} else {
+		m.addlast_seq = &i
+	}
+}
+
+// AddedLastSeq returns the value that was added to the "last_seq" field in this mutation.
+func (m *CreditBalanceMutation) AddedLastSeq() (r int64, exists bool) {
+	v := m.addlast_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLastSeq resets all changes to the "last_seq" field.
+func (m *CreditBalanceMutation) ResetLastSeq() {
+	m.last_seq = nil
+	m.addlast_seq = nil
+}
+
 // Where appends a list predicates to the CreditBalanceMutation builder.
 func (m *CreditBalanceMutation) Where(ps ...predicate.CreditBalance) {
 	m.predicates = append(m.predicates, ps...)
@@ -8825,7 +8883,7 @@ func (m *CreditBalanceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CreditBalanceMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.ref_id != nil {
 		fields = append(fields, creditbalance.FieldRefID)
 	}
@@ -8843,6 +8901,9 @@ func (m *CreditBalanceMutation) Fields() []string {
 	}
 	if m.balance != nil {
 		fields = append(fields, creditbalance.FieldBalance)
+	}
+	if m.last_seq != nil {
+		fields = append(fields, creditbalance.FieldLastSeq)
 	}
 	return fields
 }
@@ -8864,6 +8925,8 @@ func (m *CreditBalanceMutation) Field(name string) (ent.Value, bool) {
 		return m.DeletedAt()
 	case creditbalance.FieldBalance:
 		return m.Balance()
+	case creditbalance.FieldLastSeq:
+		return m.LastSeq()
 	}
 	return nil, false
 }
@@ -8885,6 +8948,8 @@ func (m *CreditBalanceMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldDeletedAt(ctx)
 	case creditbalance.FieldBalance:
 		return m.OldBalance(ctx)
+	case creditbalance.FieldLastSeq:
+		return m.OldLastSeq(ctx)
 	}
 	return nil, fmt.Errorf("unknown CreditBalance field %s", name)
 }
@@ -8936,6 +9001,13 @@ func (m *CreditBalanceMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetBalance(v)
 		return nil
+	case creditbalance.FieldLastSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown CreditBalance field %s", name)
 }
@@ -8947,6 +9019,9 @@ func (m *CreditBalanceMutation) AddedFields() []string {
 	if m.addbalance != nil {
 		fields = append(fields, creditbalance.FieldBalance)
 	}
+	if m.addlast_seq != nil {
+		fields = append(fields, creditbalance.FieldLastSeq)
+	}
 	return fields
 }
 
@@ -8957,6 +9032,8 @@ func (m *CreditBalanceMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case creditbalance.FieldBalance:
 		return m.AddedBalance()
+	case creditbalance.FieldLastSeq:
+		return m.AddedLastSeq()
 	}
 	return nil, false
 }
@@ -8972,6 +9049,13 @@ func (m *CreditBalanceMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddBalance(v)
+		return nil
+	case creditbalance.FieldLastSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLastSeq(v)
 		return nil
 	}
 	return fmt.Errorf("unknown CreditBalance numeric field %s", name)
@@ -9026,6 +9110,9 @@ func (m *CreditBalanceMutation) ResetField(name string) error {
 		return nil
 	case creditbalance.FieldBalance:
 		m.ResetBalance()
+		return nil
+	case creditbalance.FieldLastSeq:
+		m.ResetLastSeq()
 		return nil
 	}
 	return fmt.Errorf("unknown CreditBalance field %s", name)
@@ -9095,6 +9182,8 @@ type CreditLedgerEntryMutation struct {
 	addamount          *int64
 	balance_after      *int64
 	addbalance_after   *int64
+	seq                *int64
+	addseq             *int64
 	idempotency_key    *string
 	description        *string
 	actor              *string
@@ -9556,6 +9645,62 @@ func (m *CreditLedgerEntryMutation) ResetBalanceAfter() {
 	m.addbalance_after = nil
 }
 
+// SetSeq sets the "seq" field.
+func (m *CreditLedgerEntryMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *CreditLedgerEntryMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the CreditLedgerEntry entity.
+// If the CreditLedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditLedgerEntryMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *CreditLedgerEntryMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *CreditLedgerEntryMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *CreditLedgerEntryMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *CreditLedgerEntryMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -10001,7 +10146,7 @@ func (m *CreditLedgerEntryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CreditLedgerEntryMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.ref_id != nil {
 		fields = append(fields, creditledgerentry.FieldRefID)
 	}
@@ -10025,6 +10170,9 @@ func (m *CreditLedgerEntryMutation) Fields() []string {
 	}
 	if m.balance_after != nil {
 		fields = append(fields, creditledgerentry.FieldBalanceAfter)
+	}
+	if m.seq != nil {
+		fields = append(fields, creditledgerentry.FieldSeq)
 	}
 	if m.idempotency_key != nil {
 		fields = append(fields, creditledgerentry.FieldIdempotencyKey)
@@ -10071,6 +10219,8 @@ func (m *CreditLedgerEntryMutation) Field(name string) (ent.Value, bool) {
 		return m.Amount()
 	case creditledgerentry.FieldBalanceAfter:
 		return m.BalanceAfter()
+	case creditledgerentry.FieldSeq:
+		return m.Seq()
 	case creditledgerentry.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	case creditledgerentry.FieldDescription:
@@ -10110,6 +10260,8 @@ func (m *CreditLedgerEntryMutation) OldField(ctx context.Context, name string) (
 		return m.OldAmount(ctx)
 	case creditledgerentry.FieldBalanceAfter:
 		return m.OldBalanceAfter(ctx)
+	case creditledgerentry.FieldSeq:
+		return m.OldSeq(ctx)
 	case creditledgerentry.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	case creditledgerentry.FieldDescription:
@@ -10189,6 +10341,13 @@ func (m *CreditLedgerEntryMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetBalanceAfter(v)
 		return nil
+	case creditledgerentry.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
 	case creditledgerentry.FieldIdempotencyKey:
 		v, ok := value.(string)
 		if !ok {
@@ -10252,6 +10411,9 @@ func (m *CreditLedgerEntryMutation) AddedFields() []string {
 	if m.addbalance_after != nil {
 		fields = append(fields, creditledgerentry.FieldBalanceAfter)
 	}
+	if m.addseq != nil {
+		fields = append(fields, creditledgerentry.FieldSeq)
+	}
 	return fields
 }
 
@@ -10264,6 +10426,8 @@ func (m *CreditLedgerEntryMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedAmount()
 	case creditledgerentry.FieldBalanceAfter:
 		return m.AddedBalanceAfter()
+	case creditledgerentry.FieldSeq:
+		return m.AddedSeq()
 	}
 	return nil, false
 }
@@ -10286,6 +10450,13 @@ func (m *CreditLedgerEntryMutation) AddField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddBalanceAfter(v)
+		return nil
+	case creditledgerentry.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
 		return nil
 	}
 	return fmt.Errorf("unknown CreditLedgerEntry numeric field %s", name)
@@ -10382,6 +10553,9 @@ func (m *CreditLedgerEntryMutation) ResetField(name string) error {
 		return nil
 	case creditledgerentry.FieldBalanceAfter:
 		m.ResetBalanceAfter()
+		return nil
+	case creditledgerentry.FieldSeq:
+		m.ResetSeq()
 		return nil
 	case creditledgerentry.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()

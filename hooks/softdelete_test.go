@@ -126,7 +126,7 @@ func TestImmutableEntities(t *testing.T) {
 	c := env.Client
 	log := c.AuditLog.Create().SetActorType("user").SetAction("login").SetEntityType("user").SaveX(ctx)
 	entry := c.CreditLedgerEntry.Create().SetTenantID(tenant).SetKind("grant").SetAmount(5).
-		SetBalanceAfter(5).SetIdempotencyKey("k1").SaveX(sys)
+		SetBalanceAfter(5).SetSeq(1).SetIdempotencyKey("k1").SaveX(sys)
 	for name, v := range map[string]context.Context{"tenant": ctx, "system": sys, "system hard": hooks.WithHardDelete(sys)} {
 		if err := c.AuditLog.UpdateOne(log).SetUpdatedAt(log.UpdatedAt).Exec(v); !errors.Is(err, privacy.ErrImmutable) {
 			t.Errorf("%s: update audit log: %v", name, err)
@@ -144,7 +144,7 @@ func TestImmutableEntities(t *testing.T) {
 	// Ent creates of ledger entries are the system's (the ledger package
 	// posts with raw SQL).
 	if _, err := c.CreditLedgerEntry.Create().SetKind("grant").SetAmount(1).SetBalanceAfter(6).
-		SetIdempotencyKey("k2").Save(ctx); !errors.Is(err, privacy.ErrSystemOnly) {
+		SetSeq(2).SetIdempotencyKey("k2").Save(ctx); !errors.Is(err, privacy.ErrSystemOnly) {
 		t.Errorf("tenant ledger create: %v", err)
 	}
 	stored := c.AuditLog.GetX(ctx, log.ID)

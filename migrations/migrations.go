@@ -354,9 +354,20 @@ func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, err
 			applied[r.Version] = r
 		}
 	}
+	// Files older than a baseline were never run and never will be: the
+	// baseline stands for them.
+	baseline := ""
+	for v, r := range applied {
+		if r.Type.Has(migrate.RevisionTypeBaseline) && v > baseline {
+			baseline = v
+		}
+	}
 	out := make([]FileStatus, 0, len(fs))
 	for _, f := range fs {
 		st := FileStatus{Version: f.Version(), Description: f.Desc(), State: "pending"}
+		if _, ok := applied[f.Version()]; !ok && f.Version() < baseline {
+			st.State = "baseline"
+		}
 		if r, ok := applied[f.Version()]; ok {
 			switch {
 			case r.Type.Has(migrate.RevisionTypeBaseline):

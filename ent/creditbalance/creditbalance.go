@@ -26,6 +26,8 @@ const (
 	FieldDeletedAt = "deleted_at"
 	// FieldBalance holds the string denoting the balance field in the database.
 	FieldBalance = "balance"
+	// FieldLastSeq holds the string denoting the last_seq field in the database.
+	FieldLastSeq = "last_seq"
 	// Table holds the table name of the creditbalance in the database.
 	Table = "credit_balances"
 )
@@ -39,6 +41,7 @@ var Columns = []string{
 	FieldUpdatedAt,
 	FieldDeletedAt,
 	FieldBalance,
+	FieldLastSeq,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -74,6 +77,10 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// DefaultBalance holds the default value on creation for the "balance" field.
 	DefaultBalance int64
+	// DefaultLastSeq holds the default value on creation for the "last_seq" field.
+	DefaultLastSeq int64
+	// LastSeqValidator is a validator for the "last_seq" field. It is called by the builders before save.
+	LastSeqValidator func(int64) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -116,4 +123,9 @@ func ByDeletedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByBalance orders the results by the balance field.
 func ByBalance(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBalance, opts...).ToFunc()
+}
+
+// ByLastSeq orders the results by the last_seq field.
+func ByLastSeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastSeq, opts...).ToFunc()
 }

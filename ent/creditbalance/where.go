@@ -94,6 +94,11 @@ func Balance(v int64) predicate.CreditBalance {
 	return predicate.CreditBalance(sql.FieldEQ(FieldBalance, v))
 }
 
+// LastSeq applies equality check predicate on the "last_seq" field. It's identical to LastSeqEQ.
+func LastSeq(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldEQ(FieldLastSeq, v))
+}
+
 // RefIDEQ applies the EQ predicate on the "ref_id" field.
 func RefIDEQ(v string) predicate.CreditBalance {
 	return predicate.CreditBalance(sql.FieldEQ(FieldRefID, v))
@@ -392,6 +397,46 @@ func BalanceLT(v int64) predicate.CreditBalance {
 // BalanceLTE applies the LTE predicate on the "balance" field.
 func BalanceLTE(v int64) predicate.CreditBalance {
 	return predicate.CreditBalance(sql.FieldLTE(FieldBalance, v))
+}
+
+// LastSeqEQ applies the EQ predicate on the "last_seq" field.
+func LastSeqEQ(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldEQ(FieldLastSeq, v))
+}
+
+// LastSeqNEQ applies the NEQ predicate on the "last_seq" field.
+func LastSeqNEQ(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldNEQ(FieldLastSeq, v))
+}
+
+// LastSeqIn applies the In predicate on the "last_seq" field.
+func LastSeqIn(vs ...int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldIn(FieldLastSeq, vs...))
+}
+
+// LastSeqNotIn applies the NotIn predicate on the "last_seq" field.
+func LastSeqNotIn(vs ...int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldNotIn(FieldLastSeq, vs...))
+}
+
+// LastSeqGT applies the GT predicate on the "last_seq" field.
+func LastSeqGT(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldGT(FieldLastSeq, v))
+}
+
+// LastSeqGTE applies the GTE predicate on the "last_seq" field.
+func LastSeqGTE(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldGTE(FieldLastSeq, v))
+}
+
+// LastSeqLT applies the LT predicate on the "last_seq" field.
+func LastSeqLT(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldLT(FieldLastSeq, v))
+}
+
+// LastSeqLTE applies the LTE predicate on the "last_seq" field.
+func LastSeqLTE(v int64) predicate.CreditBalance {
+	return predicate.CreditBalance(sql.FieldLTE(FieldLastSeq, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -32,6 +32,8 @@ const (
 	FieldAmount = "amount"
 	// FieldBalanceAfter holds the string denoting the balance_after field in the database.
 	FieldBalanceAfter = "balance_after"
+	// FieldSeq holds the string denoting the seq field in the database.
+	FieldSeq = "seq"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldDescription holds the string denoting the description field in the database.
@@ -88,6 +90,7 @@ var Columns = []string{
 	FieldKind,
 	FieldAmount,
 	FieldBalanceAfter,
+	FieldSeq,
 	FieldIdempotencyKey,
 	FieldDescription,
 	FieldActor,
@@ -128,6 +131,8 @@ var (
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
 	UpdateDefaultUpdatedAt func() time.Time
+	// SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	SeqValidator func(int64) error
 	// IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	IdempotencyKeyValidator func(string) error
 	// DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
@@ -214,6 +219,11 @@ func ByAmount(opts ...sql.OrderTermOption) OrderOption {
 // ByBalanceAfter orders the results by the balance_after field.
 func ByBalanceAfter(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBalanceAfter, opts...).ToFunc()
+}
+
+// BySeq orders the results by the seq field.
+func BySeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSeq, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

@@ -101,6 +101,11 @@ func BalanceAfter(v int64) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(sql.FieldEQ(FieldBalanceAfter, v))
 }
 
+// Seq applies equality check predicate on the "seq" field. It's identical to SeqEQ.
+func Seq(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldEQ(FieldSeq, v))
+}
+
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -489,6 +494,46 @@ func BalanceAfterLT(v int64) predicate.CreditLedgerEntry {
 // BalanceAfterLTE applies the LTE predicate on the "balance_after" field.
 func BalanceAfterLTE(v int64) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(sql.FieldLTE(FieldBalanceAfter, v))
+}
+
+// SeqEQ applies the EQ predicate on the "seq" field.
+func SeqEQ(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldEQ(FieldSeq, v))
+}
+
+// SeqNEQ applies the NEQ predicate on the "seq" field.
+func SeqNEQ(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldNEQ(FieldSeq, v))
+}
+
+// SeqIn applies the In predicate on the "seq" field.
+func SeqIn(vs ...int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldIn(FieldSeq, vs...))
+}
+
+// SeqNotIn applies the NotIn predicate on the "seq" field.
+func SeqNotIn(vs ...int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldNotIn(FieldSeq, vs...))
+}
+
+// SeqGT applies the GT predicate on the "seq" field.
+func SeqGT(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldGT(FieldSeq, v))
+}
+
+// SeqGTE applies the GTE predicate on the "seq" field.
+func SeqGTE(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldGTE(FieldSeq, v))
+}
+
+// SeqLT applies the LT predicate on the "seq" field.
+func SeqLT(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldLT(FieldSeq, v))
+}
+
+// SeqLTE applies the LTE predicate on the "seq" field.
+func SeqLTE(v int64) predicate.CreditLedgerEntry {
+	return predicate.CreditLedgerEntry(sql.FieldLTE(FieldSeq, v))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

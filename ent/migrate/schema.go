@@ -285,6 +285,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "balance", Type: field.TypeInt64, Default: 0},
+		{Name: "last_seq", Type: field.TypeInt64, Default: 0},
 	}
 	// CreditBalancesTable holds the schema information for the "credit_balances" table.
 	CreditBalancesTable = &schema.Table{
@@ -315,6 +316,7 @@ var (
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"topup", "grant", "usage", "refund", "adjustment", "expiry", "reversal"}},
 		{Name: "amount", Type: field.TypeInt64},
 		{Name: "balance_after", Type: field.TypeInt64},
+		{Name: "seq", Type: field.TypeInt64},
 		{Name: "idempotency_key", Type: field.TypeString, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
 		{Name: "description", Type: field.TypeString, Nullable: true, Size: 500, SchemaType: map[string]string{"postgres": "varchar(500)"}},
 		{Name: "actor", Type: field.TypeString, Nullable: true, Size: 100, SchemaType: map[string]string{"postgres": "varchar(100)"}},
@@ -331,19 +333,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "credit_ledger_entries_activities_ledger_entries",
-				Columns:    []*schema.Column{CreditLedgerEntriesColumns[13]},
+				Columns:    []*schema.Column{CreditLedgerEntriesColumns[14]},
 				RefColumns: []*schema.Column{ActivitiesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "credit_ledger_entries_llm_call_logs_ledger_entry",
-				Columns:    []*schema.Column{CreditLedgerEntriesColumns[14]},
+				Columns:    []*schema.Column{CreditLedgerEntriesColumns[15]},
 				RefColumns: []*schema.Column{LlmCallLogsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "credit_ledger_entries_topup_orders_ledger_entries",
-				Columns:    []*schema.Column{CreditLedgerEntriesColumns[15]},
+				Columns:    []*schema.Column{CreditLedgerEntriesColumns[16]},
 				RefColumns: []*schema.Column{TopupOrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -356,6 +358,11 @@ var (
 			},
 			{
 				Name:    "creditledgerentry_tenant_id_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{CreditLedgerEntriesColumns[2], CreditLedgerEntriesColumns[10]},
+			},
+			{
+				Name:    "creditledgerentry_tenant_id_seq",
 				Unique:  true,
 				Columns: []*schema.Column{CreditLedgerEntriesColumns[2], CreditLedgerEntriesColumns[9]},
 			},
@@ -886,6 +893,7 @@ func init() {
 	CreditLedgerEntriesTable.Annotation.Checks = map[string]string{
 		"amount_non_zero":           "amount <> 0",
 		"balance_after_no_overdraw": "amount > 0 OR kind = 'usage' OR balance_after >= 0",
+		"seq_positive":              "seq > 0",
 	}
 	DeliverablesTable.ForeignKeys[0].RefTable = ActivitiesTable
 	DeliverablesTable.ForeignKeys[1].RefTable = CampaignsTable

@@ -945,6 +945,12 @@ func init() {
 	creditbalanceDescBalance := creditbalanceFields[0].Descriptor()
 	// creditbalance.DefaultBalance holds the default value on creation for the balance field.
 	creditbalance.DefaultBalance = creditbalanceDescBalance.Default.(int64)
+	// creditbalanceDescLastSeq is the schema descriptor for last_seq field.
+	creditbalanceDescLastSeq := creditbalanceFields[1].Descriptor()
+	// creditbalance.DefaultLastSeq holds the default value on creation for the last_seq field.
+	creditbalance.DefaultLastSeq = creditbalanceDescLastSeq.Default.(int64)
+	// creditbalance.LastSeqValidator is a validator for the "last_seq" field. It is called by the builders before save.
+	creditbalance.LastSeqValidator = creditbalanceDescLastSeq.Validators[0].(func(int64) error)
 	// creditbalanceDescID is the schema descriptor for id field.
 	creditbalanceDescID := creditbalanceMixinFields0[0].Descriptor()
 	// creditbalance.DefaultID holds the default value on creation for the id field.
@@ -1032,8 +1038,12 @@ func init() {
 	creditledgerentry.DefaultUpdatedAt = creditledgerentryDescUpdatedAt.Default.(func() time.Time)
 	// creditledgerentry.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	creditledgerentry.UpdateDefaultUpdatedAt = creditledgerentryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// creditledgerentryDescSeq is the schema descriptor for seq field.
+	creditledgerentryDescSeq := creditledgerentryFields[3].Descriptor()
+	// creditledgerentry.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	creditledgerentry.SeqValidator = creditledgerentryDescSeq.Validators[0].(func(int64) error)
 	// creditledgerentryDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	creditledgerentryDescIdempotencyKey := creditledgerentryFields[3].Descriptor()
+	creditledgerentryDescIdempotencyKey := creditledgerentryFields[4].Descriptor()
 	// creditledgerentry.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	creditledgerentry.IdempotencyKeyValidator = func() func(string) error {
 		validators := creditledgerentryDescIdempotencyKey.Validators
@@ -1051,11 +1061,11 @@ func init() {
 		}
 	}()
 	// creditledgerentryDescDescription is the schema descriptor for description field.
-	creditledgerentryDescDescription := creditledgerentryFields[4].Descriptor()
+	creditledgerentryDescDescription := creditledgerentryFields[5].Descriptor()
 	// creditledgerentry.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	creditledgerentry.DescriptionValidator = creditledgerentryDescDescription.Validators[0].(func(string) error)
 	// creditledgerentryDescActor is the schema descriptor for actor field.
-	creditledgerentryDescActor := creditledgerentryFields[5].Descriptor()
+	creditledgerentryDescActor := creditledgerentryFields[6].Descriptor()
 	// creditledgerentry.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
 	creditledgerentry.ActorValidator = creditledgerentryDescActor.Validators[0].(func(string) error)
 	// creditledgerentryDescID is the schema descriptor for id field.

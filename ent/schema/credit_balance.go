@@ -24,6 +24,8 @@ func (CreditBalance) Mixin() []ent.Mixin {
 func (CreditBalance) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int64("balance").Default(0).Comment("Credit minor units."),
+		field.Int64("last_seq").Default(0).NonNegative().
+			Comment("seq of the tenant's newest ledger entry: entries are numbered 1..last_seq without gaps."),
 	}
 }
 

@@ -26,6 +26,8 @@ func (CreditLedgerEntry) Fields() []ent.Field {
 		field.Enum("kind").Values("topup", "grant", "usage", "refund", "adjustment", "expiry", "reversal").Immutable(),
 		field.Int64("amount").Immutable().Comment("Signed, non-zero, credit minor units."),
 		field.Int64("balance_after").Immutable(),
+		field.Int64("seq").Immutable().Positive().
+			Comment("Position in the tenant's ledger, 1, 2, 3...: orders entries where timestamps cannot."),
 		field.String("idempotency_key").NotEmpty().Immutable().MaxLen(refLen).SchemaType(varchar(refLen)),
 		field.String("description").Optional().Immutable().MaxLen(500).SchemaType(varchar(500)),
 		field.String("actor").Optional().Immutable().MaxLen(keyLen).SchemaType(varchar(keyLen)),
@@ -49,6 +51,7 @@ func (CreditLedgerEntry) Edges() []ent.Edge {
 func (CreditLedgerEntry) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("tenant_id", "idempotency_key").Unique(),
+		index.Fields("tenant_id", "seq").Unique(),
 		index.Fields("tenant_id", "created_at"),
 	}
 }
@@ -59,6 +62,7 @@ func (CreditLedgerEntry) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entsql.Checks(map[string]string{
 			"amount_non_zero":           "amount <> 0",
+			"seq_positive":              "seq > 0",
 			"balance_after_no_overdraw": "amount > 0 OR kind = 'usage' OR balance_after >= 0",
 		}),
 	}

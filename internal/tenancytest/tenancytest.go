@@ -91,7 +91,12 @@ func fkTarget(t *schema.Table, column string) (string, bool) {
 // baseColumns are set by the layer, never by the fixture's field values.
 var baseColumns = map[string]bool{"id": true, "ref_id": true, "tenant_id": true, "created_at": true, "updated_at": true, "deleted_at": true}
 
-// Value returns a valid value for a required column, unique for strings.
+// intSeq makes integer values unique and positive, like the ledger's
+// per-tenant entry number (unique with the tenant).
+var intSeq atomic.Int64
+
+// Value returns a valid value for a required column, unique for strings
+// and integers.
 func Value(c *schema.Column) any {
 	switch c.Type {
 	case field.TypeEnum:
@@ -107,7 +112,7 @@ func Value(c *schema.Column) any {
 		return Token(size)
 	case field.TypeInt, field.TypeInt64, field.TypeInt32, field.TypeInt16, field.TypeInt8,
 		field.TypeUint, field.TypeUint64, field.TypeUint32, field.TypeFloat64:
-		return 1
+		return int(intSeq.Add(1))
 	case field.TypeBool:
 		return false
 	case field.TypeTime:

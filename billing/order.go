@@ -1,0 +1,70 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/privacy"
+)
+
+// OrderRequest asks for a topup order of the viewer's tenant.
+type OrderRequest struct {
+	// RefID is the caller's idempotency key: creating it again returns the
+	// existing order. Required.
+	RefID           string
+	Provider        topuporder.Provider
+	ProviderOrderID string // the provider's id (payment intent, order id)
+	Credits         int64  // credit minor units granted when paid
+	PaidAmount      int64  // price in minor units of PaidCurrency
+	PaidCurrency    string // ISO 4217
+}
+
+func (r OrderRequest) validate() error {
+	switch {
+	case r.RefID == "" || utf8.RuneCountInString(r.RefID) > 128:
+		return invalid(ErrInvalidOrder, "ref id must have 1 to 128 characters")
+	case topuporder.ProviderValidator(r.Provider) != nil:
+		return invalid(ErrInvalidOrder, "provider %q", r.Provider)
+	case r.ProviderOrderID == "" || utf8.RuneCountInString(r.ProviderOrderID) > 128:
+		return invalid(ErrInvalidOrder, "provider order id must have 1 to 128 characters")
+	case r.Credits <= 0:
+		return invalid(ErrInvalidOrder, "credits must be positive, got %d", r.Credits)
+	case r.PaidAmount < 0:
+		return invalid(ErrInvalidOrder, "negative price %d", r.PaidAmount)
+	case len(r.PaidCurrency) != 3:
+		return invalid(ErrInvalidOrder, "currency %q", r.PaidCurrency)
+	}
+	return nil
+}
+
+// CreateOrder creates a topup order in state created for the tenant in
+// ctx. The same RefID with the same content returns the existing order.
+func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOrder, error) {
+	v, ok := privacy.FromContext(ctx)
+	if !ok || v.System || v.TenantID == "" {
+		return nil, fmt.Errorf("billing: create order: a tenant viewer is required: %w", privacy.ErrNoViewer)
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	// Orders are written by billing only (tenant viewers may not write
+	// them through Ent): create as the system, for the viewer's tenant.
+	o, err := b.client.TopupOrder.Create().SetTenantID(v.TenantID).SetRefID(r.RefID).
+		SetProvider(r.Provider).SetProviderOrderID(r.ProviderOrderID).SetCredits(r.Credits).
+		SetPaidAmount(r.PaidAmount).SetPaidCurrency(r.PaidCurrency).Save(privacy.WithSystem(ctx))
+	if !ent.IsConstraintError(err) {
+		return o, err
+	}
+	// The ref id or the provider order id exists: the same order again, or
+	// a conflict.
+	o, qerr := b.client.TopupOrder.Query().
+		Where(topuporder.TenantID(v.TenantID), topuporder.RefID(r.RefID)).Only(ctx)
+	if qerr != nil || o.Provider != r.Provider || o.ProviderOrderID != r.ProviderOrderID ||
+		o.Credits != r.Credits || o.PaidAmount != r.PaidAmount || o.PaidCurrency != r.PaidCurrency {
+		return nil, fmt.Errorf("%w: %v", ErrOrderConflict, err)
+	}
+	return o, nil
+}

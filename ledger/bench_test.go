@@ -1,0 +1,169 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/ledger"
+	"github.com/leadmetrics/db/privacy"
+)
+
+// Benchmarks report, they do not assert. scripts/bench-ledger.sh runs them
+// beside pgbench and prints the ratios.
+
+const benchWorkers = 8
+
+// benchDB is a migrated database with n tenants' balance rows, reached both
+// through the module (database/sql over pgx) and through a raw pgx pool.
+func benchDB(b *testing.B, tenants int) (*ledger.Ledger, *pgxpool.Pool, []string) {
+	b.Helper()
+	url := testdb.URL(b)
+	sqlDB := testdb.Open(b, url)
+	sqlDB.SetMaxOpenConns(benchWorkers)
+	pool, err := pgxpool.New(context.Background(), url+"&pool_max_conns=8")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	ids := make([]string, tenants)
+	for i := range ids {
+		ids[i] = cuid.New()
+	}
+	if _, err := pool.Exec(context.Background(), `INSERT INTO credit_balances (id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
+		SELECT 'b' || substr(t, 2), 'credit-balance', t, now(), now(), 0, 0 FROM unnest($1::text[]) t`, ids); err != nil {
+		b.Fatal(err)
+	}
+	return ledger.New(nil, sqlDB), pool, ids
+}
+
+// runWorkers splits b.N operations over 8 goroutines and reports ops/s.
+func runWorkers(b *testing.B, unit string, op func(worker, i int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := range benchWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if err := op(w, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), unit)
+}
+
+// rawPostSQL is the reference: the smallest correct single-statement
+// posting (lock the balance, insert the entry unless its key exists,
+// update the balance from what was inserted), sent through a raw pgx
+// pool with no validation around it.
+const rawPostSQL = `WITH bal AS MATERIALIZED (
+	SELECT balance, last_seq FROM credit_balances WHERE tenant_id = $1 FOR UPDATE
+), ins AS (
+	INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, seq, idempotency_key)
+	SELECT $3, $2, $1, now(), now(), 'topup', $4, bal.balance + $4, bal.last_seq + 1, $2 FROM bal
+	ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+	RETURNING id, balance_after, seq
+), upd AS (
+	UPDATE credit_balances b SET balance = ins.balance_after, last_seq = ins.seq, updated_at = now()
+	FROM ins WHERE b.tenant_id = $1
+)
+SELECT id, balance_after FROM ins`
+
+func BenchmarkPost(b *testing.B) {
+	for _, tenants := range []int{1000, 1} {
+		b.Run(fmt.Sprintf("ledger/tenants=%d", tenants), func(b *testing.B) {
+			l, _, ids := benchDB(b, tenants)
+			ctxs := make([]context.Context, len(ids))
+			for i, id := range ids {
+				ctxs[i] = privacy.WithTenant(context.Background(), id)
+			}
+			runWorkers(b, "postings/s", func(_, i int) error {
+				_, err := l.Post(ctxs[i%len(ctxs)], ledger.Posting{Kind: topup, Amount: 7, IdempotencyKey: fmt.Sprint("k", i)})
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("rawpgx/tenants=%d", tenants), func(b *testing.B) {
+			_, pool, ids := benchDB(b, tenants)
+			runWorkers(b, "postings/s", func(_, i int) error {
+				var id string
+				var after int64
+				return pool.QueryRow(context.Background(), rawPostSQL, ids[i%len(ids)], fmt.Sprint("k", i), cuid.New(), int64(7)).Scan(&id, &after)
+			})
+		})
+	}
+}
+
+const ingestBatch = 10_000
+
+func BenchmarkIngestLLMCalls(b *testing.B) {
+	mk := func(n int) []ledger.LLMCall {
+		calls := make([]ledger.LLMCall, ingestBatch)
+		for i := range calls {
+			calls[i] = call(fmt.Sprintf("r%d-%d", n, i), int64(i%50))
+			calls[i].ID = cuid.New()
+			calls[i].RequestID = "req"
+		}
+		return calls
+	}
+	b.Run("ledger", func(b *testing.B) {
+		l, _, ids := benchDB(b, 1)
+		ctx := privacy.WithTenant(context.Background(), ids[0])
+		batches := make([][]ledger.LLMCall, b.N)
+		for n := range batches {
+			batches[n] = mk(n)
+		}
+		b.ResetTimer()
+		start := time.Now()
+		for n := range b.N {
+			if _, err := l.IngestLLMCalls(ctx, batches[n]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*ingestBatch)/time.Since(start).Seconds(), "rows/s")
+	})
+	b.Run("copyfrom", func(b *testing.B) {
+		_, pool, ids := benchDB(b, 1)
+		batches := make([][]ledger.LLMCall, b.N)
+		for n := range batches {
+			batches[n] = mk(n)
+		}
+		cols := []string{"id", "ref_id", "tenant_id", "created_at", "updated_at", "provider", "model",
+			"prompt_tokens", "completion_tokens", "cost", "latency_ms", "status", "error", "request_id",
+			"activity_id", "agent_config_id"}
+		b.ResetTimer()
+		start := time.Now()
+		for n := range b.N {
+			now := time.Now()
+			rows := batches[n]
+			_, err := pool.CopyFrom(context.Background(), pgx.Identifier{"llm_call_logs"}, cols,
+				pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+					c := &rows[i]
+					return []any{c.ID, c.RefID, ids[0], now, now, c.Provider, c.Model, int64(c.PromptTokens),
+						int64(c.CompletionTokens), c.Cost, int64(c.LatencyMs), "ok", nil, c.RequestID, nil, nil}, nil
+				}))
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*ingestBatch)/time.Since(start).Seconds(), "rows/s")
+	})
+}

@@ -1,0 +1,250 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/creditledgerentry"
+)
+
+// Posting is one movement of credits a caller asks for.
+type Posting struct {
+	Kind   creditledgerentry.Kind
+	Amount int64 // signed credit minor units, never zero
+	// IdempotencyKey names the movement: posting it again returns the
+	// original entry and changes nothing. Required, at most 128 characters.
+	IdempotencyKey string
+	Description    string // at most 500 characters
+	Metadata       map[string]any
+	// Optional links; each must be a row of the viewer's tenant.
+	TopupOrderID string
+	LLMCallID    string
+	ActivityID   string
+}
+
+// Entry is a ledger entry as stored. It is detached from the Ent client:
+// load edges through the client, not through Entry's Query methods.
+type Entry struct {
+	*ent.CreditLedgerEntry
+	// Replayed is true when the key had already been applied: the entry is
+	// the original one and nothing was written now.
+	Replayed bool
+}
+
+// Column limits of credit_ledger_entries, checked before any SQL runs.
+const (
+	maxKeyLen         = 128
+	maxDescriptionLen = 500
+	maxActorLen       = 100
+)
+
+// sign says which amounts a kind accepts: credits add, debits subtract,
+// an adjustment goes either way.
+func sign(k creditledgerentry.Kind) (int, error) {
+	switch k {
+	case creditledgerentry.KindTopup, creditledgerentry.KindGrant, creditledgerentry.KindRefund:
+		return 1, nil
+	case creditledgerentry.KindUsage, creditledgerentry.KindExpiry, creditledgerentry.KindReversal:
+		return -1, nil
+	case creditledgerentry.KindAdjustment:
+		return 0, nil
+	}
+	return 0, invalid(ErrInvalidKind, "%q", string(k))
+}
+
+// validate checks everything Go can check, so that bad input never reaches
+// the database.
+func (p *Posting) validate() error {
+	s, err := sign(p.Kind)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.Amount == 0:
+		return invalid(ErrInvalidAmount, "zero")
+	case p.Amount == math.MinInt64:
+		return invalid(ErrInvalidAmount, "%d cannot be negated", p.Amount)
+	case s > 0 && p.Amount < 0, s < 0 && p.Amount > 0:
+		return invalid(ErrInvalidAmount, "%s must be %s, got %d", p.Kind, map[int]string{1: "positive", -1: "negative"}[s], p.Amount)
+	}
+	if err := checkKey(p.IdempotencyKey); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(p.Description) > maxDescriptionLen {
+		return invalid(ErrInvalidInput, "description longer than %d characters", maxDescriptionLen)
+	}
+	return nil
+}
+
+func checkKey(key string) error {
+	if key == "" {
+		return invalid(ErrInvalidKey, "empty")
+	}
+	if utf8.RuneCountInString(key) > maxKeyLen {
+		return invalid(ErrInvalidKey, "longer than %d characters", maxKeyLen)
+	}
+	return nil
+}
+
+// Post applies p to the balance of the tenant in ctx and returns the entry.
+// It is one SQL statement: the balance row is locked, the entry inserted
+// and the balance updated together, or nothing is written.
+func (l *Ledger) Post(ctx context.Context, p Posting) (*Entry, error) {
+	return l.post(ctx, l.db, p, nil)
+}
+
+// PostTx is Post inside the caller's transaction, for postings that must
+// commit or roll back with other writes (billing). The balance row stays
+// locked until tx ends.
+func (l *Ledger) PostTx(ctx context.Context, tx *sql.Tx, p Posting) (*Entry, error) {
+	return l.post(ctx, tx, p, nil)
+}
+
+// statuses of the posting statement.
+const (
+	stInserted    = "inserted"
+	stExisting    = "existing"
+	stNoBalance   = "no_balance"
+	stBadLink     = "bad_link"
+	stInsufficent = "insufficient"
+	stRaced       = "raced"
+)
+
+// post runs the posting statement, with the LLM call insert when call is
+// set. Outside the common case it takes at most a few more round trips:
+// the tenant's first posting creates the balance row, and a duplicate that
+// raced the original reads it back.
+func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	actor := actorOf(ctx)
+	if utf8.RuneCountInString(actor) > maxActorLen {
+		return nil, invalid(ErrInvalidInput, "actor longer than %d characters", maxActorLen)
+	}
+	meta, err := jsonArg(p.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{tenant, p.IdempotencyKey, cuid.New(), string(p.Kind), p.Amount,
+		nullable(p.Description), nullable(actor), meta,
+		nullable(p.TopupOrderID), nullable(p.LLMCallID), nullable(p.ActivityID)}
+	stmt := postSQL
+	if call != nil {
+		stmt = postCallSQL
+		args = append(args, call.args()...)
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		stat, e, balance, err := scanEntry(q.QueryRowContext(ctx, stmt, args...))
+		if err != nil {
+			return nil, dbError(err)
+		}
+		switch stat {
+		case stInserted:
+			return &Entry{CreditLedgerEntry: e}, nil
+		case stExisting:
+			return replay(e, p)
+		case stNoBalance:
+			if err := ensureBalance(ctx, q, tenant); err != nil {
+				return nil, err
+			}
+		case stBadLink, stInsufficent, stRaced:
+			// The key may have been applied by a duplicate that committed
+			// while this statement waited for the balance lock, after its
+			// snapshot: read it with a new one before answering.
+			status, e, _, err := scanEntry(q.QueryRowContext(ctx, entryByKeySQL, tenant, p.IdempotencyKey))
+			if err == nil && status == stExisting {
+				racedReads.Add(1)
+				return replay(e, p)
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, dbError(err)
+			}
+			switch {
+			case stat == stBadLink:
+				return nil, ErrInvalidLink
+			case stat == stInsufficent:
+				return nil, &InsufficientError{Balance: balance, Amount: p.Amount}
+			case call != nil:
+				return nil, invalid(ErrIdempotencyConflict, "LLM call %q already recorded without this debit", call.RefID)
+			}
+		default:
+			return nil, fmt.Errorf("ledger: unexpected posting status %q", stat)
+		}
+	}
+	return nil, errors.New("ledger: posting neither applied nor found after retries")
+}
+
+// racedReads counts duplicates found only by the second read: they raced
+// their original. Tests check the path is exercised.
+var racedReads atomic.Int64
+
+// replay returns the original entry of a key, or a conflict when the new
+// posting differs in what matters.
+func replay(e *ent.CreditLedgerEntry, p Posting) (*Entry, error) {
+	if e.Kind != p.Kind || e.Amount != p.Amount {
+		return nil, invalid(ErrIdempotencyConflict, "key %q was applied as %s %d, now %s %d",
+			p.IdempotencyKey, e.Kind, e.Amount, p.Kind, p.Amount)
+	}
+	return &Entry{CreditLedgerEntry: e, Replayed: true}, nil
+}
+
+// ensureBalance creates the tenant's balance row if missing; concurrent
+// callers all succeed and exactly one row exists.
+func ensureBalance(ctx context.Context, q querier, tenant string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO credit_balances
+		(id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
+		VALUES ($1, 'credit-balance', $2, now(), now(), 0, 0)
+		ON CONFLICT (tenant_id) DO NOTHING`, cuid.New(), tenant)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return nil // lost a race on the (tenant_id, ref_id) index: the row exists
+	}
+	return dbError(err)
+}
+
+// dbError maps the database's refusals to the typed errors.
+func dbError(err error) error {
+	var pgErr *pgconn.PgError
+	if err == nil || !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code {
+	case "22003": // numeric_value_out_of_range
+		return fmt.Errorf("%w: balance would overflow int64 (%s)", ErrInvalidAmount, pgErr.Message)
+	case "23505":
+		if pgErr.ConstraintName == "credit_ledger_entries_llm_call_id_key" {
+			return invalid(ErrIdempotencyConflict, "the LLM call already has a usage entry")
+		}
+	case "22001": // string_data_right_truncation
+		return fmt.Errorf("%w: %s", ErrInvalidInput, pgErr.Message)
+	}
+	return err
+}
+
+func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func jsonArg(m map[string]any) (sql.NullString, error) {
+	if m == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return sql.NullString{}, invalid(ErrInvalidInput, "metadata: %v", err)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
