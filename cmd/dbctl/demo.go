@@ -78,6 +78,10 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err := env.seed(ctx); err != nil {
 		return err
 	}
+	step(out, "credits: topups through webhooks, plan grants, LLM usage")
+	if err := env.ledgerDemo(ctx); err != nil {
+		return err
+	}
 	if err := env.report(ctx); err != nil {
 		return err
 	}
