@@ -146,170 +146,184 @@ type sqlQuerier interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }
 
-func BenchmarkGetByID(b *testing.B) {
-	f := setup(b)
-	ctx := context.Background()
-	b.Run("ent", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for b.Loop() {
-			tid, id := f.pick(r)
-			if _, err := f.client.Activity.Get(privacy.WithTenant(ctx, tid), id); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("pgx", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for b.Loop() {
+// variant is one way to run an operation, with its own random source so
+// every variant visits the same rows in the same order.
+type variant struct {
+	name string
+	run  func(ctx context.Context, r *rand.Rand) error
+}
+
+func (f *fixture) getVariants() []variant {
+	raw := func(q sqlQuerier) func(context.Context, *rand.Rand) error {
+		return func(ctx context.Context, r *rand.Rand) error {
 			tid, id := f.pick(r)
 			var a activityRow
-			if err := f.pool.QueryRow(ctx, getSQL, id, tid).Scan(a.dest()...); err != nil {
-				b.Fatal(err)
-			}
+			return q.QueryRowContext(ctx, getSQL, id, tid).Scan(a.dest()...)
 		}
-	})
-	for name, q := range map[string]sqlQuerier{"sql-pgx": f.stdPgx, "pq": f.pq} {
-		b.Run(name, func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			for b.Loop() {
-				tid, id := f.pick(r)
-				var a activityRow
-				if err := q.QueryRowContext(ctx, getSQL, id, tid).Scan(a.dest()...); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	}
+	return []variant{
+		{"ent", func(ctx context.Context, r *rand.Rand) error {
+			tid, id := f.pick(r)
+			_, err := f.client.Activity.Get(privacy.WithTenant(ctx, tid), id)
+			return err
+		}},
+		{"pgx", func(ctx context.Context, r *rand.Rand) error {
+			tid, id := f.pick(r)
+			var a activityRow
+			return f.pool.QueryRow(ctx, getSQL, id, tid).Scan(a.dest()...)
+		}},
+		{"sql-pgx", raw(f.stdPgx)},
+		{"pq", raw(f.pq)},
 	}
 }
 
-func BenchmarkList50ByTenant(b *testing.B) {
-	f := setup(b)
-	ctx := context.Background()
-	check := func(b *testing.B, n int) {
-		if n != 50 {
-			b.Fatalf("listed %d rows, want 50", n)
+func (f *fixture) listVariants() []variant {
+	want50 := func(n int, err error) error {
+		if err == nil && n != 50 {
+			err = fmt.Errorf("listed %d rows, want 50", n)
+		}
+		return err
+	}
+	raw := func(q sqlQuerier) func(context.Context, *rand.Rand) error {
+		return func(ctx context.Context, r *rand.Rand) error {
+			tid, _ := f.pick(r)
+			rows, err := q.QueryContext(ctx, listSQL, tid)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			list, err := scanActivities(rows)
+			return want50(len(list), err)
 		}
 	}
-	b.Run("ent", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for b.Loop() {
+	return []variant{
+		{"ent", func(ctx context.Context, r *rand.Rand) error {
 			tid, _ := f.pick(r)
 			list, err := f.client.Activity.Query().
-				Where(activity.TenantID(tid), activity.StatusEQ(activity.StatusPending), activity.DeletedAtIsNil()).
+				Where(activity.StatusEQ(activity.StatusPending)).
 				Order(ent.Asc(activity.FieldScheduledAt)).Limit(50).All(privacy.WithTenant(ctx, tid))
-			if err != nil {
-				b.Fatal(err)
-			}
-			check(b, len(list))
-		}
-	})
-	b.Run("pgx", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for b.Loop() {
+			return want50(len(list), err)
+		}},
+		{"pgx", func(ctx context.Context, r *rand.Rand) error {
 			tid, _ := f.pick(r)
 			rows, err := f.pool.Query(ctx, listSQL, tid)
 			if err != nil {
-				b.Fatal(err)
+				return err
 			}
+			defer rows.Close()
 			list, err := scanActivities(rows)
-			rows.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			check(b, len(list))
-		}
-	})
-	for name, q := range map[string]sqlQuerier{"sql-pgx": f.stdPgx, "pq": f.pq} {
-		b.Run(name, func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			for b.Loop() {
-				tid, _ := f.pick(r)
-				rows, err := q.QueryContext(ctx, listSQL, tid)
-				if err != nil {
-					b.Fatal(err)
-				}
-				list, err := scanActivities(rows)
-				rows.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-				check(b, len(list))
-			}
-		})
+			return want50(len(list), err)
+		}},
+		{"sql-pgx", raw(f.stdPgx)},
+		{"pq", raw(f.pq)},
 	}
 }
 
-func BenchmarkCreate(b *testing.B) {
-	f := setup(b)
-	ctx := context.Background()
-	b.Run("ent", func(b *testing.B) {
-		tid := f.tenants[0]
-		vctx := privacy.WithTenant(ctx, tid)
-		for b.Loop() {
-			if _, err := f.client.Activity.Create().SetTenantID(tid).SetType("write_post").SetTitle("New post").Save(vctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("pgx", func(b *testing.B) {
-		tid := f.tenants[1]
-		for b.Loop() {
+// writeVariants runs createSQL-like statements: each variant writes to its
+// own tenant so none waits on another's index pages.
+func (f *fixture) createVariants() []variant {
+	raw := func(q sqlQuerier, tid string) func(context.Context, *rand.Rand) error {
+		return func(ctx context.Context, _ *rand.Rand) error {
 			now := time.Now()
-			if _, err := f.pool.Exec(ctx, createSQL, cuid.New(), cuid.New(), tid, now, now, "write_post", "New post"); err != nil {
-				b.Fatal(err)
-			}
+			_, err := q.ExecContext(ctx, createSQL, cuid.New(), cuid.New(), tid, now, now, "write_post", "New post")
+			return err
 		}
-	})
-	for i, q := range []sqlQuerier{f.stdPgx, f.pq} {
-		b.Run([]string{"sql-pgx", "pq"}[i], func(b *testing.B) {
-			tid := f.tenants[2+i]
-			for b.Loop() {
-				now := time.Now()
-				if _, err := q.ExecContext(ctx, createSQL, cuid.New(), cuid.New(), tid, now, now, "write_post", "New post"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	}
+	return []variant{
+		{"ent", func(ctx context.Context, _ *rand.Rand) error {
+			tid := f.tenants[0]
+			_, err := f.client.Activity.Create().SetTenantID(tid).SetType("write_post").SetTitle("New post").Save(privacy.WithTenant(ctx, tid))
+			return err
+		}},
+		{"pgx", func(ctx context.Context, _ *rand.Rand) error {
+			now := time.Now()
+			_, err := f.pool.Exec(ctx, createSQL, cuid.New(), cuid.New(), f.tenants[1], now, now, "write_post", "New post")
+			return err
+		}},
+		{"sql-pgx", raw(f.stdPgx, f.tenants[2])},
+		{"pq", raw(f.pq, f.tenants[3])},
 	}
 }
 
-// BenchmarkUpsert updates an existing row through (tenant_id, ref_id) each
+// upsertVariants update one existing row through (tenant_id, ref_id) each
 // time: the seed's conflict-handling path.
-func BenchmarkUpsert(b *testing.B) {
-	f := setup(b)
-	ctx := context.Background()
-	b.Run("ent", func(b *testing.B) {
-		tid := f.tenants[0]
-		vctx := privacy.WithTenant(ctx, tid)
-		for b.Loop() {
-			_, err := f.client.Activity.Create().SetTenantID(tid).SetRefID("upsert-me").SetType("write_post").SetTitle("Upserted").
-				OnConflictColumns(activity.FieldTenantID, activity.FieldRefID).
-				Update(func(u *ent.ActivityUpsert) { u.UpdateTitle().UpdateUpdatedAt() }).ID(vctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("pgx", func(b *testing.B) {
-		tid := f.tenants[1]
-		for b.Loop() {
+func (f *fixture) upsertVariants() []variant {
+	raw := func(q sqlQuerier, tid string) func(context.Context, *rand.Rand) error {
+		return func(ctx context.Context, _ *rand.Rand) error {
 			now := time.Now()
 			var id string
-			if err := f.pool.QueryRow(ctx, upsertSQL, cuid.New(), "upsert-me", tid, now, now, "write_post", "Upserted").Scan(&id); err != nil {
-				b.Fatal(err)
-			}
+			return q.QueryRowContext(ctx, upsertSQL, cuid.New(), "upsert-me", tid, now, now, "write_post", "Upserted").Scan(&id)
 		}
-	})
-	for i, q := range []sqlQuerier{f.stdPgx, f.pq} {
-		b.Run([]string{"sql-pgx", "pq"}[i], func(b *testing.B) {
-			tid := f.tenants[2+i]
+	}
+	return []variant{
+		{"ent", func(ctx context.Context, _ *rand.Rand) error {
+			_, err := f.client.Activity.Create().SetTenantID(f.tenants[0]).SetRefID("upsert-me").SetType("write_post").SetTitle("Upserted").
+				OnConflictColumns(activity.FieldTenantID, activity.FieldRefID).
+				Update(func(u *ent.ActivityUpsert) { u.UpdateTitle().UpdateUpdatedAt() }).
+				ID(privacy.WithTenant(ctx, f.tenants[0]))
+			return err
+		}},
+		{"pgx", func(ctx context.Context, _ *rand.Rand) error {
+			now := time.Now()
+			var id string
+			return f.pool.QueryRow(ctx, upsertSQL, cuid.New(), "upsert-me", f.tenants[1], now, now, "write_post", "Upserted").Scan(&id)
+		}},
+		{"sql-pgx", raw(f.stdPgx, f.tenants[2])},
+		{"pq", raw(f.pq, f.tenants[3])},
+	}
+}
+
+// runVariants benchmarks each variant on its own, for benchstat.
+func runVariants(b *testing.B, vs []variant) {
+	ctx := context.Background()
+	for _, v := range vs {
+		b.Run(v.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
 			for b.Loop() {
-				now := time.Now()
-				var id string
-				if err := q.QueryRowContext(ctx, upsertSQL, cuid.New(), "upsert-me", tid, now, now, "write_post", "Upserted").Scan(&id); err != nil {
+				if err := v.run(ctx, r); err != nil {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+func BenchmarkGetByID(b *testing.B)        { runVariants(b, setup(b).getVariants()) }
+func BenchmarkList50ByTenant(b *testing.B) { runVariants(b, setup(b).listVariants()) }
+func BenchmarkCreate(b *testing.B)         { runVariants(b, setup(b).createVariants()) }
+func BenchmarkUpsert(b *testing.B)         { runVariants(b, setup(b).upsertVariants()) }
+
+// BenchmarkPaired runs the variants of each operation in turn inside one
+// loop, so the drift of a shared, noisy machine hits them alike, and
+// reports each variant's time per operation and its ratio to raw pgx.
+func BenchmarkPaired(b *testing.B) {
+	f := setup(b)
+	ctx := context.Background()
+	for _, op := range []struct {
+		name string
+		vs   []variant
+	}{{"get", f.getVariants()}, {"list50", f.listVariants()}, {"create", f.createVariants()}, {"upsert", f.upsertVariants()}} {
+		b.Run(op.name, func(b *testing.B) {
+			spent := make([]time.Duration, len(op.vs))
+			rs := make([]*rand.Rand, len(op.vs))
+			for i := range rs {
+				rs[i] = rand.New(rand.NewPCG(1, 2))
+			}
+			for b.Loop() {
+				for i, v := range op.vs {
+					start := time.Now()
+					if err := v.run(ctx, rs[i]); err != nil {
+						b.Fatal(err)
+					}
+					spent[i] += time.Since(start)
+				}
+			}
+			pgx := float64(spent[1])
+			for i, v := range op.vs {
+				b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), v.name+"-ns/op")
+				b.ReportMetric(float64(spent[i])/pgx, v.name+"/pgx")
+			}
+			b.ReportMetric(0, "ns/op")
 		})
 	}
 }
