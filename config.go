@@ -93,18 +93,23 @@ func intVar(lookup func(string) (string, bool), name string, def int) (int, erro
 
 // Validate checks the configuration without touching the network.
 func (c Config) Validate() error {
+	_, err := c.validDSN()
+	return err
+}
+
+// validDSN validates the configuration and returns the DSN it derives.
+func (c Config) validDSN() (string, error) {
 	switch {
 	case c.PoolMin < 0:
-		return &ConfigError{"DATABASE_POOL_MIN", "must not be negative"}
+		return "", &ConfigError{"DATABASE_POOL_MIN", "must not be negative"}
 	case c.PoolMax < 1:
-		return &ConfigError{"DATABASE_POOL_MAX", "must be at least 1"}
+		return "", &ConfigError{"DATABASE_POOL_MAX", "must be at least 1"}
 	case c.PoolMin > c.PoolMax:
-		return &ConfigError{"DATABASE_POOL_MIN", fmt.Sprintf("%d exceeds DATABASE_POOL_MAX %d", c.PoolMin, c.PoolMax)}
+		return "", &ConfigError{"DATABASE_POOL_MIN", fmt.Sprintf("%d exceeds DATABASE_POOL_MAX %d", c.PoolMin, c.PoolMax)}
 	case c.Driver != DriverPgx && c.Driver != DriverPQ:
-		return &ConfigError{"DATABASE_DRIVER", fmt.Sprintf("want %q or %q, got %q", DriverPgx, DriverPQ, c.Driver)}
+		return "", &ConfigError{"DATABASE_DRIVER", fmt.Sprintf("want %q or %q, got %q", DriverPgx, DriverPQ, c.Driver)}
 	}
-	_, err := c.DSN()
-	return err
+	return c.DSN()
 }
 
 // DSN returns the connection URL with the TLS mode DATABASE_SSL asks for.

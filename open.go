@@ -30,10 +30,7 @@ func Open(ctx context.Context, cfg Config) (*ent.Client, error) {
 // OpenDB returns the configured *sql.DB underneath the client, for raw SQL,
 // migrations and COPY. It is connected and its minimum pool is open.
 func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	dsn, err := cfg.DSN()
+	dsn, err := cfg.validDSN()
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +63,7 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 	return sqlDB, nil
 }
 
-// warm opens n connections at once and returns them to the idle pool, so
+// warm opens n connections, one after another, and returns them to the idle pool, so
 // the first requests do not pay for the handshake; it also proves the
 // server answers.
 func warm(ctx context.Context, db *sql.DB, n int) error {

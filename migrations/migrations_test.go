@@ -53,11 +53,7 @@ func TestApplyFromEmptyThenNoop(t *testing.T) {
 	if len(res.Applied) != len(files) || res.Current != files[len(files)-1].Version() {
 		t.Fatalf("first apply: %+v, want %d files up to %s", res, len(files), files[len(files)-1].Version())
 	}
-	var tables int
-	if err := db.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`).Scan(&tables); err != nil {
-		t.Fatal(err)
-	}
-	if tables != 18 {
+	if tables := len(testdb.Tables(t, db)); tables != 18 {
 		t.Fatalf("public tables = %d, want 18", tables)
 	}
 

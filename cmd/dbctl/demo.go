@@ -241,21 +241,10 @@ func (e *demoEnv) seedTenant(ctx context.Context, t *ent.Tenant) error {
 
 // report prints rows per table per tenant, read with raw SQL as the operator.
 func (e *demoEnv) report(ctx context.Context) error {
-	rows, err := e.db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
-		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	tables, err := pgserver.Tables(ctx, e.db)
 	if err != nil {
 		return err
 	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return err
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
 	fmt.Fprintf(e.out, "\nRows per table per tenant\n%-24s", "table")
 	for _, t := range e.tenants {
 		fmt.Fprintf(e.out, " %16s", t.Slug)

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -233,5 +232,3 @@ func migrateStatus(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	fmt.Fprintf(out, "%d file(s), %d not applied\n", len(st), pending)
 	return nil
 }
-
-var _ = errors.New

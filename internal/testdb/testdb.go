@@ -188,19 +188,9 @@ func Client(t testing.TB) (*ent.Client, *sql.DB) {
 // Tables lists the base tables of the public schema, sorted.
 func Tables(t testing.TB, sqlDB *sql.DB) []string {
 	t.Helper()
-	rows, err := sqlDB.Query(`SELECT table_name FROM information_schema.tables
-		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	tables, err := pgserver.Tables(context.Background(), sqlDB)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
 	}
 	return tables
 }
