@@ -219,7 +219,7 @@ func (f *fixture) listVariants() []variant {
 	}
 }
 
-// writeVariants runs createSQL-like statements: each variant writes to its
+// createVariants insert one activity each: each variant writes to its
 // own tenant so none waits on another's index pages.
 func (f *fixture) createVariants() []variant {
 	raw := func(q sqlQuerier, tid string) func(context.Context, *rand.Rand) error {

@@ -43,18 +43,18 @@ func (m MoneyMixin) Annotations() []schema.Annotation {
 
 // nonNegative guards integer columns at the database with named checks.
 func nonNegative(columns ...string) *entsql.Annotation {
-	checks := make(map[string]string, len(columns))
-	for _, c := range columns {
-		checks[c+"_non_negative"] = c + " >= 0"
-	}
-	return entsql.Checks(checks)
+	return columnChecks("non_negative", ">= 0", columns)
 }
 
 // positive guards integer columns at the database with named checks.
-func positive(columns ...string) *entsql.Annotation {
+func positive(columns ...string) *entsql.Annotation { return columnChecks("positive", "> 0", columns) }
+
+// columnChecks names each check <column>_<suffix>, so migrations and
+// errors say which column broke which rule.
+func columnChecks(suffix, cond string, columns []string) *entsql.Annotation {
 	checks := make(map[string]string, len(columns))
 	for _, c := range columns {
-		checks[c+"_positive"] = c + " > 0"
+		checks[c+"_"+suffix] = c + " " + cond
 	}
 	return entsql.Checks(checks)
 }
