@@ -6,6 +6,7 @@ package migrations
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -133,8 +134,9 @@ func isLockNotAvailable(err error) bool {
 
 // Apply runs every pending file of opts.Dir on db. Concurrent callers
 // (replicas starting together, the official CLI) serialize on the lock;
-// the later ones find nothing pending.
-func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
+// the later ones find nothing pending. It holds one connection throughout,
+// the one that owns the session-level lock, so a pool of one suffices.
+func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error) {
 	dir, err := opts.dir()
 	if err != nil {
 		return nil, err
@@ -142,7 +144,12 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	if err := Validate(dir); err != nil {
 		return nil, err
 	}
-	drv, err := postgres.Open(db)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	defer conn.Close()
+	drv, err := postgres.Open(conn)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -157,11 +164,17 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 		}
 		return nil, fmt.Errorf("migrations: take lock: %w", err)
 	}
-	defer unlock()
-	if err := ensureRevisionTable(ctx, db); err != nil {
+	defer func() {
+		if unlock() != nil {
+			// The session may still hold the lock (say ctx was cancelled):
+			// never hand it back to the pool, or it blocks every applier.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if err := ensureRevisionTable(ctx, conn); err != nil {
 		return nil, err
 	}
-	rrw := revisions{conn: db}
+	rrw := revisions{conn: conn}
 	var exOpts []migrate.ExecutorOption
 	if opts.BaselineVersion != "" {
 		exOpts = append(exOpts, migrate.WithBaselineVersion(opts.BaselineVersion))
@@ -181,7 +194,7 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	}
 	for _, f := range pending {
 		start := time.Now()
-		if err := applyFile(ctx, db, dir, f, opts.lockTimeout()); err != nil {
+		if err := applyFile(ctx, conn, dir, f, opts.lockTimeout()); err != nil {
 			return res, err
 		}
 		res.Applied = append(res.Applied, f.Version())
@@ -191,15 +204,10 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	return res, err
 }
 
-// applyFile runs one file in its own transaction, or on a single
-// connection without one when the file says "-- atlas:txmode none".
-func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File, lockTimeout time.Duration) error {
+// applyFile runs one file in its own transaction, or on the connection
+// without one when the file says "-- atlas:txmode none".
+func applyFile(ctx context.Context, conn *sql.Conn, dir migrate.Dir, f migrate.File, lockTimeout time.Duration) error {
 	if txNone(f) {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
 		if err := setLockTimeout(ctx, conn, "SET", lockTimeout); err != nil {
 			return err
 		}
@@ -211,7 +219,7 @@ func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File,
 		}
 		return nil
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -221,7 +229,7 @@ func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File,
 	}
 	// A failed earlier attempt left a revision with nothing applied: start
 	// afresh so its counts and hash follow the (fixed) file.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM "atlas_schema_revisions"."atlas_schema_revisions" WHERE version = $1 AND applied = 0`, f.Version()); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+revisionTableSQL+` WHERE version = $1 AND applied = 0`, f.Version()); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -229,7 +237,7 @@ func applyFile(ctx context.Context, db *sql.DB, dir migrate.Dir, f migrate.File,
 		tx.Rollback()
 		// The failed attempt's revision rolled back with the tx: record the
 		// error outside it so status shows what broke, as the CLI does.
-		return recordFailure(ctx, revisions{conn: db}, dir, f, fileError(f, err, lockTimeout))
+		return recordFailure(ctx, revisions{conn: conn}, dir, f, fileError(f, err, lockTimeout))
 	}
 	return tx.Commit()
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
@@ -177,7 +179,9 @@ func TestFailedFileRollsBackAndRecords(t *testing.T) {
 		t.Fatalf("got %v, want a FileError for the bad statement", err)
 	}
 	var probe sql.NullString
-	db.QueryRow(`SELECT to_regclass('public.probe')::text`).Scan(&probe)
+	if err := db.QueryRow(`SELECT to_regclass('public.probe')::text`).Scan(&probe); err != nil {
+		t.Fatal(err)
+	}
 	if probe.Valid {
 		t.Fatal("table of the failed file survived: the file was not one transaction")
 	}
@@ -219,11 +223,88 @@ func TestBaselineSkipsExistingSchema(t *testing.T) {
 	if err != nil || len(res.Applied) != 0 {
 		t.Fatalf("baseline apply: %v %+v", err, res)
 	}
-	st, _ := migrations.Status(ctx, db, nil)
+	st, err := migrations.Status(ctx, db, nil)
+	if err != nil || len(st) != len(files) {
+		t.Fatalf("status: %v, %d files, want %d", err, len(st), len(files))
+	}
 	for _, s := range st {
-		if s.State != "applied" && s.State != "baseline" {
-			t.Fatalf("after baseline, %s is %s", s.Version, s.State)
+		if s.State != "baseline" {
+			t.Fatalf("after baseline at the newest version, %s is %s", s.Version, s.State)
 		}
+	}
+}
+
+// TestApplyHoldsOneConnection: the lock is session-level, so apply must do
+// all its work on the session that holds it; a pool of one must not hang.
+func TestApplyHoldsOneConnection(t *testing.T) {
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := migrations.Apply(ctx, db, migrations.Options{})
+	if err != nil || len(res.Applied) != len(embeddedFiles(t)) {
+		t.Fatalf("apply with one connection: %v %+v", err, res)
+	}
+}
+
+// TestLockedByAnotherApplier holds the advisory lock under the key the
+// Atlas driver derives (FNV-32 of LockName, as the official CLI takes it)
+// from another session: apply waits LockWait, then reports ErrLocked.
+func TestLockedByAnotherApplier(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	h := fnv.New32()
+	h.Write([]byte(migrations.LockName))
+	holder, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(h.Sum32())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Apply(ctx, db, migrations.Options{LockWait: 200 * time.Millisecond}); !errors.Is(err, migrations.ErrLocked) {
+		t.Fatalf("apply under another holder's lock: got %v, want ErrLocked", err)
+	}
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(h.Sum32())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Apply(ctx, db, migrations.Options{LockWait: 200 * time.Millisecond}); err != nil {
+		t.Fatalf("apply after the lock was released: %v", err)
+	}
+}
+
+// TestCLITargetIdentifierRowIsNotARevision: the official CLI keeps a row
+// ".atlas_cloud_identifier" in the revision table. It is not an applied
+// migration: a database holding the schema and only that row still needs a
+// baseline, and the baseline is honoured.
+func TestCLITargetIdentifierRowIsNotARevision(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Open(t, testdb.EmptyURL(t))
+	files := embeddedFiles(t)
+	for _, f := range files {
+		if _, err := db.ExecContext(ctx, string(f.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA atlas_schema_revisions;
+		CREATE TABLE atlas_schema_revisions.atlas_schema_revisions (version varchar PRIMARY KEY,
+		  description varchar NOT NULL, type bigint NOT NULL DEFAULT 2, applied bigint NOT NULL DEFAULT 0,
+		  total bigint NOT NULL DEFAULT 0, executed_at timestamptz NOT NULL, execution_time bigint NOT NULL,
+		  error text, error_stmt text, hash varchar NOT NULL, partial_hashes jsonb, operator_version varchar NOT NULL);
+		INSERT INTO atlas_schema_revisions.atlas_schema_revisions
+		  (version, description, executed_at, execution_time, hash, operator_version)
+		  VALUES ('.atlas_cloud_identifier', 'b2f0c6e0-0000-4000-8000-000000000000', now(), 0, '', 'Atlas CLI')`); err != nil {
+		t.Fatal(err)
+	}
+	var notClean *atlasmigrate.NotCleanError
+	if _, err := migrations.Apply(ctx, db, migrations.Options{}); !errors.As(err, &notClean) {
+		t.Fatalf("apply on a populated database with only the CLI's row: got %v, want NotCleanError", err)
+	}
+	last := files[len(files)-1].Version()
+	res, err := migrations.Apply(ctx, db, migrations.Options{BaselineVersion: last})
+	if err != nil || len(res.Applied) != 0 || res.Current != last {
+		t.Fatalf("baseline next to the CLI's row: %v %+v", err, res)
 	}
 }
 

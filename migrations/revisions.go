@@ -19,10 +19,20 @@ const (
 	RevisionTable  = "atlas_schema_revisions"
 )
 
+// revisionTableSQL is the history table's qualified name in SQL.
+const revisionTableSQL = `"atlas_schema_revisions"."atlas_schema_revisions"`
+
+// cloudIDVersion is the row the official CLI keeps in the table to identify
+// the target database; it is not a migration, so reads skip it and writes
+// refuse it, as the CLI does.
+const cloudIDVersion = ".atlas_cloud_identifier"
+
+var errReservedVersion = errors.New("migrations: version " + cloudIDVersion + " is reserved by the Atlas CLI")
+
 // revisionDDL matches the table the official CLI creates (its Ent schema
 // for revisions): same columns, types and defaults.
 const revisionDDL = `CREATE SCHEMA IF NOT EXISTS "atlas_schema_revisions";
-CREATE TABLE IF NOT EXISTS "atlas_schema_revisions"."atlas_schema_revisions" (
+CREATE TABLE IF NOT EXISTS ` + revisionTableSQL + ` (
   "version" character varying NOT NULL,
   "description" character varying NOT NULL,
   "type" bigint NOT NULL DEFAULT 2,
@@ -53,7 +63,7 @@ func ensureRevisionTable(ctx context.Context, conn schema.ExecQuerier) error {
 
 // revisionTableExists reports whether the history table exists.
 func revisionTableExists(ctx context.Context, conn schema.ExecQuerier) (bool, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT to_regclass('"atlas_schema_revisions"."atlas_schema_revisions"') IS NOT NULL`)
+	rows, err := conn.QueryContext(ctx, `SELECT to_regclass('`+revisionTableSQL+`') IS NOT NULL`)
 	if err != nil {
 		return false, err
 	}
@@ -74,7 +84,7 @@ func (revisions) Ident() *migrate.TableIdent {
 const revisionColumns = `version, description, type, applied, total, executed_at, execution_time, error, error_stmt, hash, partial_hashes, operator_version`
 
 func (r revisions) ReadRevisions(ctx context.Context) ([]*migrate.Revision, error) {
-	rows, err := r.conn.QueryContext(ctx, `SELECT `+revisionColumns+` FROM "atlas_schema_revisions"."atlas_schema_revisions" ORDER BY version`)
+	rows, err := r.conn.QueryContext(ctx, `SELECT `+revisionColumns+` FROM `+revisionTableSQL+` WHERE version <> $1 ORDER BY version`, cloudIDVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +101,10 @@ func (r revisions) ReadRevisions(ctx context.Context) ([]*migrate.Revision, erro
 }
 
 func (r revisions) ReadRevision(ctx context.Context, version string) (*migrate.Revision, error) {
-	rows, err := r.conn.QueryContext(ctx, `SELECT `+revisionColumns+` FROM "atlas_schema_revisions"."atlas_schema_revisions" WHERE version = $1`, version)
+	if version == cloudIDVersion {
+		return nil, migrate.ErrRevisionNotExist
+	}
+	rows, err := r.conn.QueryContext(ctx, `SELECT `+revisionColumns+` FROM `+revisionTableSQL+` WHERE version = $1`, version)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +119,9 @@ func (r revisions) ReadRevision(ctx context.Context, version string) (*migrate.R
 }
 
 func (r revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) error {
+	if rev.Version == cloudIDVersion {
+		return errReservedVersion
+	}
 	var partial []byte
 	if rev.PartialHashes != nil {
 		var err error
@@ -113,7 +129,7 @@ func (r revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) err
 			return err
 		}
 	}
-	_, err := r.conn.ExecContext(ctx, `INSERT INTO "atlas_schema_revisions"."atlas_schema_revisions" (`+revisionColumns+`)
+	_, err := r.conn.ExecContext(ctx, `INSERT INTO `+revisionTableSQL+` (`+revisionColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, type = EXCLUDED.type,
   applied = EXCLUDED.applied, total = EXCLUDED.total, executed_at = EXCLUDED.executed_at,
@@ -126,7 +142,10 @@ ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, type = E
 }
 
 func (r revisions) DeleteRevision(ctx context.Context, version string) error {
-	_, err := r.conn.ExecContext(ctx, `DELETE FROM "atlas_schema_revisions"."atlas_schema_revisions" WHERE version = $1`, version)
+	if version == cloudIDVersion {
+		return errReservedVersion
+	}
+	_, err := r.conn.ExecContext(ctx, `DELETE FROM `+revisionTableSQL+` WHERE version = $1`, version)
 	return err
 }
 
