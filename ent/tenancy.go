@@ -39,14 +39,14 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"campaign":       {Name: "campaign", Type: "Campaign", Table: campaign.Table},
-				"agent_config":   {Name: "agent_config", Type: "AgentConfig", Table: agentconfig.Table},
-				"assignee":       {Name: "assignee", Type: "User", Table: user.Table},
-				"deliverables":   {Name: "deliverables", Type: "Deliverable", Table: deliverable.Table},
-				"hitl_approvals": {Name: "hitl_approvals", Type: "HitlApproval", Table: hitlapproval.Table},
-				"llm_calls":      {Name: "llm_calls", Type: "LlmCallLog", Table: llmcalllog.Table},
-				"dispatches":     {Name: "dispatches", Type: "DispatchLog", Table: dispatchlog.Table},
-				"ledger_entries": {Name: "ledger_entries", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
+				"campaign":       {Column: "campaign_id", Type: "Campaign", Table: campaign.Table},
+				"agent_config":   {Column: "agent_config_id", Type: "AgentConfig", Table: agentconfig.Table},
+				"assignee":       {Column: "assignee_id", Type: "User", Table: user.Table},
+				"deliverables":   {Column: "", Type: "Deliverable", Table: deliverable.Table},
+				"hitl_approvals": {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
+				"llm_calls":      {Column: "", Type: "LlmCallLog", Table: llmcalllog.Table},
+				"dispatches":     {Column: "", Type: "DispatchLog", Table: dispatchlog.Table},
+				"ledger_entries": {Column: "", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*ActivityMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -65,9 +65,9 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"activities":    {Name: "activities", Type: "Activity", Table: activity.Table},
-				"llm_calls":     {Name: "llm_calls", Type: "LlmCallLog", Table: llmcalllog.Table},
-				"hitl_requests": {Name: "hitl_requests", Type: "HitlApproval", Table: hitlapproval.Table},
+				"activities":    {Column: "", Type: "Activity", Table: activity.Table},
+				"llm_calls":     {Column: "", Type: "LlmCallLog", Table: llmcalllog.Table},
+				"hitl_requests": {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*AgentConfigMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -103,7 +103,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"topup_order": {Name: "topup_order", Type: "TopupOrder", Table: topuporder.Table},
+				"topup_order": {Column: "topup_order_id", Type: "TopupOrder", Table: topuporder.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*BillingEventMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -122,9 +122,9 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"owner":        {Name: "owner", Type: "User", Table: user.Table},
-				"activities":   {Name: "activities", Type: "Activity", Table: activity.Table},
-				"deliverables": {Name: "deliverables", Type: "Deliverable", Table: deliverable.Table},
+				"owner":        {Column: "owner_id", Type: "User", Table: user.Table},
+				"activities":   {Column: "", Type: "Activity", Table: activity.Table},
+				"deliverables": {Column: "", Type: "Deliverable", Table: deliverable.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*CampaignMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -143,8 +143,8 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"notification_providers": {Name: "notification_providers", Type: "NotificationProvider", Table: notificationprovider.Table},
-				"integrations":           {Name: "integrations", Type: "Integration", Table: integration.Table},
+				"notification_providers": {Column: "", Type: "NotificationProvider", Table: notificationprovider.Table},
+				"integrations":           {Column: "", Type: "Integration", Table: integration.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*CredentialMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -180,9 +180,9 @@ func init() {
 			SoftDelete: false,
 			Immutable:  true,
 			Edges: map[string]scope.Edge{
-				"topup_order": {Name: "topup_order", Type: "TopupOrder", Table: topuporder.Table},
-				"llm_call":    {Name: "llm_call", Type: "LlmCallLog", Table: llmcalllog.Table},
-				"activity":    {Name: "activity", Type: "Activity", Table: activity.Table},
+				"topup_order": {Column: "topup_order_id", Type: "TopupOrder", Table: topuporder.Table},
+				"llm_call":    {Column: "llm_call_id", Type: "LlmCallLog", Table: llmcalllog.Table},
+				"activity":    {Column: "activity_id", Type: "Activity", Table: activity.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*CreditLedgerEntryMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -201,9 +201,9 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"activity":       {Name: "activity", Type: "Activity", Table: activity.Table},
-				"campaign":       {Name: "campaign", Type: "Campaign", Table: campaign.Table},
-				"hitl_approvals": {Name: "hitl_approvals", Type: "HitlApproval", Table: hitlapproval.Table},
+				"activity":       {Column: "activity_id", Type: "Activity", Table: activity.Table},
+				"campaign":       {Column: "campaign_id", Type: "Campaign", Table: campaign.Table},
+				"hitl_approvals": {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*DeliverableMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -222,7 +222,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"activity": {Name: "activity", Type: "Activity", Table: activity.Table},
+				"activity": {Column: "activity_id", Type: "Activity", Table: activity.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*DispatchLogMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -241,10 +241,10 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"activity":           {Name: "activity", Type: "Activity", Table: activity.Table},
-				"deliverable":        {Name: "deliverable", Type: "Deliverable", Table: deliverable.Table},
-				"requested_by_agent": {Name: "requested_by_agent", Type: "AgentConfig", Table: agentconfig.Table},
-				"decided_by":         {Name: "decided_by", Type: "User", Table: user.Table},
+				"activity":           {Column: "activity_id", Type: "Activity", Table: activity.Table},
+				"deliverable":        {Column: "deliverable_id", Type: "Deliverable", Table: deliverable.Table},
+				"requested_by_agent": {Column: "requested_by_agent_id", Type: "AgentConfig", Table: agentconfig.Table},
+				"decided_by":         {Column: "decided_by_id", Type: "User", Table: user.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*HitlApprovalMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -263,7 +263,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"credential": {Name: "credential", Type: "Credential", Table: credential.Table},
+				"credential": {Column: "credential_id", Type: "Credential", Table: credential.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*IntegrationMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -282,9 +282,9 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"activity":     {Name: "activity", Type: "Activity", Table: activity.Table},
-				"agent_config": {Name: "agent_config", Type: "AgentConfig", Table: agentconfig.Table},
-				"ledger_entry": {Name: "ledger_entry", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
+				"activity":     {Column: "activity_id", Type: "Activity", Table: activity.Table},
+				"agent_config": {Column: "agent_config_id", Type: "AgentConfig", Table: agentconfig.Table},
+				"ledger_entry": {Column: "", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*LlmCallLogMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -303,7 +303,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"credential": {Name: "credential", Type: "Credential", Table: credential.Table},
+				"credential": {Column: "credential_id", Type: "Credential", Table: credential.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*NotificationProviderMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -322,7 +322,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"tenants": {Name: "tenants", Type: "Tenant", Table: tenant.Table},
+				"tenants": {Column: "", Type: "Tenant", Table: tenant.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*PlanMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -341,7 +341,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"plan": {Name: "plan", Type: "Plan", Table: plan.Table},
+				"plan": {Column: "plan_id", Type: "Plan", Table: plan.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*TenantMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -360,8 +360,8 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"ledger_entries": {Name: "ledger_entries", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
-				"billing_events": {Name: "billing_events", Type: "BillingEvent", Table: billingevent.Table},
+				"ledger_entries": {Column: "", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
+				"billing_events": {Column: "", Type: "BillingEvent", Table: billingevent.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*TopupOrderMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
@@ -380,9 +380,9 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges: map[string]scope.Edge{
-				"owned_campaigns":     {Name: "owned_campaigns", Type: "Campaign", Table: campaign.Table},
-				"assigned_activities": {Name: "assigned_activities", Type: "Activity", Table: activity.Table},
-				"hitl_decisions":      {Name: "hitl_decisions", Type: "HitlApproval", Table: hitlapproval.Table},
+				"owned_campaigns":     {Column: "", Type: "Campaign", Table: campaign.Table},
+				"assigned_activities": {Column: "", Type: "Activity", Table: activity.Table},
+				"hitl_decisions":      {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*UserMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {

@@ -110,7 +110,9 @@ func TestHardDelete(t *testing.T) {
 		t.Fatalf("system purge: %v", err)
 	}
 	var n int
-	env.DB.QueryRow(`SELECT count(*) FROM campaigns WHERE id = $1`, x.ID).Scan(&n)
+	if err := env.DB.QueryRow(`SELECT count(*) FROM campaigns WHERE id = $1`, x.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatal("purged row still in the table")
 	}

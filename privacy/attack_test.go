@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/tenant"
+	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -138,6 +140,20 @@ func TestAttacks(t *testing.T) {
 		{"set own credit balance", privacy.ErrSystemOnly, func() error {
 			return c.CreditBalance.UpdateOne(balB).SetBalance(1 << 40).Exec(ctxB)
 		}},
+		{"upsert own row with a SET linking to A", nil, func() error {
+			// The conflict's SET is not a create edge the hook checks: the
+			// guard must keep the inserted (checked) value.
+			return c.Activity.Create().SetType("t").SetTitle("B work").SetRefID(actB.RefID).
+				OnConflict(sql.ConflictColumns(activity.FieldTenantID, activity.FieldRefID),
+					sql.ResolveWith(func(u *sql.UpdateSet) { u.Set(activity.FieldCampaignID, campA.ID) })).
+				Exec(ctxB)
+		}},
+		{"soft-delete own tenant row", privacy.ErrSystemOnly, func() error {
+			return c.Tenant.UpdateOneID(b).SetDeletedAt(time.Now()).Exec(ctxB)
+		}},
+		{"restore own tenant row", privacy.ErrSystemOnly, func() error {
+			return c.Tenant.UpdateOneID(b).ClearDeletedAt().Exec(hooks.WithDeleted(ctxB))
+		}},
 		{"no viewer", privacy.ErrNoViewer, func() error {
 			_, err := c.Campaign.Query().Count(context.Background())
 			return err
@@ -149,7 +165,7 @@ func TestAttacks(t *testing.T) {
 	}
 	for _, at := range attacks {
 		t.Run(at.name, func(t *testing.T) {
-			before := snapshotOf(env, a)
+			before := env.TenantSnapshot(a)
 			err := at.run()
 			switch {
 			case at.want == notFound:
@@ -163,12 +179,12 @@ func TestAttacks(t *testing.T) {
 			case err != nil:
 				t.Fatalf("got %v", err)
 			}
-			if after := snapshotOf(env, a); after != before {
+			if after := env.TenantSnapshot(a); after != before {
 				t.Fatalf("tenant A's data changed")
+			}
+			if bad := env.CrossTenantLinks(); len(bad) > 0 {
+				t.Fatalf("cross-tenant links stored: %v", bad)
 			}
 		})
 	}
 }
-
-// snapshotOf digests every row of tenant (raw SQL).
-func snapshotOf(env *tenancytest.Env, tenantID string) string { return env.TenantSnapshot(tenantID) }

@@ -105,6 +105,9 @@ func (m *isolationModel) verify(t *testing.T, step int) {
 	if seen != len(m.rows) {
 		t.Fatalf("step %d: %d rows in the database, model has %d", step, seen, len(m.rows))
 	}
+	if bad := m.env.CrossTenantLinks(); len(bad) > 0 {
+		t.Fatalf("step %d: cross-tenant links stored: %v", step, bad)
+	}
 }
 
 // visible is what viewer tenant must read of typ.

@@ -75,8 +75,14 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 		}
 		// Checked on updates only: defaults fill such fields on every create,
 		// and creates of entities with system fields are system-only.
+		// Whoever may not delete may not soft-delete or restore either: the
+		// delete rewrite itself runs below the policy.
+		system := x.SystemFields
+		if x.SystemOps&(ent.OpDelete|ent.OpDeleteOne) != 0 {
+			system = append(slices.Clip(system), scope.ColumnDeletedAt)
+		}
 		for _, f := range append(m.Fields(), m.ClearedFields()...) {
-			if slices.Contains(x.SystemFields, f) {
+			if slices.Contains(system, f) {
 				return deny(ErrSystemOnly, "field %s of %s", f, m.Type())
 			}
 		}

@@ -63,10 +63,14 @@ func (e *demoEnv) isolationReport(ctx context.Context) error {
 	default:
 		return err
 	}
-	if got, err := e.client.Campaign.Get(privacy.WithTenant(ctx, owner.ID), target.ID); err == nil {
-		fmt.Fprintf(e.out, "  as %-20s -> %q\n", owner.Slug, got.Name)
+	got, err := e.client.Campaign.Get(privacy.WithTenant(ctx, owner.ID), target.ID)
+	if err != nil {
+		return fmt.Errorf("%s reading its own campaign: %w", owner.Slug, err)
 	}
-	_, err = e.client.Campaign.Get(ctx, target.ID)
-	fmt.Fprintf(e.out, "  with no viewer           -> refused (%v)\n", errors.Is(err, privacy.ErrNoViewer))
+	fmt.Fprintf(e.out, "  as %-20s -> %q\n", owner.Slug, got.Name)
+	if _, err = e.client.Campaign.Get(ctx, target.ID); !errors.Is(err, privacy.ErrNoViewer) {
+		return fmt.Errorf("ISOLATION BROKEN: a read without a viewer was not refused: %v", err)
+	}
+	fmt.Fprintf(e.out, "  with no viewer           -> refused\n")
 	return nil
 }

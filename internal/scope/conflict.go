@@ -45,6 +45,15 @@ func GuardConflict(typ string, opts []sql.ConflictOption) []sql.ConflictOption {
 			}
 		}
 		u.SetIgnore(ColumnTenantID)
+		// The create hook checked the inserted links, not values a caller
+		// SETs on conflict: a link column takes the checked inserted value
+		// (clearing one through an upsert fails closed, as a duplicate
+		// assignment).
+		for _, c := range u.UpdateColumns() {
+			if n.isLink(c) {
+				u.SetExcluded(c)
+			}
+		}
 		if n.SoftDelete {
 			u.Set(ColumnDeletedAt, nil)
 		}

@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -45,7 +46,9 @@ func CheckRefs(ctx context.Context, drv dialect.ExecQuerier, refs []Ref) error {
 		for _, id := range r.IDs {
 			set[id] = struct{}{}
 		}
-		edges[k] = append(edges[k], r.Edge)
+		if !slices.Contains(edges[k], r.Edge) {
+			edges[k] = append(edges[k], r.Edge)
+		}
 	}
 	for _, k := range keys {
 		ids := make([]any, 0, len(groups[k]))

@@ -40,9 +40,9 @@ func (SoftDeleteAnnotation) Name() string { return "SoftDelete" }
 
 // Edge is one edge of an entity, as the generated code describes it.
 type Edge struct {
-	Name  string // edge name, as in Mutation.AddedEdges
-	Type  string // entity at the other end
-	Table string // its table
+	Column string // the foreign-key column when this entity holds it, else ""
+	Type   string // entity at the other end
+	Table  string // its table
 }
 
 // Node is one entity, as the generated code describes it.
@@ -103,4 +103,14 @@ func Nodes() []*Node {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
 	return out
+}
+
+// isLink reports whether column is a foreign key this entity holds.
+func (n *Node) isLink(column string) bool {
+	for _, e := range n.Edges {
+		if e.Column == column {
+			return column != ""
+		}
+	}
+	return false
 }

@@ -412,19 +412,30 @@ func (e *Env) Owner(typ, id string) string {
 	return owner
 }
 
-// Snapshot returns a digest of every row of every table (raw SQL), to prove
-// an attempt changed nothing.
-func (e *Env) Snapshot() string {
-	var b strings.Builder
+// CrossTenantLinks lists every stored foreign key that points at another
+// tenant's row (shared platform rows aside), for every foreign key of the
+// schema; empty means the database holds no cross-tenant link.
+func (e *Env) CrossTenantLinks() []string {
+	var bad []string
 	for _, t := range migrate.Tables {
-		var s sql.NullString
-		q := fmt.Sprintf(`SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM %q t`, t.Name)
-		if err := e.DB.QueryRow(q).Scan(&s); err != nil {
-			e.T.Fatalf("snapshot %s: %v", t.Name, err)
+		for _, fk := range t.ForeignKeys {
+			q := fmt.Sprintf(`SELECT c.id FROM %q c JOIN %q p ON c.%q = p.id
+				WHERE c.tenant_id <> p.tenant_id AND p.tenant_id <> $1`, t.Name, fk.RefTable.Name, fk.Columns[0].Name)
+			rows, err := e.DB.Query(q, privacy.PlatformTenantID)
+			if err != nil {
+				e.T.Fatalf("cross-tenant links of %s.%s: %v", t.Name, fk.Columns[0].Name, err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					e.T.Fatal(err)
+				}
+				bad = append(bad, t.Name+"."+fk.Columns[0].Name+" of "+id)
+			}
+			rows.Close()
 		}
-		fmt.Fprintf(&b, "%s=%s;", t.Name, s.String)
 	}
-	return b.String()
+	return bad
 }
 
 // TenantSnapshot digests every row owned by tenant (its own Tenant row
