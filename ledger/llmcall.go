@@ -105,6 +105,9 @@ func (l *Ledger) RecordLLMCall(ctx context.Context, c LLMCall) (callID string, e
 	if err != nil {
 		return "", nil, err
 	}
+	if e.LlmCallID == nil {
+		return "", nil, invalid(ErrIdempotencyConflict, "key %q was posted without an LLM call", UsageKey(c.RefID))
+	}
 	return *e.LlmCallID, e, nil
 }
 
@@ -114,6 +117,7 @@ func (l *Ledger) logFreeCall(ctx context.Context, tenant string, c *LLMCall) (st
 		AND ($11::varchar IS NULL OR EXISTS (SELECT 1 FROM agent_configs WHERE id = $11 AND tenant_id = $1))`
 	var id string
 	var linked bool
+	var paid sql.NullInt64
 	err := l.db.QueryRowContext(ctx, `WITH ok AS MATERIALIZED (SELECT `+links+` AS links),
 	ins AS (
 		INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
@@ -121,14 +125,17 @@ func (l *Ledger) logFreeCall(ctx context.Context, tenant string, c *LLMCall) (st
 		SELECT $12, $2, $1, now(), now(), $3, $4, $5, $6, 0, $7, $8, $9, $13, $10, $11 FROM ok WHERE ok.links
 		ON CONFLICT (tenant_id, ref_id) DO NOTHING RETURNING id)
 	SELECT coalesce((SELECT id FROM ins), (SELECT id FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2), ''),
-		(SELECT links FROM ok)`,
+		(SELECT links FROM ok),
+		(SELECT cost FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2 AND NOT EXISTS (SELECT 1 FROM ins))`,
 		tenant, c.RefID, c.Provider, c.Model, c.PromptTokens, c.CompletionTokens, c.LatencyMs, string(c.Status),
-		nullable(c.Error), nullable(c.ActivityID), nullable(c.AgentConfigID), c.ID, nullable(c.RequestID)).Scan(&id, &linked)
+		nullable(c.Error), nullable(c.ActivityID), nullable(c.AgentConfigID), c.ID, nullable(c.RequestID)).Scan(&id, &linked, &paid)
 	switch {
 	case err != nil:
 		return "", dbError(err)
 	case !linked:
 		return "", ErrInvalidLink
+	case paid.Int64 != 0:
+		return "", invalid(ErrIdempotencyConflict, "LLM call %q was recorded with a cost of %d", c.RefID, paid.Int64)
 	case id == "":
 		// Inserted by a concurrent call after this statement's snapshot.
 		err = l.db.QueryRowContext(ctx, `SELECT id FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2`,

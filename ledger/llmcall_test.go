@@ -94,20 +94,36 @@ func TestRecordLLMCallRefusalsWriteNothing(t *testing.T) {
 	if _, err := env.Ledger.IngestLLMCalls(ctx, []ledger.LLMCall{call("bulk-1", 10)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := env.DB.Exec(`INSERT INTO agent_configs (id, ref_id, tenant_id, created_at, updated_at, agent_type, name, model)
+		VALUES ('agent-other', 'a', $1, now(), now(), 't', 't', 'm')`, other); err != nil {
+		t.Fatal(err)
+	}
+	// The usage key of a call already used by a plain posting.
+	post(t, env, ctx, usage, -40, ledger.UsageKey("plain"))
+	// A paid call, whose ref cannot come back as free.
+	if _, _, err := env.Ledger.RecordLLMCall(ctx, call("paid", 7)); err != nil {
+		t.Fatal(err)
+	}
 	before := env.Fingerprint(t)
 	otherAct, foreign := call("x", 5), call("y", 5)
 	otherAct.ActivityID = "act-other"
 	foreign.TenantID = other
+	otherAgent, otherAgentFree := call("z", 5), call("z0", 0)
+	otherAgent.AgentConfigID, otherAgentFree.AgentConfigID = "agent-other", "agent-other"
 	for name, c := range map[string]struct {
 		c    ledger.LLMCall
 		want error
 	}{
-		"negative cost":      {call("n", -1), ledger.ErrInvalidAmount},
-		"no ref":             {call("", 5), ledger.ErrInvalidKey},
-		"no model":           {ledger.LLMCall{RefID: "m", Provider: "p", Cost: 5}, ledger.ErrInvalidInput},
-		"foreign activity":   {otherAct, privacy.ErrCrossTenantRef},
-		"foreign tenant":     {foreign, privacy.ErrTenantMismatch},
-		"logged, not billed": {call("bulk-1", 10), ledger.ErrIdempotencyConflict},
+		"negative cost":       {call("n", -1), ledger.ErrInvalidAmount},
+		"no ref":              {call("", 5), ledger.ErrInvalidKey},
+		"no model":            {ledger.LLMCall{RefID: "m", Provider: "p", Cost: 5}, ledger.ErrInvalidInput},
+		"foreign activity":    {otherAct, privacy.ErrCrossTenantRef},
+		"foreign tenant":      {foreign, privacy.ErrTenantMismatch},
+		"logged, not billed":  {call("bulk-1", 10), ledger.ErrIdempotencyConflict},
+		"key of a plain post": {call("plain", 40), ledger.ErrIdempotencyConflict},
+		"paid, now free":      {call("paid", 0), ledger.ErrIdempotencyConflict},
+		"foreign agent":       {otherAgent, privacy.ErrCrossTenantRef},
+		"foreign agent, free": {otherAgentFree, privacy.ErrCrossTenantRef},
 	} {
 		if _, _, err := env.Ledger.RecordLLMCall(ctx, c.c); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)

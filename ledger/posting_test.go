@@ -115,6 +115,11 @@ func TestBadInputIsTypedAndWritesNothing(t *testing.T) {
 			VALUES ('act-other', 'a', $1, now(), now(), 't', 't') RETURNING id`, mustTenant(otherCtx)).Scan(&otherActivity); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := env.DB.Exec(`INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
+			prompt_tokens, completion_tokens, cost, latency_ms, status) VALUES ('call-other', 'c', $1, now(), now(), 'p', 'm', 0, 0, 0, 0, 'ok')`,
+		mustTenant(otherCtx)); err != nil {
+		t.Fatal(err)
+	}
 	// A third tenant at the int64 limit, for the overflow case.
 	_, fullCtx := env.Tenant(t, "")
 	post(t, env, fullCtx, topup, math.MaxInt64, "max")
@@ -137,6 +142,7 @@ func TestBadInputIsTypedAndWritesNothing(t *testing.T) {
 		{"long description", ctx, ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k", Description: strings.Repeat("d", 501)}, ledger.ErrInvalidInput},
 		{"another tenant's order", ctx, ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k", TopupOrderID: otherOrder}, privacy.ErrCrossTenantRef},
 		{"another tenant's activity", ctx, ledger.Posting{Kind: usage, Amount: -5, IdempotencyKey: "k", ActivityID: otherActivity}, ledger.ErrInvalidLink},
+		{"another tenant's LLM call", ctx, ledger.Posting{Kind: usage, Amount: -5, IdempotencyKey: "k", LLMCallID: "call-other"}, privacy.ErrCrossTenantRef},
 		{"missing LLM call", ctx, ledger.Posting{Kind: usage, Amount: -5, IdempotencyKey: "k", LLMCallID: "nope"}, ledger.ErrInvalidLink},
 		{"no viewer", context.Background(), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k"}, privacy.ErrNoViewer},
 		{"system viewer", privacy.WithSystem(context.Background()), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k"}, privacy.ErrNoViewer},

@@ -59,12 +59,14 @@ func buildPostSQL(withCall bool) string {
 		AND ($23::varchar IS NULL OR EXISTS (SELECT 1 FROM agent_configs WHERE id = $23 AND tenant_id = $1))`
 		llmCall, from = "call.id", "bal, call"
 		// The call is inserted under the same conditions as the entry,
-		// except overdraft: usage already incurred is always recorded.
+		// except overdraft: usage already incurred is always recorded. A
+		// key already used (prior) writes no call: the statement is a
+		// replay or a conflict, and must leave nothing behind.
 		callCTE = `call AS (
 	INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
 		prompt_tokens, completion_tokens, cost, latency_ms, status, error, request_id, activity_id, agent_config_id)
 	SELECT $12, $13, $1, now(), now(), $14, $15, $16, $17, -$5::bigint, $18, $19, $20, $21, $22, $23
-	FROM bal WHERE ` + links + `
+	FROM bal WHERE NOT EXISTS (SELECT 1 FROM prior) AND ` + links + `
 	ON CONFLICT (tenant_id, ref_id) DO NOTHING
 	RETURNING id
 ), `
