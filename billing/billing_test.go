@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/leadmetrics/db/billing"
 	"github.com/leadmetrics/db/ent/billingevent"
+	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/internal/ledgertest"
 	"github.com/leadmetrics/db/ledger"
@@ -172,9 +174,7 @@ func TestRefundOfSpentCreditsIsRecordedAsFailed(t *testing.T) {
 	if f.orderStatus(t, id) != "paid" || f.Balance(t, ctx) != 400 {
 		t.Fatalf("order %s balance %d", f.orderStatus(t, id), f.Balance(t, ctx))
 	}
-	var stored string
-	f.DB.QueryRow(`SELECT status FROM billing_events WHERE provider_event_id = 'e2'`).Scan(&stored)
-	if stored != "failed" {
+	if stored := f.eventStatus(t, "e2"); stored != "failed" {
 		t.Fatalf("event stored as %q", stored)
 	}
 	f.MustReconcile(t, ctx)
@@ -287,4 +287,33 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 	if err != nil || out.Status != billingevent.StatusFailed {
 		t.Fatalf("unknown order: %+v %v", out, err)
 	}
+}
+
+func (f *fixture) eventStatus(t *testing.T, providerEventID string) string {
+	t.Helper()
+	var s string
+	if err := f.DB.QueryRow(`SELECT status FROM billing_events WHERE provider_event_id = $1`, providerEventID).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A posting that fails inside SQL (the balance would overflow int64) must
+// not poison the webhook's transaction: the event is still stored as
+// failed and the order keeps its state.
+func TestPostingFailureInSQLStillRecordsTheEvent(t *testing.T) {
+	f := setup(t)
+	_, ctx := f.Tenant(t, "")
+	if _, err := f.Ledger.Post(ctx, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: math.MaxInt64, IdempotencyKey: "max"}); err != nil {
+		t.Fatal(err)
+	}
+	id := f.order(t, ctx, "o1", 10)
+	out, err := f.b.HandleEvent(sys, event("e1", billing.EventPaymentSucceeded, "o1"))
+	if !errors.Is(err, ledger.ErrInvalidAmount) || out == nil || out.Status != billingevent.StatusFailed {
+		t.Fatalf("overflowing credit: %+v %v", out, err)
+	}
+	if f.orderStatus(t, id) != "created" || f.eventStatus(t, "e1") != "failed" {
+		t.Fatalf("order %s, event %s", f.orderStatus(t, id), f.eventStatus(t, "e1"))
+	}
+	f.MustReconcile(t, ctx)
 }
