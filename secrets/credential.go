@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/leadmetrics/db/cuid"
@@ -27,8 +28,13 @@ func (k *Keyring) SetSecret(c *ent.CredentialCreate, plaintext []byte) error {
 	return nil
 }
 
-// UpdateSecret seals a new plaintext into an existing credential.
-func (k *Keyring) UpdateSecret(u *ent.CredentialUpdateOne, id string, plaintext []byte) error {
+// UpdateSecret seals a new plaintext into the credential u updates; the
+// id the secret is bound to is the one u targets, so they cannot differ.
+func (k *Keyring) UpdateSecret(u *ent.CredentialUpdateOne, plaintext []byte) error {
+	id, ok := u.Mutation().ID()
+	if !ok {
+		return errors.New("secrets: update of a credential without an id")
+	}
 	keyID, sealed, err := k.Seal(id, plaintext)
 	if err != nil {
 		return err
@@ -84,11 +90,11 @@ func (k *Keyring) rotateBatch(ctx context.Context, client *ent.Client, batch int
 		if err != nil {
 			return 0, err
 		}
-		keyID, sealed, err := k.Seal(c.ID, s.Reveal())
-		if err != nil {
+		u := tx.Credential.UpdateOneID(c.ID)
+		if err := k.UpdateSecret(u, s.Reveal()); err != nil {
 			return 0, err
 		}
-		if err := tx.Credential.UpdateOneID(c.ID).SetKeyID(keyID).SetSecretCiphertext(sealed).Exec(ctx); err != nil {
+		if err := u.Exec(ctx); err != nil {
 			return 0, fmt.Errorf("credential %s: %w", c.ID, err)
 		}
 	}
