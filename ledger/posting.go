@@ -209,11 +209,7 @@ func ensureBalance(ctx context.Context, q querier, tenant string) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO credit_balances
 		(id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
 		VALUES ($1, 'credit-balance', $2, now(), now(), 0, 0)
-		ON CONFLICT (tenant_id) DO NOTHING`, cuid.New(), tenant)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return nil // lost a race on the (tenant_id, ref_id) index: the row exists
-	}
+		ON CONFLICT DO NOTHING`, cuid.New(), tenant) // either unique index: the row exists
 	return dbError(err)
 }
 

@@ -336,21 +336,6 @@ func (e *Env) UpdateOne(ctx context.Context, typ, id string, fields map[string]a
 	return errOf(call(b, "Exec", ctx))
 }
 
-// UpdateAll sets fields on every row of typ the viewer may update.
-func (e *Env) UpdateAll(ctx context.Context, typ string, fields map[string]any) (int, error) {
-	b := call(e.client(typ), "Update")[0]
-	for k, v := range fields {
-		if err := set(b, k, v); err != nil {
-			return 0, err
-		}
-	}
-	out := call(b, "Save", ctx)
-	if err := errOf(out); err != nil {
-		return 0, err
-	}
-	return int(out[0].Int()), nil
-}
-
 // DeleteOne deletes row id of typ.
 func (e *Env) DeleteOne(ctx context.Context, typ, id string) error {
 	return errOf(call(call(e.client(typ), "DeleteOneID", id)[0], "Exec", ctx))
@@ -393,14 +378,6 @@ func IDs(ctx context.Context, q reflect.Value) ([]string, error) {
 func (e *Env) VisibleIDs(ctx context.Context, typ string) ([]string, error) {
 	return IDs(ctx, e.Query(typ))
 }
-
-// Call invokes a method by name (for tests that walk edges by name).
-func Call(v reflect.Value, method string, args ...any) []reflect.Value {
-	return call(v, method, args...)
-}
-
-// Err returns the error result of a reflected call.
-func Err(out []reflect.Value) error { return errOf(out) }
 
 // Owner returns the tenant_id column of row id of typ, read with raw SQL.
 func (e *Env) Owner(typ, id string) string {
