@@ -11,7 +11,7 @@ import (
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
 	"github.com/leadmetrics/db/internal/erd"
-	"github.com/leadmetrics/db/internal/migratedev"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -39,7 +39,7 @@ func schemaERD(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var doc []byte
 	err = f.withDevURL(ctx, func(devURL string) error {
-		realm, err := migratedev.Inspect(ctx, devURL, dir)
+		realm, err := dev.Inspect(ctx, devURL, dir)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/migratedev"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/migrations"
 )
@@ -137,7 +137,7 @@ func migrateDiff(ctx context.Context, f *migrateFlags, name string, out io.Write
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		wrote, err := migratedev.Diff(ctx, devURL, dir, name)
+		wrote, err := dev.Diff(ctx, devURL, dir, name)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func migrateCheck(ctx context.Context, f *migrateFlags, out io.Writer) error {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		if err := migratedev.Check(ctx, devURL, dir); err != nil {
+		if err := dev.Check(ctx, devURL, dir); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "ent/schema and migrations/ are in sync")

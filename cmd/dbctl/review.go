@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/leadmetrics/db/internal/migratereview"
+	"github.com/leadmetrics/db/internal/migrate/review"
 )
 
 // migrateReview prints the Markdown summary of the new files; findings do
@@ -14,6 +14,6 @@ func migrateReview(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = out.Write(migratereview.Markdown(res))
+	_, err = out.Write(review.Markdown(res))
 	return err
 }

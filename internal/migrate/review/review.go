@@ -1,6 +1,6 @@
-// Package migratereview summarizes what pending migration files change, in
+// Package review summarizes what pending migration files change, in
 // Markdown to paste into a pull request.
-package migratereview
+package review
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	"ariga.io/atlas/sql/schema"
 
-	"github.com/leadmetrics/db/internal/migratelint"
+	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/schemafmt"
 )
 
@@ -23,10 +23,10 @@ type Item struct {
 
 // Items lists the changes of a linted file, statement by statement (a
 // long first file of an empty history is one change at line 1).
-func Items(f *migratelint.FileResult) []Item {
+func Items(f *lint.FileResult) []Item {
 	var out []Item
 	for _, c := range f.Changes {
-		line := migratelint.Line(f.Bytes(), c.Stmt.Pos)
+		line := lint.Line(f.Bytes(), c.Stmt.Pos)
 		for _, it := range describe(c.Changes) {
 			it.Line = line
 			out = append(out, it)
@@ -150,7 +150,7 @@ func orNone(s string) string {
 
 // Markdown renders the summary of res: per file, its schema changes, its
 // lint findings and its SQL.
-func Markdown(res *migratelint.Result) []byte {
+func Markdown(res *lint.Result) []byte {
 	var b bytes.Buffer
 	b.WriteString("## Migration review\n\n")
 	if len(res.Files) == 0 {
@@ -181,7 +181,7 @@ func Markdown(res *migratelint.Result) []byte {
 		default:
 			b.WriteString("\n| line | code | severity | finding | suggested fix |\n|---:|---|---|---|---|\n")
 			for _, d := range f.Findings {
-				fmt.Fprintf(&b, "| %d | [%s](%s) | %s | %s | %s |\n", d.Line, d.Code, migratelint.DocURL(d.Code),
+				fmt.Fprintf(&b, "| %d | [%s](%s) | %s | %s | %s |\n", d.Line, d.Code, lint.DocURL(d.Code),
 					d.Severity(), schemafmt.Cell(d.Message), schemafmt.Cell(strings.Join(d.Fixes, " ")))
 			}
 		}

@@ -1,6 +1,6 @@
-// Package migratedev plans migrations from the Ent schema: new versioned
+// Package dev plans migrations from the Ent schema: new versioned
 // files, and the drift check that a fresh diff yields nothing.
-package migratedev
+package dev
 
 import (
 	"context"
@@ -26,7 +26,7 @@ var ErrDrift = errors.New("ent/schema and migrations/ disagree")
 type DriftError struct{ SQL string }
 
 func (e *DriftError) Error() string {
-	return "migratedev: " + ErrDrift.Error() + "; run 'dbctl migrate diff NAME'. Pending changes:\n" + e.SQL
+	return "dev: " + ErrDrift.Error() + "; run 'dbctl migrate diff NAME'. Pending changes:\n" + e.SQL
 }
 
 func (e *DriftError) Is(target error) bool { return target == ErrDrift }
@@ -54,7 +54,7 @@ func DiffTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, name s
 	case errors.Is(err, atlasmigrate.ErrNoPlan):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("migratedev: diff: %w", err)
+		return false, fmt.Errorf("dev: diff: %w", err)
 	}
 	return true, nil
 }
@@ -107,7 +107,7 @@ func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlassc
 	defer db.Close()
 	drv, err := postgres.Open(db)
 	if err != nil {
-		return nil, fmt.Errorf("migratedev: dev database: %w", err)
+		return nil, fmt.Errorf("dev: dev database: %w", err)
 	}
 	ex, err := atlasmigrate.NewExecutor(drv, dir, atlasmigrate.NopRevisionReadWriter{})
 	if err != nil {
@@ -115,7 +115,7 @@ func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlassc
 	}
 	realm, err := ex.Replay(ctx, atlasmigrate.RealmConn(drv, &atlasschema.InspectRealmOption{}))
 	if err != nil {
-		return nil, fmt.Errorf("migratedev: replay: %w", err)
+		return nil, fmt.Errorf("dev: replay: %w", err)
 	}
 	return realm, nil
 }

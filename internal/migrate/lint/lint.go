@@ -1,6 +1,6 @@
-// Package migratelint analyzes new migration files like the official
+// Package lint analyzes new migration files like the official
 // `atlas migrate lint`, on the open-source analyzers plus our locking checks.
-package migratelint
+package lint
 
 import (
 	"context"
@@ -69,7 +69,7 @@ var ErrFindings = errors.New("migration lint found errors")
 // Err is non-nil when the lint should fail.
 func (r *Result) Err() error {
 	if n := r.Errors(); n > 0 {
-		return fmt.Errorf("migratelint: %w (%d error(s), %d warning(s))", ErrFindings, n, r.Warnings())
+		return fmt.Errorf("lint: %w (%d error(s), %d warning(s))", ErrFindings, n, r.Warnings())
 	}
 	return nil
 }
@@ -85,22 +85,22 @@ func Run(ctx context.Context, devURL string, base, files []migrate.File) (_ *Res
 	defer db.Close()
 	drv, err := postgres.Open(db)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: dev database: %w", err)
+		return nil, fmt.Errorf("lint: dev database: %w", err)
 	}
 	// The CLI's lock: two linters sharing one dev database would see each
 	// other's tables.
 	unlock, err := drv.(schema.Locker).Lock(ctx, "atlas_lint", 0)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: lock dev database: %w", err)
+		return nil, fmt.Errorf("lint: lock dev database: %w", err)
 	}
 	defer unlock()
 	restore, err := drv.(migrate.Snapshoter).Snapshot(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: the dev database must be clean: %w", err)
+		return nil, fmt.Errorf("lint: the dev database must be clean: %w", err)
 	}
 	defer func() {
 		if rerr := restore(context.WithoutCancel(ctx)); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("migratelint: restore dev database: %w", rerr))
+			err = errors.Join(err, fmt.Errorf("lint: restore dev database: %w", rerr))
 		}
 	}()
 
@@ -138,7 +138,7 @@ func Analyzers(rewrites map[string]map[int][]string) ([]sqlcheck.Analyzer, error
 		return nil, err
 	}
 	if len(azs) == 0 {
-		return nil, errors.New("migratelint: no PostgreSQL analyzers registered")
+		return nil, errors.New("lint: no PostgreSQL analyzers registered")
 	}
 	return append(azs, &locking{rewrites: rewrites}, txmode{}), nil
 }
@@ -174,7 +174,7 @@ func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer
 			}
 		})})
 		if err != nil && !reported {
-			return nil, fmt.Errorf("migratelint: analyzer %s on %s: %w", name, f.Name(), err)
+			return nil, fmt.Errorf("lint: analyzer %s on %s: %w", name, f.Name(), err)
 		}
 		if err != nil && len(found) > 0 {
 			for i := range found {

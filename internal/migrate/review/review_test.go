@@ -1,4 +1,4 @@
-package migratereview_test
+package review_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/migratelint"
-	"github.com/leadmetrics/db/internal/migratereview"
+	"github.com/leadmetrics/db/internal/migrate/lint"
+	"github.com/leadmetrics/db/internal/migrate/review"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
@@ -24,11 +24,11 @@ CREATE UNIQUE INDEX "user_email" ON "users" ("email") WHERE (email <> '');
 ALTER TABLE "users" ADD CONSTRAINT "age_positive" CHECK (age > 0);
 DROP TABLE "old";
 `))
-	res, err := migratelint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
+	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(migratereview.Markdown(res))
+	doc := string(review.Markdown(res))
 	for _, want := range []string{
 		"1 pending migration file(s) after version 20260101000000. Lint: **2 error(s)**,",
 		"### `20260102000000_change.sql`",

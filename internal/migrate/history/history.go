@@ -1,7 +1,7 @@
-// Package migratehistory keeps the migration history append-only by
+// Package history keeps the migration history append-only by
 // comparing the migration directory with a git base commit, and finds that
 // base for CI.
-package migratehistory
+package history
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "migratehistory: %v compared with %s:", ErrNotAppendOnly, short(e.Base))
+	fmt.Fprintf(&b, "history: %v compared with %s:", ErrNotAppendOnly, short(e.Base))
 	for _, v := range e.Violations {
 		b.WriteString("\n  " + v.String())
 	}
@@ -206,7 +206,7 @@ type GitError struct {
 }
 
 func (e *GitError) Error() string {
-	return fmt.Sprintf("migratehistory: git %s: %v: %s", strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Output))
+	return fmt.Sprintf("history: git %s: %v: %s", strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Output))
 }
 
 func (e *GitError) Unwrap() error { return e.Err }

@@ -1,4 +1,4 @@
-package migratedev_test
+package dev_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 
 	"github.com/leadmetrics/db/ent/migrate"
-	"github.com/leadmetrics/db/internal/migratedev"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
@@ -22,7 +22,7 @@ import (
 func copyMigrations(t *testing.T) *atlasmigrate.LocalDir {
 	t.Helper()
 	dst := t.TempDir()
-	src := "../../migrations"
+	src := "../../../migrations"
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func withExtraColumn() []*schema.Table {
 }
 
 func TestCheckInSync(t *testing.T) {
-	if err := migratedev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t)); err != nil {
+	if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t)); err != nil {
 		t.Fatalf("committed schema and migrations disagree: %v", err)
 	}
 }
@@ -63,9 +63,9 @@ func TestCheckInSync(t *testing.T) {
 func TestCheckCatchesChangedSchema(t *testing.T) {
 	dir := copyMigrations(t)
 	before, _ := dir.Files()
-	err := migratedev.CheckTables(context.Background(), testdb.EmptyURL(t), dir, withExtraColumn())
-	var drift *migratedev.DriftError
-	if !errors.As(err, &drift) || !errors.Is(err, migratedev.ErrDrift) {
+	err := dev.CheckTables(context.Background(), testdb.EmptyURL(t), dir, withExtraColumn())
+	var drift *dev.DriftError
+	if !errors.As(err, &drift) || !errors.Is(err, dev.ErrDrift) {
 		t.Fatalf("got %v, want a DriftError", err)
 	}
 	if !strings.Contains(drift.SQL, `ALTER TABLE "users" ADD COLUMN "nickname"`) {
@@ -80,7 +80,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := copyMigrations(t)
 	tables := withExtraColumn()
-	wrote, err := migratedev.DiffTables(ctx, testdb.EmptyURL(t), dir, "add_nickname", tables)
+	wrote, err := dev.DiffTables(ctx, testdb.EmptyURL(t), dir, "add_nickname", tables)
 	if err != nil || !wrote {
 		t.Fatalf("diff: wrote=%v err=%v", wrote, err)
 	}
@@ -92,7 +92,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	if err := atlasmigrate.Validate(dir); err != nil {
 		t.Fatalf("atlas.sum not updated: %v", err)
 	}
-	wrote, err = migratedev.DiffTables(ctx, testdb.EmptyURL(t), dir, "again", tables)
+	wrote, err = dev.DiffTables(ctx, testdb.EmptyURL(t), dir, "again", tables)
 	if err != nil || wrote {
 		t.Fatalf("second diff: wrote=%v err=%v, want no changes", wrote, err)
 	}
