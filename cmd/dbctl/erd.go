@@ -15,21 +15,19 @@ import (
 	"github.com/leadmetrics/db/migrations"
 )
 
-// schemaERD writes docs/schema.md from the schema the migration directory
+// erdCommand writes docs/schema.md from the schema the migration directory
 // builds on a dev database, or with --check fails when it is stale.
-func schemaERD(ctx context.Context, args []string, out io.Writer) error {
+func erdCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	f := &migrateFlags{}
-	var path string
-	var check bool
-	fs := flag.NewFlagSet("dbctl schema erd", flag.ContinueOnError)
-	fs.StringVar(&f.dir, "dir", "migrations", "migration directory")
-	fs.StringVar(&f.url, "url", "", "server for the throwaway dev database (default DATABASE_URL, else the local server)")
-	fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database (default: a throwaway database)")
-	fs.StringVar(&path, "out", filepath.Join("docs", "schema.md"), "document to write")
-	fs.BoolVar(&check, "check", false, "do not write: fail when the document is stale")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	f.register(fs, fDir|fURL|fDev)
+	path := fs.String("out", filepath.Join("docs", "schema.md"), "document to write")
+	check := fs.Bool("check", false, "do not write: fail when the document is stale")
+	return func(ctx context.Context, _ []string, out io.Writer) error {
+		return schemaERD(ctx, f, *path, *check, out)
 	}
+}
+
+func schemaERD(ctx context.Context, f *migrateFlags, path string, check bool, out io.Writer) error {
 	dir, err := atlasmigrate.NewLocalDir(f.dir)
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 
 // migrateHistory fails when the directory rewrites history relative to
 // --base.
-func migrateHistory(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateHistory(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	commit, how, err := history.ResolveBase(ctx, f.dir, f.base)
 	if err != nil {
 		return err

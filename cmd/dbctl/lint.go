@@ -14,7 +14,7 @@ import (
 )
 
 // migrateLint analyzes the new files and fails on error findings.
-func migrateLint(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateLint(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	res, err := f.lintNew(ctx)
 	if err != nil {
 		return err

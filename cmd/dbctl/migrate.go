@@ -17,7 +17,8 @@ import (
 	"github.com/leadmetrics/db/migrations"
 )
 
-// migrateFlags are shared by the migrate subcommands.
+// migrateFlags are shared by the migrate subcommands; each registers the
+// groups it reads.
 type migrateFlags struct {
 	dir         string
 	url         string
@@ -29,68 +30,68 @@ type migrateFlags struct {
 	base        string
 }
 
-func parseMigrateFlags(name string, args []string) (*migrateFlags, []string, error) {
-	f := &migrateFlags{}
-	fs := flag.NewFlagSet("dbctl migrate "+name, flag.ContinueOnError)
-	fs.StringVar(&f.dir, "dir", "migrations", "migration directory")
-	fs.StringVar(&f.url, "url", "", "target database URL (default DATABASE_URL, else the local server)")
-	fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database for diff and check (default: a throwaway database)")
-	fs.StringVar(&f.baseline, "baseline", "", "apply: version the existing schema already matches")
-	fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "apply: how long to wait for another applier")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "apply: how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
-	fs.IntVar(&f.latest, "latest", 0, "lint, review: analyze the newest N files (instead of --base)")
-	fs.StringVar(&f.base, "base", "auto", "lint, review, history: git revision whose migration files have landed (auto: see MIGRATIONS.md)")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, usageError{err.Error()}
+// Flag groups a migrate command registers.
+const (
+	fDir    = 1 << iota // --dir
+	fURL                // --url
+	fDev                // --dev-url
+	fApply              // apply's flags
+	fBase               // --base, --latest
+	fStatus             // status's flags
+)
+
+func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
+	if groups&fDir != 0 {
+		fs.StringVar(&f.dir, "dir", "migrations", "migration directory")
 	}
-	return f, fs.Args(), nil
+	if groups&fURL != 0 {
+		fs.StringVar(&f.url, "url", "", "target database URL (default DATABASE_URL, else the local server)")
+	}
+	if groups&fDev != 0 {
+		fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database (default: a throwaway database on the target server)")
+	}
+	if groups&fApply != 0 {
+		fs.StringVar(&f.baseline, "baseline", "", "version the existing schema already matches")
+		fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "how long to wait for another applier")
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
+	}
+	if groups&fBase != 0 {
+		fs.IntVar(&f.latest, "latest", 0, "analyze the newest N files (instead of --base)")
+		fs.StringVar(&f.base, "base", "auto", "git revision whose migration files have landed (auto: see MIGRATIONS.md)")
+	}
 }
 
-func runMigrate(ctx context.Context, sub string, args []string, out io.Writer) error {
-	f, rest, err := parseMigrateFlags(sub, args)
+// migrateCommand builds a command's setup from its flag groups and runner.
+func migrateCommand(groups int, fn func(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error) func(*flag.FlagSet) func(context.Context, []string, io.Writer) error {
+	return func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
+		f := &migrateFlags{}
+		f.register(fs, groups)
+		return func(ctx context.Context, args []string, out io.Writer) error { return fn(ctx, f, args, out) }
+	}
+}
+
+func migrateValidate(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := atlasmigrate.NewLocalDir(f.dir)
 	if err != nil {
 		return err
 	}
-	switch sub {
-	case "diff":
-		if len(rest) != 1 {
-			return usageError{"migrate diff needs exactly one NAME"}
-		}
-		return migrateDiff(ctx, f, rest[0], out)
-	case "check":
-		return migrateCheck(ctx, f, out)
-	case "validate":
-		dir, err := atlasmigrate.NewLocalDir(f.dir)
-		if err != nil {
-			return err
-		}
-		if err := migrations.Validate(dir); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s: atlas.sum matches\n", f.dir)
-		return nil
-	case "hash":
-		dir, err := atlasmigrate.NewLocalDir(f.dir)
-		if err != nil {
-			return err
-		}
-		sum, err := dir.Checksum()
-		if err != nil {
-			return err
-		}
-		return atlasmigrate.WriteSumFile(dir, sum)
-	case "apply":
-		return migrateApply(ctx, f, out)
-	case "status":
-		return migrateStatus(ctx, f, out)
-	case "lint":
-		return migrateLint(ctx, f, out)
-	case "review":
-		return migrateReview(ctx, f, out)
-	case "history":
-		return migrateHistory(ctx, f, out)
+	if err := migrations.Validate(dir); err != nil {
+		return err
 	}
-	return usageError{fmt.Sprintf("unknown migrate subcommand %q", sub)}
+	fmt.Fprintf(out, "%s: atlas.sum matches\n", f.dir)
+	return nil
+}
+
+func migrateHash(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	if err != nil {
+		return err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	return atlasmigrate.WriteSumFile(dir, sum)
 }
 
 // targetConfig is the configuration from the environment, with --url.
@@ -128,7 +129,8 @@ func (f *migrateFlags) withDevURL(ctx context.Context, fn func(devURL string) er
 	return fn(devURL)
 }
 
-func migrateDiff(ctx context.Context, f *migrateFlags, name string, out io.Writer) error {
+func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
+	name := args[0]
 	dir, err := atlasmigrate.NewLocalDir(f.dir)
 	if err != nil {
 		return err
@@ -154,7 +156,7 @@ func migrateDiff(ctx context.Context, f *migrateFlags, name string, out io.Write
 	})
 }
 
-func migrateCheck(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	dir, err := atlasmigrate.NewLocalDir(f.dir)
 	if err != nil {
 		return err
@@ -171,7 +173,7 @@ func migrateCheck(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	})
 }
 
-func migrateApply(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateApply(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	dir, err := atlasmigrate.NewLocalDir(f.dir)
 	if err != nil {
 		return err
@@ -200,7 +202,7 @@ func migrateApply(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	return nil
 }
 
-func migrateStatus(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	dir, err := atlasmigrate.NewLocalDir(f.dir)
 	if err != nil {
 		return err

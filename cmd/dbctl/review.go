@@ -9,7 +9,7 @@ import (
 
 // migrateReview prints the Markdown summary of the new files; findings do
 // not fail it (lint does).
-func migrateReview(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateReview(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	res, err := f.lintNew(ctx)
 	if err != nil {
 		return err

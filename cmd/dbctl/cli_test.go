@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/migrations"
+	"github.com/leadmetrics/db/privacy"
+)
+
+// dbctlBin is the dbctl binary built once for the CLI tests.
+var dbctlBin string
+
+// repoRoot is where the binary runs by default (migrations/ is there).
+const repoRoot = "../.."
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dbctl-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dbctlBin = filepath.Join(dir, "dbctl")
+	if out, err := exec.Command("go", "build", "-o", dbctlBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build dbctl: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// dbctlIn runs the binary in dir with args.
+func dbctlIn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(dbctlBin, args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("dbctl %q: %v", args, err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// dbctl runs the binary at the repository root.
+func dbctl(t *testing.T, args ...string) result {
+	t.Helper()
+	return dbctlIn(t, repoRoot, args...)
+}
+
+func (r result) want(t *testing.T, code int, args ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("dbctl %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, r.code, code, r.stdout, r.stderr)
+	}
+}
+
+// TestHelpOnEveryCommand: -h and --help print the command's own help to
+// stdout and exit 0, for every command and group.
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, c := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(strings.Fields(c.path), h)
+			r := dbctl(t, args...)
+			r.want(t, 0, args...)
+			if !strings.HasPrefix(r.stdout, "Usage: dbctl "+c.path) || r.stderr != "" {
+				t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+			}
+		}
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"migrate", "--help"}, {"schema", "-h"}} {
+		r := dbctl(t, args...)
+		r.want(t, 0, args...)
+		if !strings.Contains(r.stdout, "Usage:\n") || r.stderr != "" {
+			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+		}
+	}
+	if r := dbctl(t, "migrate", "--help"); !strings.Contains(r.stdout, "dbctl migrate status") || strings.Contains(r.stdout, "dbctl demo") {
+		t.Errorf("migrate --help lists other groups or not its own:\n%s", r.stdout)
+	}
+}
+
+// TestStrayArguments: a positional argument a command does not take is a
+// usage error (exit 2) naming it, before anything connects.
+func TestStrayArguments(t *testing.T) {
+	unreachable := "postgres://postgres@127.0.0.1:1/nothing"
+	for _, args := range [][]string{
+		{"migrate", "status", "x", "--url", unreachable},
+		{"migrate", "validate", "extra"},
+		{"demo", "now", "--url", unreachable},
+		{"migrate", "diff", "a", "b"},
+		{"nope"},
+		{"migrate"},
+		{"migrate", "frobnicate"},
+		{"migrate", "status", "--no-such-flag"},
+	} {
+		r := dbctl(t, args...)
+		r.want(t, 2, args...)
+		if !strings.Contains(r.stderr, "Usage") || r.stdout != "" {
+			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+		}
+	}
+	if r := dbctl(t, "migrate", "status", "x", "--url", unreachable); !strings.Contains(r.stderr, `unexpected argument "x"`) {
+		t.Errorf("stderr does not name the argument:\n%s", r.stderr)
+	}
+}
+
+// TestFlagsAfterPositional: flags after NAME are parsed, not taken as
+// more positional arguments.
+func TestFlagsAfterPositional(t *testing.T) {
+	r := dbctl(t, "migrate", "validate", "--dir", "migrations")
+	r.want(t, 0)
+	r = dbctl(t, "migrate", "diff", "x", "--dir", "/nonexistent/dir")
+	if r.code != 1 || !strings.Contains(r.stderr, "/nonexistent/dir") {
+		t.Fatalf("diff NAME --dir: exit %d, stderr %s", r.code, r.stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	dir, err := migrations.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dbctlIn(t, t.TempDir(), "--version")
+	r.want(t, 0, "--version")
+	want := fmt.Sprintf("migrations: version %s (%d files embedded)", files[len(files)-1].Version(), len(files))
+	if !strings.HasPrefix(r.stdout, "dbctl github.com/leadmetrics/db ") || !strings.Contains(r.stdout, want) {
+		t.Fatalf("--version:\n%s\nwant %q", r.stdout, want)
+	}
+}
+
+// TestInterruptExits130: SIGINT while apply waits for the migration lock
+// cancels the context and exits 130.
+func TestInterruptExits130(t *testing.T) {
+	url := testdb.EmptyURL(t)
+	sqlDB := testdb.Open(t, url)
+	ctx := context.Background()
+	unlock := holdMigrationLock(t, sqlDB)
+	defer unlock()
+	cmd := exec.Command(dbctlBin, "migrate", "apply", "--url", url, "--lock-wait", "10m")
+	cmd.Dir = repoRoot
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until dbctl is connected (then it is past signal setup).
+	for {
+		var n int
+		if err := sqlDB.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 1 { // our held-lock session plus dbctl's
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("exit %d, stderr %s; want 130 and 'interrupted'", code, stderr.String())
+	}
+	if tables := testdb.Tables(t, sqlDB); len(tables) != 0 {
+		t.Fatalf("interrupted apply left tables %v", tables)
+	}
+}
+
+// TestDemoRefusesForeignTenants: a database with a tenant the demo did not
+// write is left alone unless --force.
+func TestDemoRefusesForeignTenants(t *testing.T) {
+	url := testdb.URL(t)
+	sqlDB := testdb.Open(t, url)
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+	sys := privacy.WithSystem(context.Background())
+	// A real tenant, and one that takes a demo slug but not the demo's ref.
+	for _, slug := range []string{"real-customer", "acme-bakery"} {
+		if _, err := client.Tenant.Create().SetID("t-" + slug).SetTenantID("t-" + slug).SetRefID("crm-" + slug).
+			SetName(slug).SetSlug(slug).Save(sys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshot(t, sqlDB)
+	r := dbctl(t, "demo", "--url", url)
+	r.want(t, 1, "demo")
+	if !strings.Contains(r.stderr, "tenants the demo did not create (acme-bakery, real-customer)") || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("stderr:\n%s", r.stderr)
+	}
+	after := snapshot(t, sqlDB)
+	for table, sum := range before {
+		if after[table] != sum {
+			t.Errorf("refused demo changed %s", table)
+		}
+	}
+	if _, err := sqlDB.Exec(`DELETE FROM tenants`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Tenant.Create().SetID("t-real").SetTenantID("t-real").SetRefID("crm-real").
+		SetName("Real").SetSlug("real-customer").Save(sys); err != nil {
+		t.Fatal(err)
+	}
+	r = dbctl(t, "demo", "--url", url, "--force")
+	r.want(t, 0, "demo", "--force")
+}
+
+// holdMigrationLock takes the appliers' advisory lock on its own
+// connection until unlock.
+func holdMigrationLock(t *testing.T, sqlDB *sql.DB) (unlock func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := postgres.Open(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := drv.(schema.Locker).Lock(ctx, migrations.LockName, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() { release(); conn.Close() }
+}
