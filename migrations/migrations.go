@@ -52,8 +52,12 @@ func FromFS(fsys fs.FS) (migrate.Dir, error) {
 }
 
 // Validate checks the directory against its atlas.sum: an edited, added or
-// removed file without a re-hash fails with migrate.ErrChecksumMismatch.
+// removed file without a re-hash fails with migrate.ErrChecksumMismatch; a
+// file named outside the rule fails with ErrBadName.
 func Validate(dir migrate.Dir) error {
+	if err := CheckFileNames(dir); err != nil {
+		return err
+	}
 	if err := migrate.Validate(dir); err != nil {
 		return fmt.Errorf("migrations: %w (re-run the diff or 'dbctl migrate hash' only if the edit is intended)", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
 	entsql "entgo.io/ent/dialect/sql"
@@ -249,4 +250,129 @@ func holdMigrationLock(t *testing.T, sqlDB *sql.DB) (unlock func()) {
 		t.Fatal(err)
 	}
 	return func() { release(); conn.Close() }
+}
+
+// copyMigrations copies the repository's migration files (and atlas.sum)
+// into a temporary directory.
+func copyMigrations(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "migrations")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(repoRoot, "migrations")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) != ".sql" && e.Name() != "atlas.sum" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
+
+// TestMigrationNames: names outside [a-z0-9_] are refused before anything
+// is written; 'migrate new' writes an empty versioned file that sorts last
+// and rehashes.
+func TestMigrationNames(t *testing.T) {
+	dir := copyMigrations(t)
+	before := listDir(t, dir)
+	for _, name := range []string{"../../evil", "with space", "a;b", "Upper", ""} {
+		for _, sub := range []string{"diff", "new"} {
+			r := dbctl(t, "migrate", sub, name, "--dir", dir)
+			r.want(t, 1, sub, name)
+			if !strings.Contains(r.stderr, "bad migration name") || !strings.Contains(r.stderr, "lower-case letters, digits and underscores") {
+				t.Errorf("migrate %s %q: %s", sub, name, r.stderr)
+			}
+		}
+	}
+	if after := listDir(t, dir); after != before {
+		t.Fatalf("refused names wrote files: %s -> %s", before, after)
+	}
+	r := dbctl(t, "migrate", "new", "backfill_budget", "--dir", dir)
+	r.want(t, 0)
+	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := files[len(files)-1]
+	if !strings.HasSuffix(newest, "_backfill_budget.sql") || r.stdout != "wrote "+newest+" and atlas.sum\n" {
+		t.Fatalf("new wrote %v, printed %q", files, r.stdout)
+	}
+	dbctl(t, "migrate", "validate", "--dir", dir).want(t, 0)
+	// A second file in the same second still sorts after it.
+	dbctl(t, "migrate", "new", "backfill_more", "--dir", dir).want(t, 0)
+	files, _ = filepath.Glob(filepath.Join(dir, "*.sql"))
+	if !strings.HasSuffix(files[len(files)-1], "_backfill_more.sql") {
+		t.Fatalf("second new file does not sort last: %v", files)
+	}
+	// The hand-written files apply (comments only: nothing to run).
+	url := testdb.EmptyURL(t)
+	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).want(t, 0)
+}
+
+// TestFilesWithoutVersion: a .sql file with no numeric version is refused
+// by validate, history and status, even when atlas.sum covers it.
+func TestFilesWithoutVersion(t *testing.T) {
+	dir := copyMigrations(t)
+	if err := os.WriteFile(filepath.Join(dir, "evil.sql"), []byte("DROP TABLE tenants;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local, err := atlasmigrate.NewLocalDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := local.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := atlasmigrate.WriteSumFile(local, sum); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"migrate", "validate", "--dir", dir},
+		{"migrate", "history", "--dir", dir},
+		{"migrate", "status", "--dir", dir, "--url", "postgres://postgres@127.0.0.1:1/x"},
+		{"migrate", "hash", "--dir", dir},
+	} {
+		r := dbctl(t, args...)
+		r.want(t, 1, args...)
+		if !strings.Contains(r.stderr, `file "evil.sql" is not VERSION_name.sql`) {
+			t.Errorf("dbctl %q: %s", args, r.stderr)
+		}
+	}
+}
+
+// TestMissingDirectory: outside the repository root the commands say how
+// to point at the migrations.
+func TestMissingDirectory(t *testing.T) {
+	for _, args := range [][]string{{"migrate", "validate"}, {"migrate", "status"}, {"migrate", "history"}} {
+		r := dbctlIn(t, t.TempDir(), args...)
+		r.want(t, 1, args...)
+		if !strings.Contains(r.stderr, "migration directory not found") || !strings.Contains(r.stderr, "--dir") {
+			t.Errorf("dbctl %q: %s", args, r.stderr)
+		}
+	}
 }

@@ -8,11 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	atlasmigrate "ariga.io/atlas/sql/migrate"
-
 	"github.com/leadmetrics/db/internal/erd"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/migrations"
 )
 
 // erdCommand writes docs/schema.md from the schema the migration directory
@@ -28,11 +25,8 @@ func erdCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) err
 }
 
 func schemaERD(ctx context.Context, f *migrateFlags, path string, check bool, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	dir, err := f.validDir()
 	if err != nil {
-		return err
-	}
-	if err := migrations.Validate(dir); err != nil {
 		return err
 	}
 	var doc []byte

@@ -6,11 +6,19 @@ import (
 	"io"
 
 	"github.com/leadmetrics/db/internal/migrate/history"
+	"github.com/leadmetrics/db/migrations"
 )
 
 // migrateHistory fails when the directory rewrites history relative to
 // --base.
 func migrateHistory(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := f.openDir()
+	if err != nil {
+		return err
+	}
+	if err := migrations.CheckFileNames(dir); err != nil {
+		return err
+	}
 	commit, how, err := history.ResolveBase(ctx, f.dir, f.base)
 	if err != nil {
 		return err

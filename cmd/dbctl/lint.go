@@ -10,7 +10,6 @@ import (
 
 	"github.com/leadmetrics/db/internal/migrate/history"
 	"github.com/leadmetrics/db/internal/migrate/lint"
-	"github.com/leadmetrics/db/migrations"
 )
 
 // migrateLint analyzes the new files and fails on error findings.
@@ -26,11 +25,8 @@ func migrateLint(ctx context.Context, f *migrateFlags, _ []string, out io.Writer
 // lintNew validates the directory, splits it into landed and new files and
 // lints the new ones on a dev database.
 func (f *migrateFlags) lintNew(ctx context.Context) (*lint.Result, error) {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	dir, err := f.validDir()
 	if err != nil {
-		return nil, err
-	}
-	if err := migrations.Validate(dir); err != nil {
 		return nil, err
 	}
 	base, added, err := f.splitNew(ctx, dir)

@@ -3,10 +3,12 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
@@ -71,11 +73,7 @@ func migrateCommand(groups int, fn func(ctx context.Context, f *migrateFlags, ar
 }
 
 func migrateValidate(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
-	if err != nil {
-		return err
-	}
-	if err := migrations.Validate(dir); err != nil {
+	if _, err := f.validDir(); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "%s: atlas.sum matches\n", f.dir)
@@ -83,8 +81,11 @@ func migrateValidate(ctx context.Context, f *migrateFlags, _ []string, out io.Wr
 }
 
 func migrateHash(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	dir, err := f.openDir()
 	if err != nil {
+		return err
+	}
+	if err := migrations.CheckFileNames(dir); err != nil {
 		return err
 	}
 	sum, err := dir.Checksum()
@@ -92,6 +93,27 @@ func migrateHash(ctx context.Context, f *migrateFlags, _ []string, out io.Writer
 		return err
 	}
 	return atlasmigrate.WriteSumFile(dir, sum)
+}
+
+// errNoDir: the migration directory is not where --dir points.
+var errNoDir = errors.New("migration directory not found")
+
+// openDir opens --dir, explaining how to point at it when it is missing.
+func (f *migrateFlags) openDir() (*atlasmigrate.LocalDir, error) {
+	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
+		wd, _ := os.Getwd()
+		return nil, fmt.Errorf("%w: %q (relative to %s): run dbctl from the repository root, or pass --dir PATH/TO/migrations", errNoDir, f.dir, wd)
+	}
+	return atlasmigrate.NewLocalDir(f.dir)
+}
+
+// validDir opens --dir and checks file names and atlas.sum.
+func (f *migrateFlags) validDir() (*atlasmigrate.LocalDir, error) {
+	dir, err := f.openDir()
+	if err != nil {
+		return nil, err
+	}
+	return dir, migrations.Validate(dir)
 }
 
 // targetConfig is the configuration from the environment, with --url.
@@ -131,11 +153,15 @@ func (f *migrateFlags) withDevURL(ctx context.Context, fn func(devURL string) er
 
 func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
 	name := args[0]
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	if err := migrations.CheckName(name); err != nil {
+		return err
+	}
+	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
-	if err := migrations.Validate(dir); err != nil {
+	before, err := fileNames(dir)
+	if err != nil {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
@@ -147,21 +173,91 @@ func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Wri
 			fmt.Fprintln(out, "no changes")
 			return nil
 		}
-		files, err := dir.Files()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "wrote %s/%s and atlas.sum\n", f.dir, files[len(files)-1].Name())
-		return nil
+		return f.printWritten(dir, before, out)
 	})
 }
 
-func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+// migrateNew writes an empty versioned file for a hand-written (data)
+// migration and rehashes atlas.sum.
+func migrateNew(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
+	name := args[0]
+	if err := migrations.CheckName(name); err != nil {
+		return err
+	}
+	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
-	if err := migrations.Validate(dir); err != nil {
+	files, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	version := newVersion(time.Now(), files)
+	body := fmt.Sprintf(newFileTemplate, name)
+	if err := dir.WriteFile(version+"_"+name+".sql", []byte(body)); err != nil {
+		return err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s and atlas.sum\n", filepath.Join(f.dir, version+"_"+name+".sql"))
+	return nil
+}
+
+// newFileTemplate opens a hand-written migration (MIGRATIONS.md, "Data
+// migrations").
+const newFileTemplate = `-- %s: a hand-written migration. Runs in one transaction with the files
+-- applied with it; statements end with ';'. Keep it re-runnable where you
+-- can (WHERE clauses that skip rows already done). After editing, run
+-- 'dbctl migrate hash', then 'dbctl migrate lint'.
+`
+
+// newVersion is the UTC timestamp version, one second past the newest
+// file when the clock is behind it, so the new file always sorts last.
+func newVersion(now time.Time, files []atlasmigrate.File) string {
+	v := now.UTC().Format("20060102150405")
+	if len(files) > 0 {
+		if newest := files[len(files)-1].Version(); v <= newest {
+			if t, err := time.Parse("20060102150405", newest); err == nil {
+				v = t.Add(time.Second).Format("20060102150405")
+			}
+		}
+	}
+	return v
+}
+
+// fileNames is the set of file names in dir.
+func fileNames(dir atlasmigrate.Dir) (map[string]bool, error) {
+	files, err := dir.Files()
+	names := map[string]bool{}
+	for _, f := range files {
+		names[f.Name()] = true
+	}
+	return names, err
+}
+
+// printWritten prints the path of every file that was not in before.
+func (f *migrateFlags) printWritten(dir atlasmigrate.Dir, before map[string]bool, out io.Writer) error {
+	after, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	for _, file := range after {
+		if !before[file.Name()] {
+			fmt.Fprintf(out, "wrote %s\n", filepath.Join(f.dir, file.Name()))
+		}
+	}
+	fmt.Fprintf(out, "wrote %s\n", filepath.Join(f.dir, atlasmigrate.HashFileName))
+	return nil
+}
+
+func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := f.validDir()
+	if err != nil {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
@@ -174,7 +270,7 @@ func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 }
 
 func migrateApply(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
@@ -203,7 +299,7 @@ func migrateApply(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 }
 
 func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
