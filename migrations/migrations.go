@@ -339,7 +339,9 @@ func (o Options) logf(format string, args ...any) {
 type FileStatus struct {
 	Version, Description string
 	State                string // "applied", "pending", "failed", "baseline", "partial"
-	Error                string
+	Error, ErrorStmt     string // what failed, for "failed" and "partial"
+	// AppliedAt is when the file was (last) run; zero when it never was.
+	AppliedAt time.Time
 }
 
 // Status lists every file of dir with its state in db, without locking.
@@ -381,13 +383,14 @@ func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, err
 			st.State = "baseline"
 		}
 		if r, ok := applied[f.Version()]; ok {
+			st.AppliedAt = r.ExecutedAt
 			switch {
 			case r.Type.Has(migrate.RevisionTypeBaseline):
 				st.State = "baseline"
 			case r.Error != "":
-				st.State, st.Error = "failed", r.Error
+				st.State, st.Error, st.ErrorStmt = "failed", r.Error, r.ErrorStmt
 			case r.Applied < r.Total:
-				st.State = "partial"
+				st.State, st.ErrorStmt = "partial", r.ErrorStmt
 			default:
 				st.State = "applied"
 			}

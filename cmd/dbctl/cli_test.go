@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -374,5 +375,63 @@ func TestMissingDirectory(t *testing.T) {
 		if !strings.Contains(r.stderr, "migration directory not found") || !strings.Contains(r.stderr, "--dir") {
 			t.Errorf("dbctl %q: %s", args, r.stderr)
 		}
+	}
+}
+
+// withPassword puts a password in rawURL (the server trusts local users,
+// so it is ignored) to check that status redacts it.
+func withPassword(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.UserPassword(u.User.Username(), "s3cret")
+	return u.String()
+}
+
+// TestStatus: target (redacted), current and next versions, applied-at
+// times; exit 1 with a failed file, and with --check on pending ones.
+func TestStatus(t *testing.T) {
+	dir := copyMigrations(t)
+	url := withPassword(t, testdb.EmptyURL(t))
+	r := dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
+	r.want(t, 0)
+	for _, want := range []string{"target:  postgres://", ":xxxxx@127.0.0.1", "current: none\n", "next:    20261127120701\n", "20261127120701  pending  -", "2 file(s): 0 applied, 2 pending, 0 failed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("fresh status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	dbctl(t, "migrate", "status", "--check", "--dir", dir, "--url", url).want(t, 1)
+
+	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).want(t, 0)
+	r = dbctl(t, "migrate", "status", "--check", "--dir", dir, "--url", url)
+	r.want(t, 0)
+	today := time.Now().UTC().Format("2006-01-02T")
+	if !strings.Contains(r.stdout, "current: 20261127121402\n") || !strings.Contains(r.stdout, "20261127121402  applied  "+today) {
+		t.Errorf("applied status:\n%s", r.stdout)
+	}
+
+	bad := "20991231000000_broken.sql"
+	if err := os.WriteFile(filepath.Join(dir, bad), []byte("CREATE TABLE broken (a int);\nSELECT no_such_function();\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dbctl(t, "migrate", "hash", "--dir", dir).want(t, 0)
+	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).want(t, 1)
+	r = dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
+	r.want(t, 1)
+	for _, want := range []string{"current: 20261127121402\n", "20991231000000  failed   " + today, "no_such_function", "at statement: SELECT no_such_function();", "0 pending, 1 failed", "s3cret"} {
+		if want == "s3cret" {
+			if strings.Contains(r.stdout+r.stderr, want) {
+				t.Errorf("status prints the password:\n%s", r.stdout)
+			}
+			continue
+		}
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("failed status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "a migration failed") {
+		t.Errorf("stderr: %s", r.stderr)
 	}
 }

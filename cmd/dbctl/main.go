@@ -42,7 +42,7 @@ var commands = []*command{
 		help: "NAME: " + migrations.NameRule + ".", setup: migrateCommand(fDir, migrateNew)},
 	{path: "migrate apply", summary: "apply pending migrations (all, or the next N; locked, one transaction per file)",
 		setup: migrateCommand(fDir|fURL|fApply, migrateApply)},
-	{path: "migrate status", summary: "list migration files and their state in the database; exit 1 when one failed",
+	{path: "migrate status", summary: "target, current and next version, each file's state and applied-at time; exit 1 when one failed (--check: or is pending)",
 		setup: migrateCommand(fDir|fURL|fStatus, migrateStatus)},
 	{path: "migrate validate", summary: "check migrations/ against atlas.sum", setup: migrateCommand(fDir, migrateValidate)},
 	{path: "migrate check", summary: "fail (and print the SQL) when ent/schema and migrations/ disagree",

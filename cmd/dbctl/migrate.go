@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
@@ -30,6 +31,7 @@ type migrateFlags struct {
 	lockTimeout time.Duration
 	latest      int
 	base        string
+	check       bool
 }
 
 // Flag groups a migrate command registers.
@@ -56,6 +58,9 @@ func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&f.baseline, "baseline", "", "version the existing schema already matches")
 		fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "how long to wait for another applier")
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
+	}
+	if groups&fStatus != 0 {
+		fs.BoolVar(&f.check, "check", false, "exit 1 when files are pending, too (not only when one failed)")
 	}
 	if groups&fBase != 0 {
 		fs.IntVar(&f.latest, "latest", 0, "analyze the newest N files (instead of --base)")
@@ -316,17 +321,55 @@ func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writ
 	if err != nil {
 		return err
 	}
-	pending := 0
+	return writeStatus(out, cfg.Redacted(), st, f.check)
+}
+
+// errMigrationsFailed and errMigrationsPending make status exit 1.
+var (
+	errMigrationsFailed  = errors.New("a migration failed: fix the file (or the data) and apply again")
+	errMigrationsPending = errors.New("migrations are pending (--check)")
+)
+
+// writeStatus prints the target, the current and next versions and one
+// line per file; failed files fail it, and pending ones with check.
+func writeStatus(out io.Writer, target string, st []migrations.FileStatus, check bool) error {
+	current, next := "none", "none"
+	var failed, pending int
 	for _, s := range st {
-		line := fmt.Sprintf("%-16s %-9s %s", s.Version, s.State, s.Description)
-		if s.Error != "" {
-			line += "  error: " + s.Error
-		}
-		fmt.Fprintln(out, line)
-		if s.State != "applied" && s.State != "baseline" {
+		switch s.State {
+		case "applied", "baseline":
+			current = s.Version
+		case "failed", "partial":
+			failed++
+		case "pending":
+			if pending == 0 {
+				next = s.Version
+			}
 			pending++
 		}
 	}
-	fmt.Fprintf(out, "%d file(s), %d not applied\n", len(st), pending)
+	fmt.Fprintf(out, "target:  %s\ncurrent: %s\nnext:    %s\n\n", target, current, next)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tDESCRIPTION")
+	for _, s := range st {
+		at := "-"
+		if !s.AppliedAt.IsZero() {
+			at = s.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Version, s.State, at, s.Description)
+	}
+	tw.Flush()
+	for _, s := range st {
+		if s.State == "failed" || s.State == "partial" {
+			fmt.Fprintf(out, "\n%s %s: %s\n  at statement: %s\n", s.Version, s.State, cmpOr(s.Error, "stopped part-way (atlas:txmode none)"), s.ErrorStmt)
+		}
+	}
+	fmt.Fprintf(out, "\n%d file(s): %d applied, %d pending, %d failed\n", len(st), len(st)-pending-failed, pending, failed)
+	switch {
+	case failed > 0:
+		return errMigrationsFailed
+	case check && pending > 0:
+		return errMigrationsPending
+	}
 	return nil
 }
