@@ -435,3 +435,57 @@ func TestStatus(t *testing.T) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 }
+
+// TestApplyAmountAndVersion: 'apply N' and --to-version stop where asked;
+// an unknown version is refused before anything runs.
+func TestApplyAmountAndVersion(t *testing.T) {
+	dir := copyMigrations(t)
+	dbctl(t, "migrate", "new", "data_one", "--dir", dir).want(t, 0)
+	dbctl(t, "migrate", "new", "data_two", "--dir", dir).want(t, 0)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
+	if len(files) != 4 {
+		t.Fatalf("files: %v", files)
+	}
+	version := func(i int) string { return strings.SplitN(filepath.Base(files[i]), "_", 2)[0] }
+	url := testdb.EmptyURL(t)
+	current := func() string {
+		r := dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
+		r.want(t, 0)
+		line, _, _ := strings.Cut(strings.SplitN(r.stdout, "current: ", 2)[1], "\n")
+		return line
+	}
+	dbctl(t, "migrate", "apply", "--to-version", "20990101000000", "--dir", dir, "--url", url).want(t, 1)
+	if got := current(); got != "none" {
+		t.Fatalf("unknown --to-version applied up to %s", got)
+	}
+	r := dbctl(t, "migrate", "apply", "1", "--dir", dir, "--url", url)
+	r.want(t, 0)
+	if got := current(); got != version(0) || !strings.Contains(r.stdout, "applied 1 migration(s)") {
+		t.Fatalf("apply 1: current %s\n%s", got, r.stdout)
+	}
+	dbctl(t, "migrate", "apply", "--to-version", version(2), "--dir", dir, "--url", url).want(t, 0)
+	if got := current(); got != version(2) {
+		t.Fatalf("--to-version %s: current %s", version(2), got)
+	}
+	dbctl(t, "migrate", "apply", "5", "--dir", dir, "--url", url).want(t, 0)
+	if got := current(); got != version(3) {
+		t.Fatalf("apply 5: current %s", got)
+	}
+}
+
+// TestApplyAllowDirty: a database with an unrelated table and no history
+// is refused with a hint; --allow-dirty applies on top of it.
+func TestApplyAllowDirty(t *testing.T) {
+	url := testdb.EmptyURL(t)
+	if _, err := testdb.Open(t, url).Exec(`CREATE TABLE unrelated (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	r := dbctl(t, "migrate", "apply", "--url", url)
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "no migration history") || !strings.Contains(r.stderr, "--allow-dirty") || !strings.Contains(r.stderr, "--baseline") {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	dbctl(t, "migrate", "apply", "--allow-dirty", "--baseline", "20261127120701", "--url", url).want(t, 2)
+	dbctl(t, "migrate", "apply", "--allow-dirty", "--url", url).want(t, 0)
+	dbctl(t, "migrate", "status", "--check", "--url", url).want(t, 0)
+}

@@ -40,7 +40,7 @@ var commands = []*command{
 		help: "NAME: " + migrations.NameRule + ". Prints the path of the file it wrote.", setup: migrateCommand(fDir|fURL|fDev, migrateDiff)},
 	{path: "migrate new", args: "NAME", nargs: [2]int{1, 1}, summary: "write an empty versioned file for a hand-written (data) migration, rehash atlas.sum",
 		help: "NAME: " + migrations.NameRule + ".", setup: migrateCommand(fDir, migrateNew)},
-	{path: "migrate apply", summary: "apply pending migrations (all, or the next N; locked, one transaction per file)",
+	{path: "migrate apply", args: "[N]", nargs: [2]int{0, 1}, summary: "apply pending migrations (all, the next N, or up to --to-version; locked, one transaction per file)",
 		setup: migrateCommand(fDir|fURL|fApply, migrateApply)},
 	{path: "migrate status", summary: "target, current and next version, each file's state and applied-at time; exit 1 when one failed (--check: or is pending)",
 		setup: migrateCommand(fDir|fURL|fStatus, migrateStatus)},

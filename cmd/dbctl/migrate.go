@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -27,6 +28,8 @@ type migrateFlags struct {
 	url         string
 	devURL      string
 	baseline    string
+	allowDirty  bool
+	toVersion   string
 	lockWait    time.Duration
 	lockTimeout time.Duration
 	latest      int
@@ -56,6 +59,8 @@ func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
 	}
 	if groups&fApply != 0 {
 		fs.StringVar(&f.baseline, "baseline", "", "version the existing schema already matches")
+		fs.BoolVar(&f.allowDirty, "allow-dirty", false, "apply on a database that has tables but no migration history (exclusive with --baseline)")
+		fs.StringVar(&f.toVersion, "to-version", "", "apply the pending files up to and including this version")
 		fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "how long to wait for another applier")
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
 	}
@@ -274,7 +279,18 @@ func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 	})
 }
 
-func migrateApply(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+func migrateApply(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
+	amount := 0
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 1 {
+			return usageError{msg: fmt.Sprintf("migrate apply: N must be a positive number of files, not %q", args[0])}
+		}
+		amount = n
+	}
+	if f.allowDirty && f.baseline != "" {
+		return usageError{msg: "migrate apply: --allow-dirty and --baseline exclude each other"}
+	}
 	dir, err := f.validDir()
 	if err != nil {
 		return err
@@ -290,6 +306,7 @@ func migrateApply(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 	defer sqlDB.Close()
 	res, err := migrations.Apply(ctx, sqlDB, migrations.Options{
 		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: cmp.Or(f.lockTimeout, -1), BaselineVersion: f.baseline,
+		AllowDirty: f.allowDirty, Amount: amount, ToVersion: f.toVersion,
 		Log: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {
