@@ -217,7 +217,7 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 		res.Current, err = currentVersion(ctx, rrw)
 		return res, err
 	case errors.As(err, new(*migrate.NotCleanError)):
-		return nil, fmt.Errorf("%w (%v): when its schema already matches a version, baseline it "+
+		return nil, fmt.Errorf("%w (%w): when its schema already matches a version, baseline it "+
 			"(BaselineVersion, dbctl --baseline VERSION); to run every file on top of what is there, AllowDirty (--allow-dirty)", ErrNotClean, err)
 	case err != nil:
 		return nil, fmt.Errorf("migrations: %w", err)
