@@ -37,6 +37,10 @@ type FileResult struct {
 	*sqlcheck.File           // the file, its per-statement changes and the states around it
 	Findings       []Finding // in statement order per analyzer, analyzers in Analyzers order
 	Ignored        bool      // a bare "-- atlas:nolint" in the header skipped the file
+	// Acknowledged are the findings "atlas:nolint" silenced (all of them
+	// when Ignored): they do not count, but reviewers still see them.
+	// Error says what they would have been.
+	Acknowledged []Finding
 }
 
 // Result is the analysis of the new files on top of the base ones.
@@ -47,6 +51,15 @@ type Result struct {
 
 // Errors counts the findings that fail the lint.
 func (r *Result) Errors() int { return r.count(true) }
+
+// Acknowledged counts the findings silenced by atlas:nolint.
+func (r *Result) Acknowledged() int {
+	n := 0
+	for _, f := range r.Files {
+		n += len(f.Acknowledged)
+	}
+	return n
+}
 
 // Warnings counts the other findings.
 func (r *Result) Warnings() int { return r.count(false) }
@@ -143,34 +156,34 @@ func Analyzers(rewrites map[string]map[int][]string) ([]sqlcheck.Analyzer, error
 	return append(azs, &locking{rewrites: rewrites}, txmode{}), nil
 }
 
-// analyze runs every analyzer on f, dropping the findings its nolint
+// analyze runs every analyzer on f, setting aside the findings its nolint
 // directives acknowledge. As in the CLI, an analyzer's error counts only
 // when some of its findings survived.
 func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer, f *sqlcheck.File) (*FileResult, error) {
 	fr := &FileResult{File: f}
 	nl := readNolint(f)
-	if fr.Ignored = nl.ignored; fr.Ignored {
-		return fr, nil
-	}
+	fr.Ignored = nl.ignored
 	for _, az := range azs {
 		var name string
 		if n, ok := az.(sqlcheck.NamedAnalyzer); ok {
 			name = n.Name()
 		}
 		var (
-			found    []Finding
-			reported bool
+			found, acked []Finding
+			reported     bool
 		)
 		err := az.Analyze(ctx, &sqlcheck.Pass{File: f, Dev: dev, Reporter: sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
 			reported = true
 			for _, d := range r.Diagnostics {
-				if nl.silenced(d.Pos, d.Code, name) {
-					continue
-				}
-				found = append(found, Finding{
+				fd := Finding{
 					File: f.Name(), Line: Line(f.Bytes(), d.Pos), Pos: d.Pos, Code: d.Code, Analyzer: name,
 					Report: r.Text, Message: d.Text, Fixes: fixes(r, d),
-				})
+				}
+				if nl.ignored || nl.silenced(d.Pos, d.Code, name) {
+					acked = append(acked, fd)
+				} else {
+					found = append(found, fd)
+				}
 			}
 		})})
 		if err != nil && !reported {
@@ -181,9 +194,15 @@ func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer
 				found[i].Error = true
 			}
 		}
+		for i := range acked {
+			acked[i].Error = err != nil
+		}
 		fr.Findings = append(fr.Findings, found...)
+		fr.Acknowledged = append(fr.Acknowledged, acked...)
 	}
-	slices.SortStableFunc(fr.Findings, func(a, b Finding) int { return a.Pos - b.Pos })
+	byPos := func(a, b Finding) int { return a.Pos - b.Pos }
+	slices.SortStableFunc(fr.Findings, byPos)
+	slices.SortStableFunc(fr.Acknowledged, byPos)
 	return fr, nil
 }
 

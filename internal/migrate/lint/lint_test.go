@@ -82,8 +82,18 @@ func TestFixtureFindings(t *testing.T) {
 			t.Errorf("%s: message %q, want the CLI's %q", code, msgs[code], msg)
 		}
 	}
-	if last := res.Files[len(res.Files)-1]; !last.Ignored || len(last.Findings) != 0 {
-		t.Errorf("file-level bare nolint: ignored=%v findings=%v", last.Ignored, last.Findings)
+	if last := res.Files[len(res.Files)-1]; !last.Ignored || len(last.Findings) != 0 ||
+		len(last.Acknowledged) != 1 || last.Acknowledged[0].Code != "DS102" || !last.Acknowledged[0].Error {
+		t.Errorf("file-level bare nolint: ignored=%v findings=%v acknowledged=%v", last.Ignored, last.Findings, last.Acknowledged)
+	}
+	var acked []string
+	for _, f := range res.Files {
+		for _, d := range f.Acknowledged {
+			acked = append(acked, key(d))
+		}
+	}
+	if want := []string{"20260106000000_acknowledged.sql:3 DS103 error", "20260110000000_ignored.sql:3 DS102 error"}; !slices.Equal(acked, want) {
+		t.Errorf("acknowledged %v, want %v", acked, want)
 	}
 	if res.Errors() != 3 || res.Warnings() != 6 || !errors.Is(res.Err(), lint.ErrFindings) {
 		t.Fatalf("errors=%d warnings=%d err=%v", res.Errors(), res.Warnings(), res.Err())
@@ -94,7 +104,8 @@ func TestFixtureFindings(t *testing.T) {
 	for _, line := range []string{
 		`testdata/lint/20260102000000_drop_column.sql:2: DS103 error: Dropping non-virtual column "legacy_code" (destructive changes detected)`,
 		`    suggested fix: Add a pre-migration check to ensure column "legacy_code" is NULL before dropping it`,
-		"9 file(s) analyzed: 3 error(s), 6 warning(s)",
+		"9 file(s) analyzed: 3 error(s), 6 warning(s), 2 acknowledged",
+		`testdata/lint/20260106000000_acknowledged.sql:3: DS103 error acknowledged (atlas:nolint): Dropping non-virtual column "score"`,
 	} {
 		if !strings.Contains(out.String(), line+"\n") {
 			t.Errorf("text output lacks %q:\n%s", line, out.String())

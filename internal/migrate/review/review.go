@@ -148,6 +148,11 @@ func orNone(s string) string {
 	return s
 }
 
+func findingRow(b *bytes.Buffer, d lint.Finding, severity string) {
+	fmt.Fprintf(b, "| %d | [%s](%s) | %s | %s | %s |\n", d.Line, d.Code, lint.DocURL(d.Code),
+		severity, schemafmt.Cell(d.Message), schemafmt.Cell(strings.Join(d.Fixes, " ")))
+}
+
 // Markdown renders the summary of res: per file, its schema changes, its
 // lint findings and its SQL.
 func Markdown(res *lint.Result) []byte {
@@ -161,8 +166,8 @@ func Markdown(res *lint.Result) []byte {
 	if len(res.Base) > 0 {
 		after = "after version " + res.Base[len(res.Base)-1].Version()
 	}
-	fmt.Fprintf(&b, "%d pending migration file(s) %s. Lint: **%d error(s)**, %d warning(s).\n",
-		len(res.Files), after, res.Errors(), res.Warnings())
+	fmt.Fprintf(&b, "%d pending migration file(s) %s. Lint: **%d error(s)**, %d warning(s), %d acknowledged.\n",
+		len(res.Files), after, res.Errors(), res.Warnings(), res.Acknowledged())
 	for _, f := range res.Files {
 		fmt.Fprintf(&b, "\n### `%s`\n\n", f.Name())
 		if items := Items(f); len(items) > 0 {
@@ -176,13 +181,16 @@ func Markdown(res *lint.Result) []byte {
 		switch {
 		case f.Ignored:
 			b.WriteString("\nLint: skipped by `-- atlas:nolint` in the file header.\n")
-		case len(f.Findings) == 0:
+		case len(f.Findings) == 0 && len(f.Acknowledged) == 0:
 			b.WriteString("\nLint: no findings.\n")
-		default:
+		}
+		if len(f.Findings)+len(f.Acknowledged) > 0 {
 			b.WriteString("\n| line | code | severity | finding | suggested fix |\n|---:|---|---|---|---|\n")
 			for _, d := range f.Findings {
-				fmt.Fprintf(&b, "| %d | [%s](%s) | %s | %s | %s |\n", d.Line, d.Code, lint.DocURL(d.Code),
-					d.Severity(), schemafmt.Cell(d.Message), schemafmt.Cell(strings.Join(d.Fixes, " ")))
+				findingRow(&b, d, d.Severity())
+			}
+			for _, d := range f.Acknowledged {
+				findingRow(&b, d, "acknowledged "+d.Severity()+" (`atlas:nolint`)")
 			}
 		}
 		fmt.Fprintf(&b, "\n<details><summary>SQL</summary>\n\n```sql\n%s\n```\n\n</details>\n", strings.TrimRight(string(f.Bytes()), "\n"))
