@@ -130,11 +130,13 @@ func Landed(ctx context.Context, dir, base string) (map[string][]byte, error) {
 // and for "--base auto":
 //  1. when HEAD is a branch off main (origin/main, else main), their
 //     merge-base: the branch's files are the new ones;
-//  2. otherwise (a fresh clone of main, HEAD is the submission), the first
+//  2. on main with migration files not committed yet, HEAD: the
+//     uncommitted files are the new ones;
+//  3. otherwise (a fresh clone of main, HEAD is the submission), the first
 //     parent of the newest commit on HEAD's first-parent chain that added a
 //     .sql file to dir: for a merge commit that is main before the merge, so
 //     the new files are what the merge brought;
-//  3. "" when there is no such commit (a single-commit or shallow history):
+//  4. "" when there is no such commit (a single-commit or shallow history):
 //     the caller compares with nothing.
 //
 // The result is described in how.
@@ -153,6 +155,21 @@ func AutoBase(ctx context.Context, dir string) (base, how string, err error) {
 			return mb, "merge-base of HEAD and " + ref, nil
 		}
 		break
+	}
+	// Before committing: the files not in HEAD are the new ones, and the
+	// files HEAD has (say the last merge's) have landed.
+	atHead, err := Landed(ctx, dir, "HEAD")
+	if err != nil {
+		return "", "", err
+	}
+	current, err := readSQL(dir)
+	if err != nil {
+		return "", "", err
+	}
+	for name := range current {
+		if _, ok := atHead[name]; !ok {
+			return head, "HEAD, since the working tree has uncommitted migration files", nil
+		}
 	}
 	// Only added .sql files count: the directory also holds Go code.
 	last, err := git(ctx, dir, "log", "--first-parent", "-1", "--format=%H", "--diff-filter=A", "HEAD", "--", ":(glob)*.sql")

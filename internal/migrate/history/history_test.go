@@ -137,6 +137,15 @@ func TestAutoBase(t *testing.T) {
 	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != c1 {
 		t.Fatalf("main itself: base %q (%s) %v, want %s, the parent of the last migration commit", base, how, err, c1)
 	}
+	// Before committing a new file on main: only that file is new, not the
+	// last landed one.
+	r.write("migrations/3_uncommitted.sql", "CREATE TABLE u (id int);\n")
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != r.git("rev-parse", "HEAD") {
+		t.Fatalf("uncommitted file: base %q (%s) %v, want HEAD", base, how, err)
+	}
+	if err := os.Remove(filepath.Join(r.dir(), "3_uncommitted.sql")); err != nil {
+		t.Fatal(err)
+	}
 
 	// A branch merged with a merge commit: the base is main before the merge.
 	r.git("checkout", "-q", "-b", "feature")
