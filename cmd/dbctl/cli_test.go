@@ -489,3 +489,75 @@ func TestApplyAllowDirty(t *testing.T) {
 	dbctl(t, "migrate", "apply", "--allow-dirty", "--url", url).want(t, 0)
 	dbctl(t, "migrate", "status", "--check", "--url", url).want(t, 0)
 }
+
+// editedSchema copies ent/schema into a package inside the module (the
+// loader compiles it there), applies edit to campaign.go, and returns its
+// path relative to the repository root.
+func editedSchema(t *testing.T, edit func(string) string) string {
+	t.Helper()
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("testdata", "tmp-schema-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	src := filepath.Join(repoRoot, "ent", "schema")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "campaign.go" {
+			b = []byte(edit(string(b)))
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "./" + filepath.ToSlash(filepath.Join("cmd", "dbctl", dir))
+}
+
+// TestDiffLoadsSchemaFromSource: with a field dropped from the schema
+// source (the compiled client, and this binary, still have it), diff
+// writes the DROP COLUMN and prints its path, and check reports the drift.
+func TestDiffLoadsSchemaFromSource(t *testing.T) {
+	schemaPath := editedSchema(t, func(s string) string {
+		const line = "\t\tfield.Text(\"objective\").Optional(),\n"
+		if !strings.Contains(s, line) {
+			t.Fatalf("campaign.go has no %q", line)
+		}
+		return strings.Replace(s, line, "", 1)
+	})
+	dir := copyMigrations(t)
+	devURL := testdb.EmptyURL(t)
+	dbctl(t, "migrate", "check", "--dir", dir, "--dev-url", devURL).want(t, 0)
+	r := dbctl(t, "migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, `DROP COLUMN "objective"`) {
+		t.Fatalf("check stderr:\n%s", r.stderr)
+	}
+	r = dbctl(t, "migrate", "diff", "drop_objective", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
+	r.want(t, 0)
+	files, _ := filepath.Glob(filepath.Join(dir, "*_drop_objective.sql"))
+	if len(files) != 1 || r.stdout != "wrote "+files[0]+"\nwrote "+filepath.Join(dir, "atlas.sum")+"\n" {
+		t.Fatalf("diff printed %q, files %v", r.stdout, files)
+	}
+	body, err := os.ReadFile(files[0])
+	if err != nil || !strings.Contains(string(body), `ALTER TABLE "campaigns" DROP COLUMN "objective"`) {
+		t.Fatalf("%s: %v\n%s", files[0], err, body)
+	}
+	dbctl(t, "migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL).want(t, 0)
+	r = dbctl(t, "migrate", "diff", "again", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
+	if r.want(t, 0); r.stdout != "no changes\n" {
+		t.Fatalf("second diff: %q", r.stdout)
+	}
+}

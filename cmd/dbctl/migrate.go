@@ -35,6 +35,7 @@ type migrateFlags struct {
 	latest      int
 	base        string
 	check       bool
+	schema      string
 }
 
 // Flag groups a migrate command registers.
@@ -45,6 +46,7 @@ const (
 	fApply              // apply's flags
 	fBase               // --base, --latest
 	fStatus             // status's flags
+	fSchema             // --schema
 )
 
 func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
@@ -63,6 +65,9 @@ func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&f.toVersion, "to-version", "", "apply the pending files up to and including this version")
 		fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "how long to wait for another applier")
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
+	}
+	if groups&fSchema != 0 {
+		fs.StringVar(&f.schema, "schema", "./ent/schema", "Ent schema package, loaded from source (never the compiled client)")
 	}
 	if groups&fStatus != 0 {
 		fs.BoolVar(&f.check, "check", false, "exit 1 when files are pending, too (not only when one failed)")
@@ -174,8 +179,12 @@ func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
+	tables, err := dev.LoadTables(f.schema)
+	if err != nil {
+		return err
+	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		wrote, err := dev.Diff(ctx, devURL, dir, name)
+		wrote, err := dev.Diff(ctx, devURL, dir, name, tables)
 		if err != nil {
 			return err
 		}
@@ -270,11 +279,15 @@ func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 	if err != nil {
 		return err
 	}
+	tables, err := dev.LoadTables(f.schema)
+	if err != nil {
+		return err
+	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		if err := dev.Check(ctx, devURL, dir); err != nil {
+		if err := dev.Check(ctx, devURL, dir, tables); err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "ent/schema and migrations/ are in sync")
+		fmt.Fprintf(out, "%s and %s are in sync\n", f.schema, f.dir)
 		return nil
 	})
 }

@@ -1,5 +1,8 @@
 // Package dev plans migrations from the Ent schema: new versioned
-// files, and the drift check that a fresh diff yields nothing.
+// files, and the drift check that a fresh diff yields nothing. The schema
+// is loaded from the ent/schema source at run time (LoadTables), never from
+// the compiled client, so a stale binary or code that no longer compiles
+// against the new schema does not matter.
 package dev
 
 import (
@@ -14,9 +17,9 @@ import (
 	atlasschema "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
-
-	"github.com/leadmetrics/db/ent/migrate"
 )
 
 // ErrDrift is returned by Check when the schema and the directory disagree.
@@ -31,16 +34,27 @@ func (e *DriftError) Error() string {
 
 func (e *DriftError) Is(target error) bool { return target == ErrDrift }
 
-// Diff writes a new migration file named name into dir for the difference
-// between the Ent schema and the state dir replays to on the clean dev
-// database devURL. It reports false when there was nothing to write.
-func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string) (bool, error) {
-	return DiffTables(ctx, devURL, dir, name, migrate.Tables)
+// LoadTables loads the Ent schema package at schemaPath (a directory or
+// package path, e.g. "./ent/schema") from source, the way entc does (it
+// compiles the schema package and what it imports, not the code using the
+// client), and returns its tables.
+func LoadTables(schemaPath string) ([]*schema.Table, error) {
+	graph, err := entc.LoadGraph(schemaPath, &gen.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("dev: load %s: %w", schemaPath, err)
+	}
+	tables, err := graph.Tables()
+	if err != nil {
+		return nil, fmt.Errorf("dev: tables of %s: %w", schemaPath, err)
+	}
+	return tables, nil
 }
 
-// DiffTables is Diff against the given desired tables instead of the
-// compiled Ent schema (tests use it to change the schema).
-func DiffTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string, tables []*schema.Table) (bool, error) {
+// Diff writes a new migration file named name into dir for the difference
+// between tables (the desired schema) and the state dir replays to on the
+// clean dev database devURL. It reports false when there was nothing to
+// write.
+func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string, tables []*schema.Table) (bool, error) {
 	err := schema.Diff(ctx, devURL, name, tables,
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
@@ -59,14 +73,9 @@ func DiffTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, name s
 	return true, nil
 }
 
-// Check plans against an in-memory copy of dir and returns a *DriftError
-// holding the SQL when a new migration would not be empty.
-func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir) error {
-	return CheckTables(ctx, devURL, dir, migrate.Tables)
-}
-
-// CheckTables is Check against the given desired tables.
-func CheckTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, tables []*schema.Table) error {
+// Check plans tables against an in-memory copy of dir and returns a
+// *DriftError holding the SQL when a new migration would not be empty.
+func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir, tables []*schema.Table) error {
 	files, err := dir.Files()
 	if err != nil {
 		return err
@@ -82,7 +91,7 @@ func CheckTables(ctx context.Context, devURL string, dir atlasmigrate.Dir, table
 	if err := atlasmigrate.WriteSumFile(mem, sum); err != nil {
 		return err
 	}
-	wrote, err := DiffTables(ctx, devURL, mem, "drift", tables)
+	wrote, err := Diff(ctx, devURL, mem, "drift", tables)
 	if err != nil || !wrote {
 		return err
 	}

@@ -54,16 +54,24 @@ func withExtraColumn() []*schema.Table {
 	return tables
 }
 
+// TestCheckInSync: the schema loaded from source, and the generated one,
+// agree with the committed migrations.
 func TestCheckInSync(t *testing.T) {
-	if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t)); err != nil {
-		t.Fatalf("committed schema and migrations disagree: %v", err)
+	loaded, err := dev.LoadTables("../../../ent/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tables := range map[string][]*schema.Table{"source": loaded, "generated": migrate.Tables} {
+		if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t), tables); err != nil {
+			t.Fatalf("%s schema and migrations disagree: %v", name, err)
+		}
 	}
 }
 
 func TestCheckCatchesChangedSchema(t *testing.T) {
 	dir := copyMigrations(t)
 	before, _ := dir.Files()
-	err := dev.CheckTables(context.Background(), testdb.EmptyURL(t), dir, withExtraColumn())
+	err := dev.Check(context.Background(), testdb.EmptyURL(t), dir, withExtraColumn())
 	var drift *dev.DriftError
 	if !errors.As(err, &drift) || !errors.Is(err, dev.ErrDrift) {
 		t.Fatalf("got %v, want a DriftError", err)
@@ -80,7 +88,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := copyMigrations(t)
 	tables := withExtraColumn()
-	wrote, err := dev.DiffTables(ctx, testdb.EmptyURL(t), dir, "add_nickname", tables)
+	wrote, err := dev.Diff(ctx, testdb.EmptyURL(t), dir, "add_nickname", tables)
 	if err != nil || !wrote {
 		t.Fatalf("diff: wrote=%v err=%v", wrote, err)
 	}
@@ -92,7 +100,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	if err := atlasmigrate.Validate(dir); err != nil {
 		t.Fatalf("atlas.sum not updated: %v", err)
 	}
-	wrote, err = dev.DiffTables(ctx, testdb.EmptyURL(t), dir, "again", tables)
+	wrote, err = dev.Diff(ctx, testdb.EmptyURL(t), dir, "again", tables)
 	if err != nil || wrote {
 		t.Fatalf("second diff: wrote=%v err=%v, want no changes", wrote, err)
 	}
