@@ -17,7 +17,6 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -147,23 +146,17 @@ func (f *migrateFlags) targetConfig() (db.Config, error) {
 // withDevURL runs fn with a clean dev database: --dev-url, or a throwaway
 // one on the target server, dropped afterwards.
 func (f *migrateFlags) withDevURL(ctx context.Context, fn func(devURL string) error) error {
-	if f.devURL != "" {
-		return fn(f.devURL)
+	dsn := ""
+	if f.devURL == "" {
+		cfg, err := f.targetConfig()
+		if err != nil {
+			return err
+		}
+		if dsn, err = cfg.DSN(); err != nil {
+			return err
+		}
 	}
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	dsn, err := cfg.DSN()
-	if err != nil {
-		return err
-	}
-	devURL, drop, err := pgserver.Throwaway(ctx, dsn, "dbctl_dev")
-	if err != nil {
-		return fmt.Errorf("create a dev database on %s (or set DATABASE_DEV_URL): %w", cfg.Redacted(), err)
-	}
-	defer drop()
-	return fn(devURL)
+	return dev.WithDatabase(ctx, f.devURL, dsn, fn)
 }
 
 func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {

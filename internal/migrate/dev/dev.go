@@ -6,6 +6,7 @@
 package dev
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,6 +21,9 @@ import (
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+
+	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/internal/pgserver"
 )
 
 // ErrDrift is returned by Check when the schema and the directory disagree.
@@ -106,6 +110,39 @@ func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir, tables []*s
 	return &DriftError{SQL: b.String()}
 }
 
+// WithDatabase runs fn with a clean dev database: devURL when set, else a
+// throwaway database on the server of serverDSN, dropped afterwards.
+func WithDatabase(ctx context.Context, devURL, serverDSN string, fn func(devURL string) error) error {
+	if devURL != "" {
+		return fn(devURL)
+	}
+	devURL, drop, err := pgserver.Throwaway(ctx, serverDSN, "dbctl_dev")
+	if err != nil {
+		return fmt.Errorf("dev: create a dev database on %s (or set DATABASE_DEV_URL): %w", db.RedactURL(serverDSN), err)
+	}
+	defer drop()
+	return fn(devURL)
+}
+
+// SchemaSQL is the SQL that creates tables on an empty database: the
+// desired state as one file, for tools that take a schema file (the
+// community Atlas CLI's src) and for reviews.
+func SchemaSQL(ctx context.Context, devURL string, tables []*schema.Table) ([]byte, error) {
+	mem := &atlasmigrate.MemDir{}
+	if _, err := Diff(ctx, devURL, mem, "schema", tables); err != nil {
+		return nil, err
+	}
+	files, err := mem.Files()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	for _, f := range files {
+		b.Write(f.Bytes())
+	}
+	return b.Bytes(), nil
+}
+
 // Inspect replays dir on the clean dev database devURL and returns the
 // schema it builds (the dev database is left clean).
 func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlasschema.Realm, error) {
@@ -128,3 +165,4 @@ func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlassc
 	}
 	return realm, nil
 }
+

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
@@ -103,5 +104,47 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	wrote, err = dev.Diff(ctx, testdb.EmptyURL(t), dir, "again", tables)
 	if err != nil || wrote {
 		t.Fatalf("second diff: wrote=%v err=%v, want no changes", wrote, err)
+	}
+}
+
+// TestSchemaFileMatchesMigrations: schema.sql (atlas.hcl's src) builds the
+// same schema as the migration directory, so 'atlas migrate diff' with the
+// community CLI finds nothing to write on a clean tree, as dbctl does.
+func TestSchemaFileMatchesMigrations(t *testing.T) {
+	ctx := context.Background()
+	body, err := os.ReadFile("../../../schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile := atlasmigrate.MemDir{}
+	if err := fromFile.WriteFile("1_schema.sql", body); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := fromFile.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := atlasmigrate.WriteSumFile(&fromFile, sum); err != nil {
+		t.Fatal(err)
+	}
+	want, err := dev.Inspect(ctx, testdb.EmptyURL(t), &fromFile)
+	if err != nil {
+		t.Fatalf("schema.sql does not apply: %v", err)
+	}
+	got, err := dev.Inspect(ctx, testdb.EmptyURL(t), copyMigrations(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := postgres.DefaultDiff.RealmDiff(got, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) > 0 {
+		plan, _ := postgres.DefaultPlan.PlanChanges(ctx, "drift", changes)
+		var b strings.Builder
+		for _, c := range plan.Changes {
+			b.WriteString(c.Cmd + ";\n")
+		}
+		t.Fatalf("schema.sql and migrations/ differ (run go generate ./...):\n%s", b.String())
 	}
 }
