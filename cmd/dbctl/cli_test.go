@@ -561,3 +561,78 @@ func TestDiffLoadsSchemaFromSource(t *testing.T) {
 		t.Fatalf("second diff: %q", r.stdout)
 	}
 }
+
+func tableCount(t *testing.T, url string) int {
+	t.Helper()
+	return len(testdb.Tables(t, testdb.Open(t, url)))
+}
+
+// TestSchemaPush: --dry-run shows the SQL and changes nothing; push
+// creates the schema, a second push finds nothing, a schema edit is pushed;
+// a migrated database is refused unless --force.
+func TestSchemaPush(t *testing.T) {
+	url, devURL := testdb.EmptyURL(t), testdb.EmptyURL(t)
+	r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url, "--dry-run")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `CREATE TABLE "public"."tenants"`) || !strings.Contains(r.stdout, "dry run") || tableCount(t, url) != 0 {
+		t.Fatalf("dry run:\n%s", r.stdout)
+	}
+	dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url).want(t, 0)
+	if n := tableCount(t, url); n != 18 {
+		t.Fatalf("push made %d tables, want 18", n)
+	}
+	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url); !strings.Contains(r.stdout, "already matches") {
+		t.Fatalf("second push:\n%s", r.stdout)
+	}
+	schemaPath := editedSchema(t, func(s string) string {
+		return strings.Replace(s, "\t\tfield.Text(\"objective\").Optional(),\n", "", 1)
+	})
+	r = dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url, "--schema", schemaPath)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `DROP COLUMN "objective"`) || !strings.Contains(r.stdout, "applied 1 statement(s)") {
+		t.Fatalf("push of the edit:\n%s", r.stdout)
+	}
+
+	migrated := testdb.URL(t)
+	r = dbctl(t, "schema", "push", "--dev-url", devURL, "--url", migrated)
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "migration revisions") || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("push to a migrated database:\n%s", r.stderr)
+	}
+	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", migrated, "--force"); r.code != 0 || !strings.Contains(r.stdout, "already matches") {
+		t.Fatalf("push --force to an up-to-date migrated database: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestMigrateReset: a database with tenants is refused unless --force;
+// reset leaves a freshly migrated, empty database.
+func TestMigrateReset(t *testing.T) {
+	url := testdb.URL(t)
+	sqlDB := testdb.Open(t, url)
+	if _, err := sqlDB.Exec(`INSERT INTO tenants (id, tenant_id, ref_id, created_at, updated_at, name, slug, status)
+VALUES ('t1', 't1', 'r1', now(), now(), 'T', 't', 'active')`); err != nil {
+		t.Fatal(err)
+	}
+	r := dbctl(t, "migrate", "reset", "--url", url)
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "holds tenants (1)") || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("reset with tenants:\n%s", r.stderr)
+	}
+	var n int
+	if err := sqlDB.QueryRow(`SELECT count(*) FROM tenants`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("refused reset changed tenants: %d %v", n, err)
+	}
+	if _, err := sqlDB.Exec(`CREATE SCHEMA scratch; CREATE TABLE scratch.t (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	dbctl(t, "migrate", "reset", "--url", url, "--force").want(t, 0)
+	var scratch bool
+	if err := sqlDB.QueryRow(`SELECT to_regnamespace('scratch') IS NOT NULL`).Scan(&scratch); err != nil || scratch {
+		t.Fatalf("reset left schema scratch: %v", err)
+	}
+	if err := sqlDB.QueryRow(`SELECT count(*) FROM tenants`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after reset: %d tenants, %v", n, err)
+	}
+	dbctl(t, "migrate", "status", "--check", "--url", url).want(t, 0)
+	dbctl(t, "migrate", "reset", "--url", url).want(t, 0) // no tenants: no --force needed
+}

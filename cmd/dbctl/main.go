@@ -54,6 +54,12 @@ var commands = []*command{
 		setup: migrateCommand(fDir|fURL|fDev|fBase, migrateReview)},
 	{path: "migrate history", summary: "fail when a landed migration was edited, removed, renamed or a new one sorts before the newest landed one",
 		setup: migrateCommand(fDir|fBase, migrateHistory)},
+	{path: "migrate reset", summary: "empty a development database (every schema, the migration history too), then apply every migration",
+		help: "Refuses a database holding tenants unless --force.", setup: migrateCommand(fDir|fURL|fForce, migrateReset)},
+	{path: "schema push", summary: "prototype: apply the current ent/schema straight to a development database, no migration file",
+		help: "Prints the SQL first; --dry-run stops there. Refuses a database with migration revisions unless --force.\n" +
+			"When the prototype is done, write the migration with 'dbctl migrate diff NAME' and reset the database.",
+		setup: pushCommand},
 	{path: "schema erd", summary: "write (or check) the ER diagram and table reference", setup: erdCommand},
 }
 

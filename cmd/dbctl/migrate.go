@@ -35,6 +35,7 @@ type migrateFlags struct {
 	base        string
 	check       bool
 	schema      string
+	force       bool
 }
 
 // Flag groups a migrate command registers.
@@ -46,6 +47,7 @@ const (
 	fBase               // --base, --latest
 	fStatus             // status's flags
 	fSchema             // --schema
+	fForce              // --force (reset)
 )
 
 func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
@@ -67,6 +69,9 @@ func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
 	}
 	if groups&fSchema != 0 {
 		fs.StringVar(&f.schema, "schema", "./ent/schema", "Ent schema package, loaded from source (never the compiled client)")
+	}
+	if groups&fForce != 0 {
+		fs.BoolVar(&f.force, "force", false, "reset even a database that holds tenants")
 	}
 	if groups&fStatus != 0 {
 		fs.BoolVar(&f.check, "check", false, "exit 1 when files are pending, too (not only when one failed)")

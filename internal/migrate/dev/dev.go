@@ -143,6 +143,71 @@ func SchemaSQL(ctx context.Context, devURL string, tables []*schema.Table) ([]by
 	return b.Bytes(), nil
 }
 
+// Push changes the public schema of the database under sqlDB to tables
+// directly, with no migration file (prototyping). Both sides are read back
+// from PostgreSQL (the desired state built on the clean dev database
+// devURL), so a second push finds nothing. show receives each statement
+// first; with dryRun nothing runs. It returns the number of statements,
+// applied in one transaction.
+func Push(ctx context.Context, sqlDB *sql.DB, devURL string, tables []*schema.Table, dryRun bool, show func(stmt string)) (int, error) {
+	body, err := SchemaSQL(ctx, devURL, tables)
+	if err != nil {
+		return 0, err
+	}
+	mem := &atlasmigrate.MemDir{}
+	if err := mem.WriteFile("1_schema.sql", body); err != nil {
+		return 0, err
+	}
+	sum, err := mem.Checksum()
+	if err != nil {
+		return 0, err
+	}
+	if err := atlasmigrate.WriteSumFile(mem, sum); err != nil {
+		return 0, err
+	}
+	realm, err := Inspect(ctx, devURL, mem)
+	if err != nil {
+		return 0, err
+	}
+	desired, ok := realm.Schema("public")
+	if !ok {
+		return 0, errors.New("dev: push: the desired schema has no public schema")
+	}
+	drv, err := postgres.Open(sqlDB)
+	if err != nil {
+		return 0, fmt.Errorf("dev: push: %w", err)
+	}
+	current, err := drv.InspectSchema(ctx, "public", nil)
+	if err != nil {
+		return 0, fmt.Errorf("dev: push: inspect: %w", err)
+	}
+	changes, err := drv.SchemaDiff(current, desired)
+	if err != nil || len(changes) == 0 {
+		return 0, err
+	}
+	plan, err := drv.PlanChanges(ctx, "push", changes)
+	if err != nil {
+		return 0, fmt.Errorf("dev: push: plan: %w", err)
+	}
+	for _, c := range plan.Changes {
+		show(c.Cmd)
+	}
+	if dryRun {
+		return len(plan.Changes), nil
+	}
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	for _, c := range plan.Changes {
+		if _, err := tx.ExecContext(ctx, c.Cmd, c.Args...); err != nil {
+			return 0, fmt.Errorf("dev: push: %s: %w", c.Cmd, err)
+		}
+	}
+	return len(plan.Changes), tx.Commit()
+}
+
 // Inspect replays dir on the clean dev database devURL and returns the
 // schema it builds (the dev database is left clean).
 func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlasschema.Realm, error) {
@@ -165,4 +230,3 @@ func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlassc
 	}
 	return realm, nil
 }
-
