@@ -7,10 +7,14 @@ package dev
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
@@ -20,6 +24,7 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
+	"entgo.io/ent/schema/field"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	db "github.com/leadmetrics/db"
@@ -51,7 +56,41 @@ func LoadTables(schemaPath string) ([]*schema.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: tables of %s: %w", schemaPath, err)
 	}
-	return tables, nil
+	return tables, CheckStringBounds(tables)
+}
+
+// ErrStringBounds matches (errors.Is) a schema whose string MaxLen and
+// column type disagree.
+var ErrStringBounds = errors.New("string field bounds disagree")
+
+var boundedType = regexp.MustCompile(`^(?:varchar|char|character varying|character)\((\d+)\)$`)
+
+// CheckStringBounds fails when a string field's MaxLen(n) and its
+// PostgreSQL type say different things: Ent keeps MaxLen to Go validation
+// (the column stays an unbounded character varying) unless the field also
+// says SchemaType(varchar(n)) (or char(n)). field.Text is unbounded text.
+func CheckStringBounds(tables []*schema.Table) error {
+	var bad []string
+	for _, t := range tables {
+		for _, c := range t.Columns {
+			if c.Type != field.TypeString || c.Size >= math.MaxInt32 {
+				continue
+			}
+			st := c.SchemaType[dialect.Postgres]
+			m := boundedType.FindStringSubmatch(st)
+			switch {
+			case c.Size > 0 && m == nil:
+				bad = append(bad, fmt.Sprintf("%s.%s: MaxLen(%d) but the column is %q: add .SchemaType(varchar(%d))",
+					t.Name, c.Name, c.Size, cmp.Or(st, "character varying"), c.Size))
+			case m != nil && m[1] != strconv.FormatInt(c.Size, 10):
+				bad = append(bad, fmt.Sprintf("%s.%s: column %s but MaxLen(%d): make them agree", t.Name, c.Name, st, c.Size))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("dev: %w (MIGRATIONS.md, \"String lengths\"):\n  %s", ErrStringBounds, strings.Join(bad, "\n  "))
+	}
+	return nil
 }
 
 // Diff writes a new migration file named name into dir for the difference

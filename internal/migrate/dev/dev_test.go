@@ -3,6 +3,7 @@ package dev_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
@@ -146,5 +148,41 @@ func TestSchemaFileMatchesMigrations(t *testing.T) {
 			b.WriteString(c.Cmd + ";\n")
 		}
 		t.Fatalf("schema.sql and migrations/ differ (run go generate ./...):\n%s", b.String())
+	}
+}
+
+// TestStringBounds: the committed schema passes, and a field whose MaxLen
+// and column type disagree fails LoadTables, so diff, check and push refuse
+// it with the fix.
+func TestStringBounds(t *testing.T) {
+	if _, err := dev.LoadTables("../../../ent/schema"); err != nil {
+		t.Fatal(err)
+	}
+	col := func(size int64, st string) *schema.Column {
+		c := &schema.Column{Name: "c", Type: field.TypeString, Size: size}
+		if st != "" {
+			c.SchemaType = map[string]string{dialect.Postgres: st}
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		col  *schema.Column
+		want string
+	}{
+		{col(200, ""), `t.c: MaxLen(200) but the column is "character varying": add .SchemaType(varchar(200))`},
+		{col(100, "varchar(320)"), "t.c: column varchar(320) but MaxLen(100): make them agree"},
+		{col(0, "varchar(10)"), "t.c: column varchar(10) but MaxLen(0): make them agree"},
+		{col(3, "char(3)"), ""},
+		{col(25, "varchar(25)"), ""},
+		{col(math.MaxInt32, ""), ""}, // field.Text
+		{col(0, ""), ""},             // no bound at all
+	} {
+		err := dev.CheckStringBounds([]*schema.Table{{Name: "t", Columns: []*schema.Column{tc.col}}})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%+v: %v", tc.col, err)
+		case tc.want != "" && (!errors.Is(err, dev.ErrStringBounds) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%+v: got %v, want %q", tc.col, err, tc.want)
+		}
 	}
 }
