@@ -227,10 +227,11 @@ func migrateNew(ctx context.Context, f *migrateFlags, args []string, out io.Writ
 
 // newFileTemplate opens a hand-written migration (MIGRATIONS.md, "Data
 // migrations").
-const newFileTemplate = `-- %s: a hand-written migration. Runs in one transaction with the files
--- applied with it; statements end with ';'. Keep it re-runnable where you
--- can (WHERE clauses that skip rows already done). After editing, run
--- 'dbctl migrate hash', then 'dbctl migrate lint'.
+const newFileTemplate = `-- %s: a hand-written migration. It runs in its own transaction,
+-- after the files before it; statements end with ';'. Keep it re-runnable
+-- where you can (WHERE clauses that skip rows already done). After editing,
+-- run 'dbctl migrate hash', then 'dbctl migrate lint'.
+
 `
 
 // newVersion is the UTC timestamp version, one second past the newest
