@@ -44,3 +44,13 @@ func CheckFileNames(dir migrate.Dir) error {
 	}
 	return nil
 }
+
+// Rehash rewrites dir's atlas.sum for its current files (after a file was
+// written or deliberately edited).
+func Rehash(dir migrate.Dir) error {
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	return migrate.WriteSumFile(dir, sum)
+}

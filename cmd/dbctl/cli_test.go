@@ -345,11 +345,7 @@ func TestFilesWithoutVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := local.Checksum()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := atlasmigrate.WriteSumFile(local, sum); err != nil {
+	if err := migrations.Rehash(local); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{

@@ -107,11 +107,7 @@ func migrateHash(ctx context.Context, f *migrateFlags, _ []string, out io.Writer
 	if err := migrations.CheckFileNames(dir); err != nil {
 		return err
 	}
-	sum, err := dir.Checksum()
-	if err != nil {
-		return err
-	}
-	return atlasmigrate.WriteSumFile(dir, sum)
+	return migrations.Rehash(dir)
 }
 
 // errNoDir: the migration directory is not where --dir points.
@@ -214,11 +210,7 @@ func migrateNew(ctx context.Context, f *migrateFlags, args []string, out io.Writ
 	if err := dir.WriteFile(version+"_"+name+".sql", []byte(body)); err != nil {
 		return err
 	}
-	sum, err := dir.Checksum()
-	if err != nil {
-		return err
-	}
-	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+	if err := migrations.Rehash(dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s and atlas.sum\n", filepath.Join(f.dir, version+"_"+name+".sql"))
@@ -307,11 +299,7 @@ func migrateApply(ctx context.Context, f *migrateFlags, args []string, out io.Wr
 	if err != nil {
 		return err
 	}
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.OpenDB(ctx, cfg)
+	_, sqlDB, err := f.openTarget(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -337,11 +325,7 @@ func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writ
 	if err != nil {
 		return err
 	}
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.OpenDB(ctx, cfg)
+	cfg, sqlDB, err := f.openTarget(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -110,23 +110,31 @@ END $$`)
 
 // withTarget runs fn on the target database, created when missing.
 func (f *migrateFlags) withTarget(ctx context.Context, fn func(db.Config, *sql.DB) error) error {
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	dsn, err := cfg.DSN()
-	if err != nil {
-		return err
-	}
-	if _, err := pgserver.EnsureDatabase(ctx, dsn); err != nil {
-		return err
-	}
-	sqlDB, err := db.OpenDB(ctx, cfg)
+	cfg, sqlDB, err := f.openTarget(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer sqlDB.Close()
 	return fn(cfg, sqlDB)
+}
+
+// openTarget opens the target database, creating it first with create.
+func (f *migrateFlags) openTarget(ctx context.Context, create bool) (db.Config, *sql.DB, error) {
+	cfg, err := f.targetConfig()
+	if err != nil {
+		return cfg, nil, err
+	}
+	if create {
+		dsn, err := cfg.DSN()
+		if err != nil {
+			return cfg, nil, err
+		}
+		if _, err := pgserver.EnsureDatabase(ctx, dsn); err != nil {
+			return cfg, nil, err
+		}
+	}
+	sqlDB, err := db.OpenDB(ctx, cfg)
+	return cfg, sqlDB, err
 }
 
 // tenantCount counts the tenants, deleted or not; 0 without the table.

@@ -29,6 +29,7 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/migrations"
 )
 
 // ErrDrift is returned by Check when the schema and the directory disagree.
@@ -127,11 +128,7 @@ func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir, tables []*s
 	if err := mem.CopyFiles(files); err != nil {
 		return err
 	}
-	sum, err := dir.Checksum()
-	if err != nil {
-		return err
-	}
-	if err := atlasmigrate.WriteSumFile(mem, sum); err != nil {
+	if err := migrations.Rehash(mem); err != nil {
 		return err
 	}
 	wrote, err := Diff(ctx, devURL, mem, "drift", tables)
@@ -197,11 +194,7 @@ func Push(ctx context.Context, sqlDB *sql.DB, devURL string, tables []*schema.Ta
 	if err := mem.WriteFile("1_schema.sql", body); err != nil {
 		return 0, err
 	}
-	sum, err := mem.Checksum()
-	if err != nil {
-		return 0, err
-	}
-	if err := atlasmigrate.WriteSumFile(mem, sum); err != nil {
+	if err := migrations.Rehash(mem); err != nil {
 		return 0, err
 	}
 	realm, err := Inspect(ctx, devURL, mem)

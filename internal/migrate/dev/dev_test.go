@@ -19,6 +19,7 @@ import (
 	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/migrations"
 )
 
 // copyMigrations copies the real migration directory into a temp dir.
@@ -122,11 +123,7 @@ func TestSchemaFileMatchesMigrations(t *testing.T) {
 	if err := fromFile.WriteFile("1_schema.sql", body); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fromFile.Checksum()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := atlasmigrate.WriteSumFile(&fromFile, sum); err != nil {
+	if err := migrations.Rehash(&fromFile); err != nil {
 		t.Fatal(err)
 	}
 	want, err := dev.Inspect(ctx, testdb.EmptyURL(t), &fromFile)
