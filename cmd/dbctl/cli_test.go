@@ -164,7 +164,7 @@ func TestInterruptExits130(t *testing.T) {
 	url := testdb.EmptyURL(t)
 	sqlDB := testdb.Open(t, url)
 	ctx := context.Background()
-	unlock := holdMigrationLock(t, sqlDB)
+	holder, unlock := holdMigrationLock(t, sqlDB)
 	defer unlock()
 	cmd := exec.Command(dbctlBin, "migrate", "apply", "--url", url, "--lock-wait", "10m")
 	cmd.Dir = repoRoot
@@ -173,13 +173,14 @@ func TestInterruptExits130(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until dbctl is connected (then it is past signal setup).
+	// Wait until dbctl polls for the lock (then it is past signal setup).
 	for {
 		var n int
-		if err := sqlDB.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+		if err := sqlDB.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND query LIKE '%pg_try_advisory_lock%'`, holder).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n > 1 { // our held-lock session plus dbctl's
+		if n > 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -234,12 +235,15 @@ func TestDemoRefusesForeignTenants(t *testing.T) {
 }
 
 // holdMigrationLock takes the appliers' advisory lock on its own
-// connection until unlock.
-func holdMigrationLock(t *testing.T, sqlDB *sql.DB) (unlock func()) {
+// connection (whose backend pid it returns) until unlock.
+func holdMigrationLock(t *testing.T, sqlDB *sql.DB) (pid int, unlock func()) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	drv, err := postgres.Open(conn)
@@ -250,7 +254,7 @@ func holdMigrationLock(t *testing.T, sqlDB *sql.DB) (unlock func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func() { release(); conn.Close() }
+	return pid, func() { release(); conn.Close() }
 }
 
 // copyMigrations copies the repository's migration files (and atlas.sum)
@@ -371,6 +375,11 @@ func TestMissingDirectory(t *testing.T) {
 		if !strings.Contains(r.stderr, "migration directory not found") || !strings.Contains(r.stderr, "--dir") {
 			t.Errorf("dbctl %q: %s", args, r.stderr)
 		}
+	}
+	r := dbctlIn(t, t.TempDir(), "migrate", "check", "--dir", copyMigrations(t))
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "ent schema package not found") || !strings.Contains(r.stderr, "--schema") {
+		t.Errorf("check outside the repository: %s", r.stderr)
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect/sql/schema"
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/internal/migrate/dev"
@@ -122,6 +124,18 @@ func (f *migrateFlags) openDir() (*atlasmigrate.LocalDir, error) {
 	return atlasmigrate.NewLocalDir(f.dir)
 }
 
+// loadTables loads --schema from source, explaining how to point at it
+// when a directory path does not exist.
+func (f *migrateFlags) loadTables() ([]*schema.Table, error) {
+	if strings.HasPrefix(f.schema, ".") || filepath.IsAbs(f.schema) {
+		if st, err := os.Stat(f.schema); err != nil || !st.IsDir() {
+			wd, _ := os.Getwd()
+			return nil, fmt.Errorf("ent schema package not found: %q (relative to %s): run dbctl from the repository root, or pass --schema PATH/TO/ent/schema", f.schema, wd)
+		}
+	}
+	return dev.LoadTables(f.schema)
+}
+
 // validDir opens --dir and checks file names and atlas.sum.
 func (f *migrateFlags) validDir() (*atlasmigrate.LocalDir, error) {
 	dir, err := f.openDir()
@@ -173,7 +187,7 @@ func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
-	tables, err := dev.LoadTables(f.schema)
+	tables, err := f.loadTables()
 	if err != nil {
 		return err
 	}
@@ -270,7 +284,7 @@ func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 	if err != nil {
 		return err
 	}
-	tables, err := dev.LoadTables(f.schema)
+	tables, err := f.loadTables()
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func pushCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) er
 	dryRun := fs.Bool("dry-run", false, "print the SQL and change nothing")
 	force := fs.Bool("force", false, "push even to a database that has migration revisions")
 	return func(ctx context.Context, _ []string, out io.Writer) error {
-		tables, err := dev.LoadTables(f.schema)
+		tables, err := f.loadTables()
 		if err != nil {
 			return err
 		}
