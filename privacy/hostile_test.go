@@ -136,7 +136,7 @@ type fixture struct {
 	visibleTo map[string][]string            // type -> ids a tenant viewer of a reads
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	env := tenancytest.New(t, 2)
 	f := &fixture{env: env, a: env.Tenants[0], b: env.Tenants[1], rows: map[string]map[string][]string{}, visibleTo: map[string][]string{}}
 	r := edgeRows{env}
