@@ -320,4 +320,12 @@ func TestHostileSelectorsKeepLegitimateQueries(t *testing.T) {
 	if _, err := f.env.Client.Campaign.Query().Where(func(s *entsql.Selector) { s.Where(entsql.ExprP("TRUE) OR (TRUE")) }).IDs(ctx); !errors.Is(err, privacy.ErrUnsafeSQL) {
 		t.Fatalf("escaping raw text: %v, want ErrUnsafeSQL", err)
 	}
+	// One query object, run under two viewers, gets each viewer's rows.
+	q := f.env.Client.Campaign.Query()
+	for _, tenant := range []string{f.a, f.b} {
+		n, err := q.Count(privacy.WithTenant(context.Background(), tenant))
+		if want := len(f.rows["Campaign"][tenant]) - 1; err != nil || n != want {
+			t.Fatalf("reused query under %s: %d %v, want %d", tenant, n, err, want)
+		}
+	}
 }
