@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // BillingEventUpdate is the builder for updating BillingEvent entities.
@@ -354,6 +355,9 @@ func (_u *BillingEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "BillingEvent", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{billingevent.Label}
@@ -729,6 +733,9 @@ func (_u *BillingEventUpdateOne) sqlSave(ctx context.Context) (_node *BillingEve
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "BillingEvent", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &BillingEvent{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -36,6 +36,10 @@ var (
 	ErrCrossTenantRef = scope.ErrCrossTenantRef
 	ErrImmutable      = scope.ErrImmutable
 	ErrSystemOnly     = scope.ErrSystemOnly
+	// ErrUnsafeSQL: SQL text a caller's predicate, order or aggregate
+	// function produced could leave its clause, or calls a function outside
+	// the allowed list (see docs/TENANCY.md, threat model).
+	ErrUnsafeSQL = scope.ErrUnsafeSQL
 )
 
 // WithTenant returns ctx with a viewer for tenantID, keeping the actor. An

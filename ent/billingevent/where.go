@@ -771,7 +771,7 @@ func HasTopupOrder() predicate.BillingEvent {
 func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.BillingEvent {
 	return predicate.BillingEvent(func(s *sql.Selector) {
 		step := newTopupOrderStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.TopupOrder(func(s *sql.Selector) { scope.Neighbors(s, "TopupOrder") }))
+		preds := []predicate.TopupOrder{scope.NeighborsWhere("TopupOrder", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

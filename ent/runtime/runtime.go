@@ -50,10 +50,6 @@ func init() {
 	activity.Hooks[1] = activityMixinHooks1[0]
 
 	activity.Hooks[2] = activityMixinHooks2[0]
-	activityMixinInters1 := activityMixin[1].Interceptors()
-	activityMixinInters2 := activityMixin[2].Interceptors()
-	activity.Interceptors[0] = activityMixinInters1[0]
-	activity.Interceptors[1] = activityMixinInters2[0]
 	activityMixinFields0 := activityMixin[0].Fields()
 	_ = activityMixinFields0
 	activityFields := schema.Activity{}.Fields()
@@ -188,10 +184,6 @@ func init() {
 	agentconfig.Hooks[1] = agentconfigMixinHooks1[0]
 
 	agentconfig.Hooks[2] = agentconfigMixinHooks2[0]
-	agentconfigMixinInters1 := agentconfigMixin[1].Interceptors()
-	agentconfigMixinInters2 := agentconfigMixin[2].Interceptors()
-	agentconfig.Interceptors[0] = agentconfigMixinInters1[0]
-	agentconfig.Interceptors[1] = agentconfigMixinInters2[0]
 	agentconfigMixinFields0 := agentconfigMixin[0].Fields()
 	_ = agentconfigMixinFields0
 	agentconfigFields := schema.AgentConfig{}.Fields()
@@ -341,8 +333,6 @@ func init() {
 	auditlogMixinHooks1 := auditlogMixin[1].Hooks()
 
 	auditlog.Hooks[1] = auditlogMixinHooks1[0]
-	auditlogMixinInters1 := auditlogMixin[1].Interceptors()
-	auditlog.Interceptors[0] = auditlogMixinInters1[0]
 	auditlogMixinFields0 := auditlogMixin[0].Fields()
 	_ = auditlogMixinFields0
 	auditlogFields := schema.AuditLog{}.Fields()
@@ -487,10 +477,6 @@ func init() {
 	billingevent.Hooks[1] = billingeventMixinHooks1[0]
 
 	billingevent.Hooks[2] = billingeventMixinHooks2[0]
-	billingeventMixinInters1 := billingeventMixin[1].Interceptors()
-	billingeventMixinInters2 := billingeventMixin[2].Interceptors()
-	billingevent.Interceptors[0] = billingeventMixinInters1[0]
-	billingevent.Interceptors[1] = billingeventMixinInters2[0]
 	billingeventMixinFields0 := billingeventMixin[0].Fields()
 	_ = billingeventMixinFields0
 	billingeventFields := schema.BillingEvent{}.Fields()
@@ -615,10 +601,6 @@ func init() {
 	campaign.Hooks[1] = campaignMixinHooks1[0]
 
 	campaign.Hooks[2] = campaignMixinHooks2[0]
-	campaignMixinInters1 := campaignMixin[1].Interceptors()
-	campaignMixinInters2 := campaignMixin[2].Interceptors()
-	campaign.Interceptors[0] = campaignMixinInters1[0]
-	campaign.Interceptors[1] = campaignMixinInters2[0]
 	campaignMixinFields0 := campaignMixin[0].Fields()
 	_ = campaignMixinFields0
 	campaignMixinFields3 := campaignMixin[3].Fields()
@@ -749,10 +731,6 @@ func init() {
 	credential.Hooks[1] = credentialMixinHooks1[0]
 
 	credential.Hooks[2] = credentialMixinHooks2[0]
-	credentialMixinInters1 := credentialMixin[1].Interceptors()
-	credentialMixinInters2 := credentialMixin[2].Interceptors()
-	credential.Interceptors[0] = credentialMixinInters1[0]
-	credential.Interceptors[1] = credentialMixinInters2[0]
 	credentialMixinFields0 := credentialMixin[0].Fields()
 	_ = credentialMixinFields0
 	credentialFields := schema.Credential{}.Fields()
@@ -885,10 +863,6 @@ func init() {
 	creditbalance.Hooks[1] = creditbalanceMixinHooks1[0]
 
 	creditbalance.Hooks[2] = creditbalanceMixinHooks2[0]
-	creditbalanceMixinInters1 := creditbalanceMixin[1].Interceptors()
-	creditbalanceMixinInters2 := creditbalanceMixin[2].Interceptors()
-	creditbalance.Interceptors[0] = creditbalanceMixinInters1[0]
-	creditbalance.Interceptors[1] = creditbalanceMixinInters2[0]
 	creditbalanceMixinFields0 := creditbalanceMixin[0].Fields()
 	_ = creditbalanceMixinFields0
 	creditbalanceFields := schema.CreditBalance{}.Fields()
@@ -984,8 +958,6 @@ func init() {
 	creditledgerentryMixinHooks1 := creditledgerentryMixin[1].Hooks()
 
 	creditledgerentry.Hooks[1] = creditledgerentryMixinHooks1[0]
-	creditledgerentryMixinInters1 := creditledgerentryMixin[1].Interceptors()
-	creditledgerentry.Interceptors[0] = creditledgerentryMixinInters1[0]
 	creditledgerentryMixinFields0 := creditledgerentryMixin[0].Fields()
 	_ = creditledgerentryMixinFields0
 	creditledgerentryFields := schema.CreditLedgerEntry{}.Fields()
@@ -1104,10 +1076,6 @@ func init() {
 	deliverable.Hooks[1] = deliverableMixinHooks1[0]
 
 	deliverable.Hooks[2] = deliverableMixinHooks2[0]
-	deliverableMixinInters1 := deliverableMixin[1].Interceptors()
-	deliverableMixinInters2 := deliverableMixin[2].Interceptors()
-	deliverable.Interceptors[0] = deliverableMixinInters1[0]
-	deliverable.Interceptors[1] = deliverableMixinInters2[0]
 	deliverableMixinFields0 := deliverableMixin[0].Fields()
 	_ = deliverableMixinFields0
 	deliverableFields := schema.Deliverable{}.Fields()
@@ -1228,10 +1196,6 @@ func init() {
 	dispatchlog.Hooks[1] = dispatchlogMixinHooks1[0]
 
 	dispatchlog.Hooks[2] = dispatchlogMixinHooks2[0]
-	dispatchlogMixinInters1 := dispatchlogMixin[1].Interceptors()
-	dispatchlogMixinInters2 := dispatchlogMixin[2].Interceptors()
-	dispatchlog.Interceptors[0] = dispatchlogMixinInters1[0]
-	dispatchlog.Interceptors[1] = dispatchlogMixinInters2[0]
 	dispatchlogMixinFields0 := dispatchlogMixin[0].Fields()
 	_ = dispatchlogMixinFields0
 	dispatchlogFields := schema.DispatchLog{}.Fields()
@@ -1370,10 +1334,6 @@ func init() {
 	hitlapproval.Hooks[1] = hitlapprovalMixinHooks1[0]
 
 	hitlapproval.Hooks[2] = hitlapprovalMixinHooks2[0]
-	hitlapprovalMixinInters1 := hitlapprovalMixin[1].Interceptors()
-	hitlapprovalMixinInters2 := hitlapprovalMixin[2].Interceptors()
-	hitlapproval.Interceptors[0] = hitlapprovalMixinInters1[0]
-	hitlapproval.Interceptors[1] = hitlapprovalMixinInters2[0]
 	hitlapprovalMixinFields0 := hitlapprovalMixin[0].Fields()
 	_ = hitlapprovalMixinFields0
 	hitlapprovalFields := schema.HitlApproval{}.Fields()
@@ -1466,10 +1426,6 @@ func init() {
 	integration.Hooks[1] = integrationMixinHooks1[0]
 
 	integration.Hooks[2] = integrationMixinHooks2[0]
-	integrationMixinInters1 := integrationMixin[1].Interceptors()
-	integrationMixinInters2 := integrationMixin[2].Interceptors()
-	integration.Interceptors[0] = integrationMixinInters1[0]
-	integration.Interceptors[1] = integrationMixinInters2[0]
 	integrationMixinFields0 := integrationMixin[0].Fields()
 	_ = integrationMixinFields0
 	integrationFields := schema.Integration{}.Fields()
@@ -1594,10 +1550,6 @@ func init() {
 	llmcalllog.Hooks[1] = llmcalllogMixinHooks1[0]
 
 	llmcalllog.Hooks[2] = llmcalllogMixinHooks2[0]
-	llmcalllogMixinInters1 := llmcalllogMixin[1].Interceptors()
-	llmcalllogMixinInters2 := llmcalllogMixin[2].Interceptors()
-	llmcalllog.Interceptors[0] = llmcalllogMixinInters1[0]
-	llmcalllog.Interceptors[1] = llmcalllogMixinInters2[0]
 	llmcalllogMixinFields0 := llmcalllogMixin[0].Fields()
 	_ = llmcalllogMixinFields0
 	llmcalllogFields := schema.LlmCallLog{}.Fields()
@@ -1750,10 +1702,6 @@ func init() {
 	notificationprovider.Hooks[1] = notificationproviderMixinHooks1[0]
 
 	notificationprovider.Hooks[2] = notificationproviderMixinHooks2[0]
-	notificationproviderMixinInters1 := notificationproviderMixin[1].Interceptors()
-	notificationproviderMixinInters2 := notificationproviderMixin[2].Interceptors()
-	notificationprovider.Interceptors[0] = notificationproviderMixinInters1[0]
-	notificationprovider.Interceptors[1] = notificationproviderMixinInters2[0]
 	notificationproviderMixinFields0 := notificationproviderMixin[0].Fields()
 	_ = notificationproviderMixinFields0
 	notificationproviderFields := schema.NotificationProvider{}.Fields()
@@ -1872,10 +1820,6 @@ func init() {
 	plan.Hooks[1] = planMixinHooks1[0]
 
 	plan.Hooks[2] = planMixinHooks2[0]
-	planMixinInters1 := planMixin[1].Interceptors()
-	planMixinInters2 := planMixin[2].Interceptors()
-	plan.Interceptors[0] = planMixinInters1[0]
-	plan.Interceptors[1] = planMixinInters2[0]
 	planMixinFields0 := planMixin[0].Fields()
 	_ = planMixinFields0
 	planMixinFields3 := planMixin[3].Fields()
@@ -2035,10 +1979,6 @@ func init() {
 	tenant.Hooks[1] = tenantMixinHooks1[0]
 
 	tenant.Hooks[2] = tenantMixinHooks2[0]
-	tenantMixinInters1 := tenantMixin[1].Interceptors()
-	tenantMixinInters2 := tenantMixin[2].Interceptors()
-	tenant.Interceptors[0] = tenantMixinInters1[0]
-	tenant.Interceptors[1] = tenantMixinInters2[0]
 	tenantMixinFields0 := tenantMixin[0].Fields()
 	_ = tenantMixinFields0
 	tenantFields := schema.Tenant{}.Fields()
@@ -2168,10 +2108,6 @@ func init() {
 	topuporder.Hooks[1] = topuporderMixinHooks1[0]
 
 	topuporder.Hooks[2] = topuporderMixinHooks2[0]
-	topuporderMixinInters1 := topuporderMixin[1].Interceptors()
-	topuporderMixinInters2 := topuporderMixin[2].Interceptors()
-	topuporder.Interceptors[0] = topuporderMixinInters1[0]
-	topuporder.Interceptors[1] = topuporderMixinInters2[0]
 	topuporderMixinFields0 := topuporderMixin[0].Fields()
 	_ = topuporderMixinFields0
 	topuporderMixinFields3 := topuporderMixin[3].Fields()
@@ -2309,10 +2245,6 @@ func init() {
 	user.Hooks[2] = userMixinHooks2[0]
 
 	user.Hooks[3] = userHooks[0]
-	userMixinInters1 := userMixin[1].Interceptors()
-	userMixinInters2 := userMixin[2].Interceptors()
-	user.Interceptors[0] = userMixinInters1[0]
-	user.Interceptors[1] = userMixinInters2[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()

@@ -106,3 +106,9 @@ func HardDelete(ctx context.Context) bool {
 	b, _ := ctx.Value(hardDeleteKey{}).(bool)
 	return b
 }
+
+// WithoutDeleted undoes WithDeleted: the soft-delete rewrite never matches
+// a row that is already deleted.
+func WithoutDeleted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deletedKey{}, false)
+}
