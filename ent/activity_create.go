@@ -21,6 +21,7 @@ import (
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/user"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -539,6 +540,7 @@ func (_c *ActivityCreate) createSpec() (*Activity, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("Activity", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("Activity", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1505,6 +1507,7 @@ func (_c *ActivityCreateBulk) Save(ctx context.Context) ([]*Activity, error) {
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("Activity", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -387,6 +388,7 @@ func (_c *AgentConfigCreate) createSpec() (*AgentConfig, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("AgentConfig", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("AgentConfig", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -968,6 +970,7 @@ func (_c *AgentConfigCreateBulk) Save(ctx context.Context) ([]*AgentConfig, erro
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("AgentConfig", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

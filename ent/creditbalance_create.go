@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditbalance"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -277,6 +278,7 @@ func (_c *CreditBalanceCreate) createSpec() (*CreditBalance, *sqlgraph.CreateSpe
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("CreditBalance", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("CreditBalance", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -647,6 +649,7 @@ func (_c *CreditBalanceCreateBulk) Save(ctx context.Context) ([]*CreditBalance, 
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("CreditBalance", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

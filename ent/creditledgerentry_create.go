@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -394,6 +395,7 @@ func (_c *CreditLedgerEntryCreate) createSpec() (*CreditLedgerEntry, *sqlgraph.C
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("CreditLedgerEntry", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("CreditLedgerEntry", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -794,6 +796,7 @@ func (_c *CreditLedgerEntryCreateBulk) Save(ctx context.Context) ([]*CreditLedge
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("CreditLedgerEntry", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

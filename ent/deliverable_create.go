@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/hitlapproval"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -416,6 +417,7 @@ func (_c *DeliverableCreate) createSpec() (*Deliverable, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("Deliverable", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("Deliverable", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1077,6 +1079,7 @@ func (_c *DeliverableCreateBulk) Save(ctx context.Context) ([]*Deliverable, erro
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("Deliverable", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -424,6 +425,7 @@ func (_c *DispatchLogCreate) createSpec() (*DispatchLog, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("DispatchLog", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("DispatchLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1142,6 +1144,7 @@ func (_c *DispatchLogCreateBulk) Save(ctx context.Context) ([]*DispatchLog, erro
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("DispatchLog", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

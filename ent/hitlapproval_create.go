@@ -17,6 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/user"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -402,6 +403,7 @@ func (_c *HitlApprovalCreate) createSpec() (*HitlApproval, *sqlgraph.CreateSpec)
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("HitlApproval", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("HitlApproval", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1076,6 +1078,7 @@ func (_c *HitlApprovalCreateBulk) Save(ctx context.Context) ([]*HitlApproval, er
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("HitlApproval", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

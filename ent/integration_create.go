@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -344,6 +345,7 @@ func (_c *IntegrationCreate) createSpec() (*Integration, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("Integration", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("Integration", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -946,6 +948,7 @@ func (_c *IntegrationCreateBulk) Save(ctx context.Context) ([]*Integration, erro
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("Integration", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -481,6 +482,7 @@ func (_c *LlmCallLogCreate) createSpec() (*LlmCallLog, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("LlmCallLog", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("LlmCallLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1241,6 +1243,7 @@ func (_c *LlmCallLogCreateBulk) Save(ctx context.Context) ([]*LlmCallLog, error)
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("LlmCallLog", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

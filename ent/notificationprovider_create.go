@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/notificationprovider"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -345,6 +346,7 @@ func (_c *NotificationProviderCreate) createSpec() (*NotificationProvider, *sqlg
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("NotificationProvider", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("NotificationProvider", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -891,6 +893,7 @@ func (_c *NotificationProviderCreateBulk) Save(ctx context.Context) ([]*Notifica
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("NotificationProvider", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

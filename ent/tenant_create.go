@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/tenant"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -329,6 +330,7 @@ func (_c *TenantCreate) createSpec() (*Tenant, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("Tenant", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("Tenant", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -845,6 +847,7 @@ func (_c *TenantCreateBulk) Save(ctx context.Context) ([]*Tenant, error) {
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("Tenant", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -15,6 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -372,6 +373,7 @@ func (_c *TopupOrderCreate) createSpec() (*TopupOrder, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("TopupOrder", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("TopupOrder", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -937,6 +939,7 @@ func (_c *TopupOrderCreateBulk) Save(ctx context.Context) ([]*TopupOrder, error)
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("TopupOrder", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

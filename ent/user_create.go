@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/user"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -377,6 +378,7 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	)
 	_spec.OnConflict = _c.conflict
 	_spec.OnConflict = scope.GuardConflict("User", _spec.OnConflict)
+	_spec.OnConflict = input.GuardConflict("User", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -885,6 +887,7 @@ func (_c *UserCreateBulk) Save(ctx context.Context) ([]*User, error) {
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
+					spec.OnConflict = input.GuardConflict("User", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
