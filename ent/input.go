@@ -273,7 +273,7 @@ func (m *CampaignMutation) CheckInput() error {
 		}
 	}
 	if v, ok := m.BudgetCurrency(); ok {
-		if err := input.Value("Campaign", "budget_currency", v); err != nil {
+		if err := input.Currency("Campaign", "budget_currency", v); err != nil {
 			return inputError(err)
 		}
 	}
@@ -808,7 +808,7 @@ func (m *PlanMutation) CheckInput() error {
 		}
 	}
 	if v, ok := m.PriceCurrency(); ok {
-		if err := input.Value("Plan", "price_currency", v); err != nil {
+		if err := input.Currency("Plan", "price_currency", v); err != nil {
 			return inputError(err)
 		}
 	}
@@ -911,7 +911,7 @@ func (m *TopupOrderMutation) CheckInput() error {
 		}
 	}
 	if v, ok := m.PaidCurrency(); ok {
-		if err := input.Value("TopupOrder", "paid_currency", v); err != nil {
+		if err := input.Currency("TopupOrder", "paid_currency", v); err != nil {
 			return inputError(err)
 		}
 	}

@@ -206,3 +206,13 @@ func encoded(v any) string {
 	_, r := walk(reflect.ValueOf(decoded), "", 0)
 	return r
 }
+
+// Annotation marks a schema field for a check beyond text hygiene; the
+// generated CheckInput reads it.
+type Annotation struct {
+	// Currency: the field holds an ISO 4217 code (see Currency).
+	Currency bool `json:"currency,omitempty"`
+}
+
+// Name implements schema.Annotation.
+func (Annotation) Name() string { return "Input" }

@@ -103,7 +103,7 @@ func Value(c *schema.Column) any {
 		return c.Enums[0]
 	case field.TypeString:
 		if c.Size == 3 {
-			return "usd"
+			return "USD"
 		}
 		size := int(c.Size)
 		if size <= 0 || size > 64 {
