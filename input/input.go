@@ -216,3 +216,24 @@ type Annotation struct {
 
 // Name implements schema.Annotation.
 func (Annotation) Name() string { return "Input" }
+
+// NamedValue is one field of a request checked by Fields.
+type NamedValue struct {
+	Name  string
+	Value any
+}
+
+// F names a value for Fields.
+func F(name string, v any) NamedValue { return NamedValue{Name: name, Value: v} }
+
+// Fields checks the values of a request that is not an Ent mutation (the
+// ledger's, billing's and secrets' raw SQL paths) in order; the first
+// refusal wins.
+func Fields(entity string, fields ...NamedValue) error {
+	for _, f := range fields {
+		if err := Value(entity, f.Name, f.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
