@@ -387,8 +387,8 @@ func (_c *AgentConfigCreate) createSpec() (*AgentConfig, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(agentconfig.Table, sqlgraph.NewFieldSpec(agentconfig.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("AgentConfig", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("AgentConfig", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("AgentConfig", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -965,12 +965,12 @@ func (_c *AgentConfigCreateBulk) Save(ctx context.Context) ([]*AgentConfig, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("AgentConfig", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("AgentConfig", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("AgentConfig", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

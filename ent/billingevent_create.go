@@ -352,8 +352,8 @@ func (_c *BillingEventCreate) createSpec() (*BillingEvent, *sqlgraph.CreateSpec)
 		_spec = sqlgraph.NewCreateSpec(billingevent.Table, sqlgraph.NewFieldSpec(billingevent.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("BillingEvent", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("BillingEvent", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("BillingEvent", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -938,12 +938,12 @@ func (_c *BillingEventCreateBulk) Save(ctx context.Context) ([]*BillingEvent, er
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("BillingEvent", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("BillingEvent", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("BillingEvent", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -365,8 +365,8 @@ func (_c *CredentialCreate) createSpec() (*Credential, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(credential.Table, sqlgraph.NewFieldSpec(credential.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("Credential", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("Credential", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("Credential", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -927,12 +927,12 @@ func (_c *CredentialCreateBulk) Save(ctx context.Context) ([]*Credential, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("Credential", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("Credential", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("Credential", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -277,8 +277,8 @@ func (_c *CreditBalanceCreate) createSpec() (*CreditBalance, *sqlgraph.CreateSpe
 		_spec = sqlgraph.NewCreateSpec(creditbalance.Table, sqlgraph.NewFieldSpec(creditbalance.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("CreditBalance", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("CreditBalance", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("CreditBalance", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -644,12 +644,12 @@ func (_c *CreditBalanceCreateBulk) Save(ctx context.Context) ([]*CreditBalance, 
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("CreditBalance", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("CreditBalance", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("CreditBalance", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -416,8 +416,8 @@ func (_c *DeliverableCreate) createSpec() (*Deliverable, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(deliverable.Table, sqlgraph.NewFieldSpec(deliverable.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("Deliverable", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("Deliverable", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("Deliverable", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1074,12 +1074,12 @@ func (_c *DeliverableCreateBulk) Save(ctx context.Context) ([]*Deliverable, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("Deliverable", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("Deliverable", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("Deliverable", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

@@ -424,8 +424,8 @@ func (_c *DispatchLogCreate) createSpec() (*DispatchLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(dispatchlog.Table, sqlgraph.NewFieldSpec(dispatchlog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("DispatchLog", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("DispatchLog", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("DispatchLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1139,12 +1139,12 @@ func (_c *DispatchLogCreateBulk) Save(ctx context.Context) ([]*DispatchLog, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("DispatchLog", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("DispatchLog", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("DispatchLog", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

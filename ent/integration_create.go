@@ -344,8 +344,8 @@ func (_c *IntegrationCreate) createSpec() (*Integration, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(integration.Table, sqlgraph.NewFieldSpec(integration.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("Integration", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("Integration", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("Integration", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -943,12 +943,12 @@ func (_c *IntegrationCreateBulk) Save(ctx context.Context) ([]*Integration, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("Integration", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("Integration", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("Integration", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

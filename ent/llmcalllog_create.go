@@ -481,8 +481,8 @@ func (_c *LlmCallLogCreate) createSpec() (*LlmCallLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(llmcalllog.Table, sqlgraph.NewFieldSpec(llmcalllog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("LlmCallLog", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("LlmCallLog", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("LlmCallLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1238,12 +1238,12 @@ func (_c *LlmCallLogCreateBulk) Save(ctx context.Context) ([]*LlmCallLog, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("LlmCallLog", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("LlmCallLog", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("LlmCallLog", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

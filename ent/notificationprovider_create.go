@@ -345,8 +345,8 @@ func (_c *NotificationProviderCreate) createSpec() (*NotificationProvider, *sqlg
 		_spec = sqlgraph.NewCreateSpec(notificationprovider.Table, sqlgraph.NewFieldSpec(notificationprovider.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("NotificationProvider", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("NotificationProvider", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("NotificationProvider", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -888,12 +888,12 @@ func (_c *NotificationProviderCreateBulk) Save(ctx context.Context) ([]*Notifica
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("NotificationProvider", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("NotificationProvider", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("NotificationProvider", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

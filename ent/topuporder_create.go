@@ -372,8 +372,8 @@ func (_c *TopupOrderCreate) createSpec() (*TopupOrder, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(topuporder.Table, sqlgraph.NewFieldSpec(topuporder.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = scope.GuardConflict("TopupOrder", _spec.OnConflict)
 	_spec.OnConflict = input.GuardConflict("TopupOrder", _spec.OnConflict)
+	_spec.OnConflict = scope.GuardConflict("TopupOrder", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -934,12 +934,12 @@ func (_c *TopupOrderCreateBulk) Save(ctx context.Context) ([]*TopupOrder, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("TopupOrder", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("TopupOrder", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err
 					}
-					spec.OnConflict = input.GuardConflict("TopupOrder", spec.OnConflict)
 					// Invoke the actual operation on the latest mutation in the chain.
 					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {

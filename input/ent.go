@@ -106,11 +106,16 @@ func GuardConflict(entity string, opts []sql.ConflictOption) []sql.ConflictOptio
 	}
 	return append(opts[:len(opts):len(opts)], sql.ResolveWith(func(u *sql.UpdateSet) {
 		if err := checkSet(entity, u); err != nil {
+			// A column of its own: a later resolver (the tenancy guard)
+			// may overwrite the refused column's value.
 			b, _ := json.Marshal(err)
-			u.Set(err.Field, failExpr{errors.New(setMarker + string(b))})
+			u.Set(failColumn, failExpr{errors.New(setMarker + string(b))})
 		}
 	}))
 }
+
+// failColumn names no column: the statement never builds.
+const failColumn = "leadmetrics_input_refused"
 
 // setMarker prefixes the JSON of a refused SET value in the build error.
 const setMarker = "leadmetrics/input: refused upsert value: "
