@@ -277,3 +277,34 @@ func TestTakenIDTenantViewer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Currencies through Ent: three upper-case ASCII letters on create, update
+// and upsert; "€" (which char(3) would pad and store) is refused.
+func TestCurrencyFields(t *testing.T) {
+	env := tenancytest.New(t, 1)
+	ctx := privacy.WithTenant(context.Background(), env.Tenants[0])
+	ok, err := env.Client.Campaign.Create().SetName("c").SetBudgetAmount(1).SetBudgetCurrency("EUR").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := env.Fingerprint()
+	for _, bad := range []string{"€", "usd", "US", "USDX", "U\x00D"} {
+		_, err := env.Client.Campaign.Create().SetName("c").SetBudgetAmount(1).SetBudgetCurrency(bad).Save(ctx)
+		wantCurrency(t, bad+" create", "Campaign", "budget_currency", err)
+		err = env.Client.Campaign.UpdateOne(ok).SetBudgetCurrency(bad).Exec(ctx)
+		wantCurrency(t, bad+" update", "Campaign", "budget_currency", err)
+		err = env.Client.Plan.Create().SetCode("p").SetName("p").SetPriceAmount(1).SetPriceCurrency(bad).Exec(sys)
+		wantCurrency(t, bad+" plan", "Plan", "price_currency", err)
+	}
+	if env.Fingerprint() != before {
+		t.Error("a refused currency changed the database")
+	}
+}
+
+func wantCurrency(t *testing.T, op, entity, field string, err error) {
+	t.Helper()
+	var verr *input.ValidationError
+	if !errors.As(err, &verr) || verr.Entity != entity || verr.Field != field || verr.Reason != input.ReasonCurrency || !ent.IsValidationError(err) {
+		t.Errorf("%s: %v, want the currency error of %s.%s", op, err, entity, field)
+	}
+}
