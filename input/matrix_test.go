@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
@@ -148,9 +149,11 @@ func TestMatrix(t *testing.T) {
 					// The SET of an upsert whose insert conflicts with the existing row.
 					f = valid()
 					f["ref_id"] = ref
-					if err := env.UpsertSet(sys, n.Type, f, map[string]any{c.Name: bad.v}); !errors.Is(err, tenancytest.ErrNoSetter) {
+					if err := env.UpsertSet(sys, n.Type, f, map[string]any{c.Name: bad.v}, false); !errors.Is(err, tenancytest.ErrNoSetter) {
 						wantInvalid(t, op("upsert set"), n.Type, c.Name, bad.path, err)
-						cases++
+						err = env.UpsertSet(sys, n.Type, f, map[string]any{c.Name: bad.v}, true)
+						wantInvalid(t, op("bulk upsert set"), n.Type, c.Name, bad.path, err)
+						cases += 2
 					}
 					if n.Immutable {
 						continue // updates are refused to everyone (privacy.ErrImmutable)
@@ -306,5 +309,41 @@ func wantCurrency(t *testing.T, op, entity, field string, err error) {
 	var verr *input.ValidationError
 	if !errors.As(err, &verr) || verr.Entity != entity || verr.Field != field || verr.Reason != input.ReasonCurrency || !ent.IsValidationError(err) {
 		t.Errorf("%s: %v, want the currency error of %s.%s", op, err, entity, field)
+	}
+}
+
+// Values an upsert SETs through the raw UpdateSet (any column, any
+// expression) are checked too, and named by the column they are assigned
+// to, also after an Add (whose expression carries its own argument).
+func TestUpsertRawSet(t *testing.T) {
+	env := tenancytest.New(t, 1)
+	ctx := privacy.WithTenant(context.Background(), env.Tenants[0])
+	a, err := env.Client.Activity.Create().SetType("t").SetTitle("t").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := env.Fingerprint()
+	err = env.Client.Activity.Create().SetRefID(a.RefID).SetType("t").SetTitle("t").
+		OnConflict(entsql.ConflictColumns("tenant_id", "ref_id"), entsql.ResolveWith(func(u *entsql.UpdateSet) {
+			u.Add("attempts", 1)
+			u.Set("title", "ok")
+			u.Set("error", "x\x00")
+		})).Exec(ctx)
+	wantInvalid(t, "raw set", "Activity", "error", "", err)
+	err = env.Client.Activity.Create().SetRefID(a.RefID).SetType("t").SetTitle("t").
+		OnConflictColumns("tenant_id", "ref_id").Update(func(u *ent.ActivityUpsert) {
+		u.SetInput(map[string]any{"k": map[string]any{"\xff": "v"}})
+	}).Exec(ctx)
+	wantInvalid(t, "typed set", "Activity", "input", `["k"]["\xff"]`, err)
+	if env.Fingerprint() != before {
+		t.Error("a refused upsert changed the database")
+	}
+	// A clean upsert still updates.
+	if err := env.Client.Activity.Create().SetRefID(a.RefID).SetType("t").SetTitle("t").
+		OnConflictColumns("tenant_id", "ref_id").Update(func(u *ent.ActivityUpsert) { u.SetTitle("new") }).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Client.Activity.GetX(ctx, a.ID).Title; got != "new" {
+		t.Fatalf("title %q after a clean upsert", got)
 	}
 }

@@ -448,10 +448,15 @@ func (e *Env) SetterType(typ, field string) reflect.Type {
 // UpsertSet creates a row of typ with fields and, on conflict on
 // (tenant_id, ref_id), SETs set through the upsert's typed setters
 // (OnConflict...Update(func(u) { u.SetX(v) })).
-func (e *Env) UpsertSet(ctx context.Context, typ string, fields, setVals map[string]any) error {
+// With bulk, the row is created through CreateBulk.
+func (e *Env) UpsertSet(ctx context.Context, typ string, fields, setVals map[string]any, bulk bool) error {
 	b, err := e.CreateBuilder(typ, fields)
 	if err != nil {
 		return err
+	}
+	if bulk {
+		bs := reflect.MakeSlice(reflect.SliceOf(b.Type()), 0, 1)
+		b = e.client(typ).MethodByName("CreateBulk").CallSlice([]reflect.Value{reflect.Append(bs, b)})[0]
 	}
 	u := call(b, "OnConflictColumns", "tenant_id", "ref_id")[0]
 	update := u.MethodByName("Update")
