@@ -102,7 +102,7 @@ func Value(entity, field string, v any) error {
 		}
 		return nil
 	}
-	if path, r := walk(reflect.ValueOf(v), "", 0); r != "" {
+	if path, r := walkAny(v, 0); r != "" {
 		return &ValidationError{Entity: entity, Field: field, Path: path, Reason: r}
 	}
 	return nil
@@ -117,30 +117,66 @@ var (
 	textMarshaler = reflect.TypeFor[interface{ MarshalText() ([]byte, error) }]()
 )
 
+// walkAny checks the shapes JSON decoding and typical callers produce
+// without reflection; anything else goes to walk. Paths are built only on
+// the way back from a refusal, so a valid value allocates nothing.
+func walkAny(x any, depth int) (string, string) {
+	if depth > maxDepth {
+		return "", ReasonJSON
+	}
+	switch v := x.(type) {
+	case nil, bool, float64, int, int64, json.Number:
+		return "", ""
+	case string:
+		return "", textReason(v)
+	case map[string]any:
+		for k, e := range v {
+			if r := textReason(k); r != "" {
+				return "[" + strconv.QuoteToASCII(k) + "]", "key " + r
+			}
+			if p, r := walkAny(e, depth+1); r != "" {
+				return "[" + strconv.QuoteToASCII(k) + "]" + p, r
+			}
+		}
+		return "", ""
+	case []any:
+		for i, e := range v {
+			if p, r := walkAny(e, depth+1); r != "" {
+				return "[" + strconv.Itoa(i) + "]" + p, r
+			}
+		}
+		return "", ""
+	}
+	return walk(reflect.ValueOf(x), depth)
+}
+
 // walk returns the path and reason of the first refused string under v.
-func walk(v reflect.Value, path string, depth int) (string, string) {
+func walk(v reflect.Value, depth int) (string, string) {
 	if !v.IsValid() {
 		return "", ""
 	}
 	if depth > maxDepth {
-		return path, ReasonJSON
+		return "", ReasonJSON
 	}
 	t := v.Type()
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface &&
 		(t.Implements(marshalerType) || t.Implements(textMarshaler)) {
-		return path, encoded(v.Interface())
+		return "", encoded(v.Interface())
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return path, textReason(v.String())
+		return "", textReason(v.String())
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return "", ""
 		}
 		if t.Kind() == reflect.Pointer && (t.Implements(marshalerType) || t.Implements(textMarshaler)) {
-			return path, encoded(v.Interface())
+			return "", encoded(v.Interface())
 		}
-		return walk(v.Elem(), path, depth+1)
+		if t.Kind() == reflect.Interface {
+			return walkAny(v.Elem().Interface(), depth+1)
+		}
+		return walk(v.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			// []byte: base64 in JSON, bytea in SQL; json.RawMessage is a
@@ -148,22 +184,21 @@ func walk(v reflect.Value, path string, depth int) (string, string) {
 			return "", ""
 		}
 		for i := range v.Len() {
-			if p, r := walk(v.Index(i), path+"["+strconv.Itoa(i)+"]", depth+1); r != "" {
-				return p, r
+			if p, r := walk(v.Index(i), depth+1); r != "" {
+				return "[" + strconv.Itoa(i) + "]" + p, r
 			}
 		}
 	case reflect.Map:
 		iter := v.MapRange()
 		for iter.Next() {
 			k := iter.Key()
-			kp := path + "[" + keyString(k) + "]"
 			if k.Kind() == reflect.String {
 				if r := textReason(k.String()); r != "" {
-					return kp, "key " + r
+					return "[" + keyString(k) + "]", "key " + r
 				}
 			}
-			if p, r := walk(iter.Value(), kp, depth+1); r != "" {
-				return p, r
+			if p, r := walk(iter.Value(), depth+1); r != "" {
+				return "[" + keyString(k) + "]" + p, r
 			}
 		}
 	case reflect.Struct:
@@ -172,8 +207,8 @@ func walk(v reflect.Value, path string, depth int) (string, string) {
 			if !f.IsExported() || f.Tag.Get("json") == "-" {
 				continue
 			}
-			if p, r := walk(v.Field(i), path+"."+f.Name, depth+1); r != "" {
-				return p, r
+			if p, r := walk(v.Field(i), depth+1); r != "" {
+				return "." + f.Name + p, r
 			}
 		}
 	}
@@ -203,7 +238,7 @@ func encoded(v any) string {
 	if err := json.Unmarshal(b, &decoded); err != nil {
 		return ReasonJSON
 	}
-	_, r := walk(reflect.ValueOf(decoded), "", 0)
+	_, r := walkAny(decoded, 0)
 	return r
 }
 
