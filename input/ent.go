@@ -41,6 +41,9 @@ func Hook() ent.Hook {
 			if err := im.CheckInput(); err != nil {
 				return nil, err
 			}
+			if err := checkEdges(m); err != nil {
+				return nil, im.InputError(err)
+			}
 			v, err := next.Mutate(ctx, m)
 			if err == nil || !m.Op().Is(ent.OpCreate) {
 				return v, err
@@ -54,6 +57,27 @@ func Hook() ent.Hook {
 			return v, err
 		})
 	}
+}
+
+// checkEdges checks the ids a mutation adds to or removes from its edges
+// (AddXIDs, SetXID, RemoveXIDs): the cross-tenant check and the statement
+// send them as they are. The error names the edge.
+func checkEdges(m ent.Mutation) error {
+	for _, e := range m.AddedEdges() {
+		for _, id := range m.AddedIDs(e) {
+			if err := Value(m.Type(), e, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range m.RemovedEdges() {
+		for _, id := range m.RemovedIDs(e) {
+			if err := Value(m.Type(), e, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // IDTakenError reports a create whose id is already a row's id. Ids are

@@ -347,3 +347,66 @@ func TestUpsertRawSet(t *testing.T) {
 		t.Fatalf("title %q after a clean upsert", got)
 	}
 }
+
+// Ids given to edges (AddXIDs, SetXID, RemoveXIDs, on create and update)
+// are checked before the cross-tenant check sends them: every edge method
+// of every builder, found by reflection.
+func TestEdgeIDs(t *testing.T) {
+	env := tenancytest.New(t, 1)
+	tenant := env.Tenants[0]
+	before := ""
+	n := 0
+	for _, tbl := range migrate.Tables {
+		node, _ := scope.LookupTable(tbl.Name)
+		valid := validFields(env, node.Type, tenant)
+		existing := env.Insert(node.Type, tenant, nil)
+		before = env.Fingerprint()
+		for _, builder := range []string{"create", "update"} {
+			var b reflect.Value
+			client := reflect.ValueOf(env.Client).Elem().FieldByName(node.Type)
+			if builder == "create" {
+				var err error
+				if b, err = env.CreateBuilder(node.Type, valid()); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if node.Immutable {
+					continue
+				}
+				b = client.MethodByName("UpdateOneID").Call([]reflect.Value{reflect.ValueOf(existing)})[0]
+			}
+			for i := range b.NumMethod() {
+				name := b.Type().Method(i).Name
+				edgeMethod := strings.HasPrefix(name, "Add") && strings.HasSuffix(name, "IDs") ||
+					strings.HasPrefix(name, "Remove") && strings.HasSuffix(name, "IDs") ||
+					strings.HasPrefix(name, "Set") && strings.HasSuffix(name, "ID") && name != "SetID"
+				mt := b.Type().Method(i).Type // receiver first
+				if !edgeMethod || mt.NumIn() != 2 || (mt.In(1).Kind() != reflect.String &&
+					(mt.In(1).Kind() != reflect.Slice || mt.In(1).Elem().Kind() != reflect.String)) {
+					continue
+				}
+				// A fresh builder per method: the bad id is the only change.
+				var fresh reflect.Value
+				if builder == "create" {
+					fresh, _ = env.CreateBuilder(node.Type, valid())
+				} else {
+					fresh = client.MethodByName("UpdateOneID").Call([]reflect.Value{reflect.ValueOf(existing)})[0]
+				}
+				fresh.MethodByName(name).Call([]reflect.Value{reflect.ValueOf("e\x00")})
+				err, _ := fresh.MethodByName("Exec").Call([]reflect.Value{reflect.ValueOf(sys)})[0].Interface().(error)
+				var verr *input.ValidationError
+				if !errors.As(err, &verr) || verr.Entity != node.Type || !errors.Is(err, input.ErrInvalid) {
+					t.Errorf("%s %s.%s: %v", builder, node.Type, name, err)
+				}
+				n++
+			}
+		}
+		if after := env.Fingerprint(); after != before {
+			t.Errorf("%s: a refused edge id changed the database", node.Type)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d edge methods found", n)
+	}
+	t.Logf("%d edge methods", n)
+}
