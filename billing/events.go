@@ -12,6 +12,7 @@ import (
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -45,6 +46,10 @@ type Event struct {
 }
 
 func (e Event) validate() error {
+	if err := input.Fields("billing.Event", input.F("Provider", e.Provider), input.F("EventID", e.EventID),
+		input.F("Type", e.Type), input.F("ProviderOrderID", e.ProviderOrderID), input.F("Payload", e.Payload)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+	}
 	switch {
 	case topuporder.ProviderValidator(e.Provider) != nil:
 		return invalid(ErrInvalidEvent, "provider %q", e.Provider)
@@ -181,6 +186,9 @@ func (b *Billing) duplicate(ctx context.Context, ev Event, scope sql.NullString)
 // the same rules and ledger postings as events. Moving an order to the
 // state it is in does nothing; an impossible move is a *TransitionError.
 func (b *Billing) Transition(ctx context.Context, orderID string, to Status) (*ledger.Entry, error) {
+	if err := input.Fields("billing.Transition", input.F("orderID", orderID), input.F("to", to)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOrder, err)
+	}
 	if topuporder.StatusValidator(to) != nil {
 		return nil, invalid(ErrInvalidOrder, "status %q", to)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -23,6 +24,13 @@ type OrderRequest struct {
 }
 
 func (r OrderRequest) validate() error {
+	if err := input.Fields("billing.OrderRequest", input.F("RefID", r.RefID), input.F("Provider", r.Provider),
+		input.F("ProviderOrderID", r.ProviderOrderID)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOrder, err)
+	}
+	if err := input.Currency("billing.OrderRequest", "PaidCurrency", r.PaidCurrency); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOrder, err)
+	}
 	switch {
 	case r.RefID == "" || utf8.RuneCountInString(r.RefID) > 128:
 		return invalid(ErrInvalidOrder, "ref id must have 1 to 128 characters")
@@ -34,8 +42,6 @@ func (r OrderRequest) validate() error {
 		return invalid(ErrInvalidOrder, "credits must be positive, got %d", r.Credits)
 	case r.PaidAmount < 0:
 		return invalid(ErrInvalidOrder, "negative price %d", r.PaidAmount)
-	case len(r.PaidCurrency) != 3:
-		return invalid(ErrInvalidOrder, "currency %q", r.PaidCurrency)
 	}
 	return nil
 }

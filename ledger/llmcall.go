@@ -10,6 +10,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -46,6 +47,12 @@ func UsageKey(refID string) string { return usageKeyPrefix + refID }
 func (c *LLMCall) validate(tenant string) error {
 	if c.TenantID != "" && c.TenantID != tenant {
 		return fmt.Errorf("ledger: LLM call %q of tenant %q: %w", c.RefID, c.TenantID, privacy.ErrTenantMismatch)
+	}
+	if err := inputError(input.Fields("ledger.LLMCall", input.F("ID", c.ID), input.F("RefID", c.RefID),
+		input.F("Provider", c.Provider), input.F("Model", c.Model), input.F("Status", c.Status),
+		input.F("Error", c.Error), input.F("RequestID", c.RequestID), input.F("ActivityID", c.ActivityID),
+		input.F("AgentConfigID", c.AgentConfigID), input.F("Description", c.Description))); err != nil {
+		return err
 	}
 	if c.Status == "" {
 		c.Status = llmcalllog.StatusOk

@@ -15,6 +15,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/input"
 )
 
 // Posting is one movement of credits a caller asks for.
@@ -65,6 +66,12 @@ func sign(k creditledgerentry.Kind) (int, error) {
 // validate checks everything Go can check, so that bad input never reaches
 // the database.
 func (p *Posting) validate() error {
+	if err := inputError(input.Fields("ledger.Posting", input.F("Kind", p.Kind),
+		input.F("IdempotencyKey", p.IdempotencyKey), input.F("Description", p.Description),
+		input.F("Metadata", p.Metadata), input.F("TopupOrderID", p.TopupOrderID),
+		input.F("LLMCallID", p.LLMCallID), input.F("ActivityID", p.ActivityID))); err != nil {
+		return err
+	}
 	s, err := sign(p.Kind)
 	if err != nil {
 		return err
@@ -133,6 +140,9 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 		return nil, err
 	}
 	actor := actorOf(ctx)
+	if err := inputError(input.Text("ledger.Posting", "actor", actor)); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(actor) > maxActorLen {
 		return nil, invalid(ErrInvalidInput, "actor longer than %d characters", maxActorLen)
 	}
@@ -223,6 +233,9 @@ func dbError(err error) error {
 	case "22003": // numeric_value_out_of_range
 		return fmt.Errorf("%w: balance would overflow int64 (%s)", ErrInvalidAmount, pgErr.Message)
 	case "23505":
+		if idErr := input.IDConflict(err); idErr != nil {
+			return idErr // a caller-chosen id (LLMCall.ID) already used, by any tenant
+		}
 		if pgErr.ConstraintName == "credit_ledger_entries_llm_call_id_key" {
 			return invalid(ErrIdempotencyConflict, "the LLM call already has a usage entry")
 		}

@@ -884,6 +884,7 @@ func init() {
 	CampaignsTable.Annotation = &entsql.Annotation{}
 	CampaignsTable.Annotation.Checks = map[string]string{
 		"budget_amount_non_negative": "budget_amount >= 0",
+		"budget_currency_iso4217":    "budget_currency ~ '^[A-Z]{3}$'",
 		"campaign_schedule_order":    "ends_at IS NULL OR starts_at IS NULL OR ends_at >= starts_at",
 	}
 	CreditLedgerEntriesTable.ForeignKeys[0].RefTable = ActivitiesTable
@@ -925,12 +926,14 @@ func init() {
 	PlansTable.Annotation.Checks = map[string]string{
 		"included_credits_non_negative": "included_credits >= 0",
 		"price_amount_non_negative":     "price_amount >= 0",
+		"price_currency_iso4217":        "price_currency ~ '^[A-Z]{3}$'",
 	}
 	TenantsTable.ForeignKeys[0].RefTable = PlansTable
 	TopupOrdersTable.Annotation = &entsql.Annotation{}
 	TopupOrdersTable.Annotation.Checks = map[string]string{
 		"credits_positive":         "credits > 0",
 		"paid_amount_non_negative": "paid_amount >= 0",
+		"paid_currency_iso4217":    "paid_currency ~ '^[A-Z]{3}$'",
 	}
 	UsersTable.Annotation = &entsql.Annotation{}
 	UsersTable.Annotation.Checks = map[string]string{
