@@ -36,6 +36,7 @@ var (
 	ErrCrossTenantRef = scope.ErrCrossTenantRef
 	ErrImmutable      = scope.ErrImmutable
 	ErrSystemOnly     = scope.ErrSystemOnly
+	ErrTenantInactive = scope.ErrTenantInactive
 )
 
 // WithTenant returns ctx with a viewer for tenantID, keeping the actor. An
