@@ -32,13 +32,29 @@ var (
 	ErrOrderConflict = errors.New("billing: order conflicts with an existing one")
 	// ErrInvalidEvent: an event with a bad field; nothing written.
 	ErrInvalidEvent = errors.New("billing: invalid event")
-	// ErrUnknownOrder: no order of the viewer's tenant (or, for the system
-	// viewer, of any tenant) has this provider order id.
+	// ErrUnknownOrder: no order has this id.
 	ErrUnknownOrder = errors.New("billing: unknown order")
 	// ErrInvalidTransition: the order's state machine refuses the move;
 	// matched by every *TransitionError.
 	ErrInvalidTransition = errors.New("billing: impossible order transition")
+	// ErrAmountMismatch: a payment or refund event's amount or currency is
+	// not the order's; the event is stored as failed, nothing is credited.
+	ErrAmountMismatch = errors.New("billing: event amount does not match the order")
 )
+
+// isCurrency reports whether s is three ASCII letters (an ISO 4217 code,
+// in any case).
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 func invalid(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))

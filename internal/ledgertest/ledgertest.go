@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
@@ -42,6 +43,18 @@ func (e *Env) Tenant(t testing.TB, planID string) (string, context.Context) {
 		t.Fatal(err)
 	}
 	return id, privacy.WithTenant(context.Background(), id)
+}
+
+// Post posts p for the tenant of ctx the way the platform would: usage
+// under the tenant's own viewer, every other kind (system-only) as the
+// system viewer naming that tenant. A ctx without a tenant viewer is
+// passed through unchanged, for the refusal cases.
+func (e *Env) Post(ctx context.Context, p ledger.Posting) (*ledger.Entry, error) {
+	if v, ok := privacy.FromContext(ctx); ok && !v.System && p.Kind != creditledgerentry.KindUsage {
+		p.TenantID = v.TenantID
+		ctx = privacy.WithSystem(ctx)
+	}
+	return e.Ledger.Post(ctx, p)
 }
 
 // Plan creates a platform plan and returns its id.

@@ -194,3 +194,18 @@ func Tables(t testing.TB, sqlDB *sql.DB) []string {
 	}
 	return tables
 }
+
+// Tenants inserts an active tenant row for each id, with raw SQL (for
+// fixtures that pick their tenant ids or work below the Ent client): the
+// lifecycle gate refuses writes for a tenant that has no row.
+func Tenants(t testing.TB, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ids ...string) {
+	t.Helper()
+	if _, err := q.ExecContext(context.Background(), `INSERT INTO tenants
+		(id, ref_id, tenant_id, created_at, updated_at, name, slug, status)
+		SELECT id, 'tenant', id, now(), now(), 'Tenant ' || id, 't-' || lower(regexp_replace(id, '[^a-zA-Z0-9]+', '-', 'g')), 'active'
+		FROM unnest($1::text[]) id`, ids); err != nil {
+		t.Fatalf("testdb: create tenants: %v", err)
+	}
+}
