@@ -265,13 +265,13 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 		ev   billing.Event
 		want error
 	}{
-		"a tenant viewer":        {ctx, event("x1", billing.EventPaymentSucceeded, "mine"), privacy.ErrSystemOnly},
-		"no amount":              {sys, billing.Event{Provider: "stripe", EventID: "x5", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine"}, billing.ErrInvalidEvent},
-		"negative amount":        {sys, billing.Event{Provider: "stripe", EventID: "x6", Type: billing.EventPaymentRefunded, ProviderOrderID: "pi_mine", Amount: -1, Currency: "USD"}, billing.ErrInvalidEvent},
-		"bad currency":           {sys, billing.Event{Provider: "stripe", EventID: "x7", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine", Amount: 100, Currency: "US$"}, billing.ErrInvalidEvent},
-		"no event id":            {sys, event("", billing.EventPaymentSucceeded, "mine"), billing.ErrInvalidEvent},
-		"no type":                {sys, event("x2", "", "mine"), billing.ErrInvalidEvent},
-		"no viewer":              {context.Background(), event("x3", billing.EventPaymentSucceeded, "mine"), privacy.ErrNoViewer},
+		"a tenant viewer": {ctx, event("x1", billing.EventPaymentSucceeded, "mine"), privacy.ErrSystemOnly},
+		"no amount":       {sys, billing.Event{Provider: "stripe", EventID: "x5", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine"}, billing.ErrInvalidEvent},
+		"negative amount": {sys, billing.Event{Provider: "stripe", EventID: "x6", Type: billing.EventPaymentRefunded, ProviderOrderID: "pi_mine", Amount: -1, Currency: "USD"}, billing.ErrInvalidEvent},
+		"bad currency":    {sys, billing.Event{Provider: "stripe", EventID: "x7", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine", Amount: 100, Currency: "US$"}, billing.ErrInvalidEvent},
+		"no event id":     {sys, event("", billing.EventPaymentSucceeded, "mine"), billing.ErrInvalidEvent},
+		"no type":         {sys, event("x2", "", "mine"), billing.ErrInvalidEvent},
+		"no viewer":       {context.Background(), event("x3", billing.EventPaymentSucceeded, "mine"), privacy.ErrNoViewer},
 	} {
 		if _, err := f.b.HandleEvent(c.ctx, c.ev); !errors.Is(err, c.want) {
 			t.Errorf("event %s: %v, want %v", name, err, c.want)

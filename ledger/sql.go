@@ -19,19 +19,24 @@ const entryCols = `id, ref_id, tenant_id, created_at, updated_at, kind, amount, 
 // an LLM call, $12.. are the call's columns (LLMCall.args).
 //
 // How it stays exact in one statement:
+//
 //   - bal locks the tenant's balance row (FOR UPDATE), so postings of one
 //     tenant serialize; after waiting, it returns the newest balance.
+//
 //   - ins inserts when the links are the tenant's and a debit other than
 //     usage does not overdraw; a key already used is skipped by ON CONFLICT
 //     DO NOTHING (the unique index sees rows committed after the snapshot).
+//
 //   - upd updates the balance FROM ins: when ins inserted nothing, the
 //     balance is not touched. This is the trap of data-modifying CTEs: a
 //     sibling UPDATE that does not read ins would apply a skipped posting.
+//
 //   - prior, the entry of the key in this statement's snapshot, is read
 //     only when nothing was inserted: it answers a replay in this round
 //     trip. A duplicate that committed while this statement waited for the
 //     lock is not in the snapshot: the statement then reports a refusal or
 //     'raced', and Go reads the key again with a new snapshot.
+//
 //   - links and the overdraft rule are checked in ins's WHERE, not in a
 //     separate CTE: measured, every extra CTE scan under the balance lock
 //     costs throughput on a hot tenant.
