@@ -237,12 +237,8 @@ type order struct {
 // systemOnly refuses every viewer but the system: moving an order's money
 // is the platform's decision, never a tenant's.
 func systemOnly(ctx context.Context, what string) error {
-	v, ok := privacy.FromContext(ctx)
-	switch {
-	case !ok:
-		return fmt.Errorf("billing: %s: %w", what, privacy.ErrNoViewer)
-	case !v.System:
-		return fmt.Errorf("billing: %s: %w", what, privacy.ErrSystemOnly)
+	if err := privacy.RequireSystem(ctx); err != nil {
+		return fmt.Errorf("billing: %s: %w", what, err)
 	}
 	return nil
 }

@@ -37,8 +37,8 @@ const GrantClockSkew = 5 * time.Minute
 // active (ErrPlanInactive), a tenant unknown, deleted, suspended or closed
 // (privacy.ErrTenantInactive).
 func (l *Ledger) GrantPlan(ctx context.Context, tenantID string, at time.Time) (*Entry, error) {
-	if v, ok := privacy.FromContext(ctx); !ok || !v.System {
-		return nil, fmt.Errorf("ledger: grant plan credits: %w", privacy.ErrSystemOnly)
+	if err := privacy.RequireSystem(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: grant plan credits: %w", err)
 	}
 	if err := checkGrantTime(at); err != nil {
 		return nil, err
@@ -91,8 +91,8 @@ func checkGrantTime(at time.Time) error {
 // Tenants whose plan is deleted or inactive (or that were suspended
 // meanwhile) are skipped: their plan grants nothing.
 func (l *Ledger) GrantAll(ctx context.Context, at time.Time) (granted int, err error) {
-	if v, ok := privacy.FromContext(ctx); !ok || !v.System {
-		return 0, fmt.Errorf("ledger: grant all tenants: %w", privacy.ErrSystemOnly)
+	if err := privacy.RequireSystem(ctx); err != nil {
+		return 0, fmt.Errorf("ledger: grant all tenants: %w", err)
 	}
 	if err := checkGrantTime(at); err != nil {
 		return 0, err

@@ -4,7 +4,6 @@ package ledgertest
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"testing"
 
 	"github.com/leadmetrics/db/cuid"
@@ -73,16 +72,8 @@ func (e *Env) Plan(t testing.TB, code string, credits int64) string {
 // assert that a refused call wrote nothing.
 func (e *Env) Fingerprint(t testing.TB) string {
 	t.Helper()
-	var parts []string
-	for _, table := range []string{"credit_balances", "credit_ledger_entries", "llm_call_logs", "topup_orders", "billing_events"} {
-		var sum string
-		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM ` + table + ` t`
-		if err := e.DB.QueryRow(q).Scan(&sum); err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, table+"="+sum)
-	}
-	return strings.Join(parts, " ")
+	return testdb.Fingerprint(t, e.DB, "tenants", "credit_balances", "credit_ledger_entries", "llm_call_logs",
+		"topup_orders", "billing_events")
 }
 
 // MustReconcile fails the test when the tenant of ctx has any drift.

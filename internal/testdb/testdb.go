@@ -15,6 +15,7 @@ import (
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 	"github.com/peterldowns/pgtestdb"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
@@ -208,4 +209,25 @@ func Tenants(t testing.TB, q interface {
 		FROM unnest($1::text[]) id`, ids); err != nil {
 		t.Fatalf("testdb: create tenants: %v", err)
 	}
+}
+
+// Fingerprint digests the rows of tables (every table when none is given):
+// per table, its row count and an md5 of its rows in id order. Equal
+// fingerprints before and after a refused call prove it wrote nothing.
+func Fingerprint(t testing.TB, sqlDB *sql.DB, tables ...string) string {
+	t.Helper()
+	if len(tables) == 0 {
+		tables = Tables(t, sqlDB)
+	}
+	parts := make([]string, 0, len(tables))
+	for _, table := range tables {
+		var sum string
+		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM ` +
+			pgx.Identifier{table}.Sanitize() + ` t`
+		if err := sqlDB.QueryRow(q).Scan(&sum); err != nil {
+			t.Fatalf("testdb: fingerprint %s: %v", table, err)
+		}
+		parts = append(parts, table+"="+sum)
+	}
+	return strings.Join(parts, " ")
 }
