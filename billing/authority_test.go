@@ -282,3 +282,33 @@ func kinds(t *testing.T) []creditledgerentry.Kind {
 	t.Fatal("no kind column")
 	return nil
 }
+
+// The system still settles a suspended tenant's order (it was placed, and
+// perhaps paid, before the suspension); a deleted tenant's payment is kept
+// as a failed event and credits nothing.
+func TestPaymentsOfInactiveTenants(t *testing.T) {
+	f := setup(t)
+	suspended, sctx := f.Tenant(t, "")
+	deleted, dctx := f.Tenant(t, "")
+	f.order(t, sctx, "s1", 700)
+	f.order(t, dctx, "d1", 700)
+	if err := f.Client.Tenant.UpdateOneID(suspended).SetStatus("suspended").Exec(sys); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Client.Tenant.DeleteOneID(deleted).Exec(sys); err != nil {
+		t.Fatal(err)
+	}
+	if out := f.deliver(t, sys, event("e-s1", billing.EventPaymentSucceeded, "s1")); out.Status != billingevent.StatusProcessed || f.Balance(t, sctx) != 700 {
+		t.Fatalf("suspended tenant's payment: %+v, balance %d", out, f.Balance(t, sctx))
+	}
+	out, err := f.b.HandleEvent(sys, event("e-d1", billing.EventPaymentSucceeded, "d1"))
+	if !errors.Is(err, privacy.ErrTenantInactive) || out == nil || out.Status != billingevent.StatusFailed || f.Balance(t, dctx) != 0 {
+		t.Fatalf("deleted tenant's payment: %+v %v", out, err)
+	}
+	// The suspended tenant itself cannot order more.
+	_, err = f.b.CreateOrder(sctx, billing.OrderRequest{RefID: "s2", Provider: topuporder.ProviderStripe,
+		ProviderOrderID: "pi_s2", Credits: 1, PaidAmount: orderPrice, PaidCurrency: "USD"})
+	if !errors.Is(err, privacy.ErrTenantInactive) {
+		t.Fatalf("suspended tenant's new order: %v", err)
+	}
+}

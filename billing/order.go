@@ -41,7 +41,8 @@ func (r OrderRequest) validate() error {
 }
 
 // CreateOrder creates a topup order in state created for the tenant in
-// ctx, which must be active (privacy.ErrTenantInactive otherwise). The same RefID with the same content returns the existing order.
+// ctx, which must be active (privacy.ErrTenantInactive otherwise). The
+// same RefID with the same content returns the existing order.
 func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOrder, error) {
 	v, ok := privacy.FromContext(ctx)
 	if !ok || v.System || v.TenantID == "" {
