@@ -312,3 +312,38 @@ func TestPaymentsOfInactiveTenants(t *testing.T) {
 		t.Fatalf("suspended tenant's new order: %v", err)
 	}
 }
+
+// Through Ent, a tenant viewer cannot write money either: balances, ledger
+// entries, orders and events are written by the system (and the ledger's
+// own statements) only.
+func TestTenantCannotWriteMoneyThroughEnt(t *testing.T) {
+	f := setup(t)
+	tid, ctx := f.Tenant(t, "")
+	oid := f.order(t, ctx, "o1", 100)
+	if err := f.Ledger.EnsureBalance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := f.Fingerprint(t)
+	for name, write := range map[string]func() error{
+		"credit balance update": func() error { _, err := f.Client.CreditBalance.Update().SetBalance(1_000_000).Save(ctx); return err },
+		"ledger entry create": func() error {
+			return f.Client.CreditLedgerEntry.Create().SetTenantID(tid).SetKind("topup").SetAmount(1_000_000).
+				SetBalanceAfter(1_000_000).SetSeq(1).SetIdempotencyKey("mint").Exec(ctx)
+		},
+		"order marked paid": func() error { return f.Client.TopupOrder.UpdateOneID(oid).SetStatus("paid").Exec(ctx) },
+		"order credits raised": func() error {
+			return f.Client.TopupOrder.UpdateOneID(oid).SetCredits(1_000_000).Exec(ctx)
+		},
+		"event create": func() error {
+			return f.Client.BillingEvent.Create().SetTenantID(tid).SetProvider("stripe").SetProviderEventID("forged").
+				SetType(billing.EventPaymentSucceeded).SetTopupOrderID(oid).Exec(ctx)
+		},
+	} {
+		if err := write(); !errors.Is(err, privacy.ErrSystemOnly) {
+			t.Errorf("%s: %v, want ErrSystemOnly", name, err)
+		}
+	}
+	if f.Fingerprint(t) != before {
+		t.Fatal("a refused Ent write changed money tables")
+	}
+}
