@@ -268,6 +268,7 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 		"a tenant viewer": {ctx, event("x1", billing.EventPaymentSucceeded, "mine"), privacy.ErrSystemOnly},
 		"no amount":       {sys, billing.Event{Provider: "stripe", EventID: "x5", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine"}, billing.ErrInvalidEvent},
 		"negative amount": {sys, billing.Event{Provider: "stripe", EventID: "x6", Type: billing.EventPaymentRefunded, ProviderOrderID: "pi_mine", Amount: -1, Currency: "USD"}, billing.ErrInvalidEvent},
+		"no currency":     {sys, billing.Event{Provider: "stripe", EventID: "x8", Type: billing.EventPaymentPending, ProviderOrderID: "pi_mine", Amount: 100}, billing.ErrInvalidEvent},
 		"bad currency":    {sys, billing.Event{Provider: "stripe", EventID: "x7", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine", Amount: 100, Currency: "US$"}, billing.ErrInvalidEvent},
 		"no event id":     {sys, event("", billing.EventPaymentSucceeded, "mine"), billing.ErrInvalidEvent},
 		"no type":         {sys, event("x2", "", "mine"), billing.ErrInvalidEvent},

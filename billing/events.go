@@ -62,6 +62,8 @@ func (e Event) validate() error {
 		return invalid(ErrInvalidEvent, "negative amount %d", e.Amount)
 	case e.Currency != "" && !isCurrency(e.Currency):
 		return invalid(ErrInvalidEvent, "currency %q", e.Currency)
+	case e.Amount != 0 && e.Currency == "":
+		return invalid(ErrInvalidEvent, "amount %d without a currency", e.Amount)
 	case movesMoney(e.Type) && e.Currency == "":
 		return invalid(ErrInvalidEvent, "%s without an amount and currency", e.Type)
 	case topuporder.ProviderValidator(e.Provider) != nil:
