@@ -47,7 +47,8 @@ func (r OrderRequest) validate() error {
 }
 
 // CreateOrder creates a topup order in state created for the tenant in
-// ctx. The same RefID with the same content returns the existing order.
+// ctx, which must be active (privacy.ErrTenantInactive otherwise). The
+// same RefID with the same content returns the existing order.
 func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOrder, error) {
 	v, ok := privacy.FromContext(ctx)
 	if !ok || v.System || v.TenantID == "" {
@@ -55,6 +56,12 @@ func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOr
 	}
 	if err := r.validate(); err != nil {
 		return nil, err
+	}
+	// The order is created as the system (below), so the lifecycle gate of
+	// Ent's policy does not run: check the tenant here (cached, no round
+	// trip on a warm path).
+	if err := privacy.CheckTenantActive(ctx, b.client, v.TenantID); err != nil {
+		return nil, fmt.Errorf("billing: create order: %w", err)
 	}
 	// Orders are written by billing only (tenant viewers may not write
 	// them through Ent): create as the system, for the viewer's tenant.

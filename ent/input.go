@@ -213,6 +213,11 @@ func (m *BillingEventMutation) CheckInput() error {
 			return inputError(err)
 		}
 	}
+	if v, ok := m.PaidCurrency(); ok {
+		if err := input.Currency("BillingEvent", "paid_currency", v); err != nil {
+			return inputError(err)
+		}
+	}
 	if v, ok := m.Provider(); ok {
 		if err := input.Value("BillingEvent", "provider", v); err != nil {
 			return inputError(err)

@@ -32,6 +32,12 @@ var (
 	// as an *input.ValidationError that matches both this and
 	// input.ErrInvalid.
 	ErrInvalidInput = errors.New("ledger: invalid input")
+	// ErrFuturePeriod: a plan grant for a time after now (beyond
+	// GrantClockSkew).
+	ErrFuturePeriod = errors.New("ledger: grant period is in the future")
+	// ErrPlanInactive: the tenant's plan is soft-deleted or not active, and
+	// grants nothing.
+	ErrPlanInactive = errors.New("ledger: plan is deleted or inactive")
 )
 
 // InsufficientError says by how much a debit fell short.

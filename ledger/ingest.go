@@ -50,6 +50,14 @@ func (l *Ledger) IngestLLMCalls(ctx context.Context, calls []LLMCall) (int64, er
 	if err := l.ownsAll(ctx, tenant, activities, agents); err != nil {
 		return 0, err
 	}
+	// One query per batch: COPY cannot carry the gate.
+	var active bool
+	if err := l.db.QueryRowContext(ctx, `SELECT `+tenantGate("$1", false), tenant).Scan(&active); err != nil {
+		return 0, err
+	}
+	if !active {
+		return 0, inactive(tenant)
+	}
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
 		return 0, err

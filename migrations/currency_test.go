@@ -19,9 +19,18 @@ import (
 func TestCurrencyMigrationFixesOldRows(t *testing.T) {
 	ctx := context.Background()
 	const file = "20261130125741_currency_iso4217.sql"
-	body, err := os.ReadFile(file)
+	// The file and every later one are held back, then restored in order.
+	later, err := filepath.Glob("*.sql")
 	if err != nil {
 		t.Fatal(err)
+	}
+	bodies := map[string][]byte{}
+	for _, f := range later {
+		if f >= file {
+			if bodies[f], err = os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	insert := `INSERT INTO topup_orders (id, ref_id, tenant_id, created_at, updated_at, paid_amount, paid_currency,
 		provider, provider_order_id, credits, status) VALUES ($1, $1, 't', now(), now(), 1, $2, 'stripe', $1, 1, 'created')`
@@ -35,8 +44,10 @@ func TestCurrencyMigrationFixesOldRows(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := copyDir(t)
 			dir, _ := atlasmigrate.NewLocalDir(path)
-			if err := os.Remove(filepath.Join(path, file)); err != nil {
-				t.Fatal(err)
+			for f := range bodies {
+				if err := os.Remove(filepath.Join(path, f)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			rehash(t, dir)
 			db := testdb.Open(t, testdb.EmptyURL(t))
@@ -46,8 +57,10 @@ func TestCurrencyMigrationFixesOldRows(t *testing.T) {
 			if _, err := db.Exec(insert, "o1", c.currency); err != nil {
 				t.Fatal(err)
 			}
-			if err := dir.WriteFile(file, body); err != nil {
-				t.Fatal(err)
+			for f, body := range bodies {
+				if err := dir.WriteFile(f, body); err != nil {
+					t.Fatal(err)
+				}
 			}
 			rehash(t, dir)
 			_, err := migrations.Apply(ctx, db, migrations.Options{Dir: dir})

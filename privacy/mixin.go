@@ -83,7 +83,11 @@ func (x Mixin) Policy() ent.Policy {
 
 // Hooks of the mixin: tenant stamping and the cross-tenant check. They run
 // after the policy (privacy's hook is the first schema hook).
+// The Tenant entity also drops the lifecycle gate's cache on every change.
 func (x Mixin) Hooks() []ent.Hook {
+	if x.kind() == KindTenant {
+		return []ent.Hook{hooks.Tenant(x.kind()), invalidateOnTenantChange()}
+	}
 	return []ent.Hook{hooks.Tenant(x.kind())}
 }
 

@@ -46,6 +46,9 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 		case op.Is(x.SystemOps):
 			return deny(ErrSystemOnly, "%s %s", op, m.Type())
 		}
+		if err := checkLifecycle(ctx, v, m); err != nil {
+			return deny(err, "%s %s", op, m.Type())
+		}
 		if op.Is(ent.OpCreate) {
 			if t, ok := m.Field(scope.ColumnTenantID); ok && t != v.TenantID {
 				return deny(ErrTenantMismatch, "create %s", m.Type())

@@ -491,6 +491,8 @@ func init() {
 	billingevent.Hooks[3] = billingeventMixinHooks2[0]
 	billingeventMixinFields0 := billingeventMixin[0].Fields()
 	_ = billingeventMixinFields0
+	billingeventMixinFields3 := billingeventMixin[3].Fields()
+	_ = billingeventMixinFields3
 	billingeventFields := schema.BillingEvent{}.Fields()
 	_ = billingeventFields
 	// billingeventDescRefID is the schema descriptor for ref_id field.
@@ -541,6 +543,28 @@ func init() {
 	billingevent.DefaultUpdatedAt = billingeventDescUpdatedAt.Default.(func() time.Time)
 	// billingevent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	billingevent.UpdateDefaultUpdatedAt = billingeventDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// billingeventDescPaidAmount is the schema descriptor for paid_amount field.
+	billingeventDescPaidAmount := billingeventMixinFields3[0].Descriptor()
+	// billingevent.PaidAmountValidator is a validator for the "paid_amount" field. It is called by the builders before save.
+	billingevent.PaidAmountValidator = billingeventDescPaidAmount.Validators[0].(func(int64) error)
+	// billingeventDescPaidCurrency is the schema descriptor for paid_currency field.
+	billingeventDescPaidCurrency := billingeventMixinFields3[1].Descriptor()
+	// billingevent.PaidCurrencyValidator is a validator for the "paid_currency" field. It is called by the builders before save.
+	billingevent.PaidCurrencyValidator = func() func(string) error {
+		validators := billingeventDescPaidCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(paid_currency string) error {
+			for _, fn := range fns {
+				if err := fn(paid_currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// billingeventDescProviderEventID is the schema descriptor for provider_event_id field.
 	billingeventDescProviderEventID := billingeventFields[1].Descriptor()
 	// billingevent.ProviderEventIDValidator is a validator for the "provider_event_id" field. It is called by the builders before save.
@@ -2026,7 +2050,9 @@ func init() {
 
 	tenant.Hooks[2] = tenantMixinHooks1[0]
 
-	tenant.Hooks[3] = tenantMixinHooks2[0]
+	tenant.Hooks[3] = tenantMixinHooks1[1]
+
+	tenant.Hooks[4] = tenantMixinHooks2[0]
 	tenantMixinFields0 := tenantMixin[0].Fields()
 	_ = tenantMixinFields0
 	tenantFields := schema.Tenant{}.Fields()

@@ -83,7 +83,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/leadmetrics/db/ent/runtime"
 var (
-	Hooks  [4]ent.Hook
+	Hooks  [5]ent.Hook
 	Policy ent.Policy
 	// DefaultRefID holds the default value on creation for the "ref_id" field.
 	DefaultRefID func() string
