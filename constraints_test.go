@@ -48,6 +48,12 @@ func TestDatabaseGuards(t *testing.T) {
 			VALUES ('c2', 'r2', ` + base + `, 'openai', 'gpt', 0, 0, -3, 0, 'ok')`, "23514"},
 		{"provider order id unique", `INSERT INTO topup_orders (id, ref_id, tenant_id, created_at, updated_at, paid_amount, paid_currency, provider, provider_order_id, credits, status)
 			VALUES ('o2', 'r2', 't2', now(), now(), 100, 'USD', 'stripe', 'po_1', 10, 'created')`, "23505"},
+		{"currency upper-case", `INSERT INTO topup_orders (id, ref_id, tenant_id, created_at, updated_at, paid_amount, paid_currency, provider, provider_order_id, credits, status)
+			VALUES ('o4', 'r4', ` + base + `, 100, 'usd', 'stripe', 'po_4', 10, 'created')`, "23514"},
+		{"currency three letters (char(3) pads)", `INSERT INTO plans (id, ref_id, tenant_id, created_at, updated_at, code, name, price_amount, price_currency, interval, included_credits, active)
+			VALUES ('p1', 'r1', ` + base + `, 'p', 'p', 1, 'US', 'month', 0, true)`, "23514"},
+		{"currency ASCII", `INSERT INTO campaigns (id, ref_id, tenant_id, created_at, updated_at, name, status, budget_amount, budget_currency, owner_id)
+			VALUES ('c1', 'r1', ` + base + `, 'c', 'draft', 1, '€', 'u1')`, "23514"},
 		{"topup credits positive", `INSERT INTO topup_orders (id, ref_id, tenant_id, created_at, updated_at, paid_amount, paid_currency, provider, provider_order_id, credits, status)
 			VALUES ('o3', 'r3', ` + base + `, 100, 'USD', 'stripe', 'po_3', 0, 'created')`, "23514"},
 	}

@@ -95,6 +95,7 @@ func TestEveryTableHasBaseColumns(t *testing.T) {
 func TestUpsertConflictHandling(t *testing.T) {
 	client, sqlDB := testdb.Client(t)
 	tid := cuid.New()
+	testdb.Tenants(t, sqlDB, tid)
 	ctx := privacy.WithTenant(context.Background(), tid)
 	upsert := func(name string) string {
 		id, err := client.User.Create().SetTenantID(tid).SetRefID("crm-42").SetEmail("Ada@Example.com").SetName(name).

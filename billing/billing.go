@@ -32,12 +32,14 @@ var (
 	ErrOrderConflict = errors.New("billing: order conflicts with an existing one")
 	// ErrInvalidEvent: an event with a bad field; nothing written.
 	ErrInvalidEvent = errors.New("billing: invalid event")
-	// ErrUnknownOrder: no order of the viewer's tenant (or, for the system
-	// viewer, of any tenant) has this provider order id.
+	// ErrUnknownOrder: no order has this id.
 	ErrUnknownOrder = errors.New("billing: unknown order")
 	// ErrInvalidTransition: the order's state machine refuses the move;
 	// matched by every *TransitionError.
 	ErrInvalidTransition = errors.New("billing: impossible order transition")
+	// ErrAmountMismatch: a payment or refund event's amount or currency is
+	// not the order's; the event is stored as failed, nothing is credited.
+	ErrAmountMismatch = errors.New("billing: event amount does not match the order")
 )
 
 func invalid(sentinel error, format string, args ...any) error {

@@ -33,16 +33,21 @@ func setup(t *testing.T) *fixture {
 func (f *fixture) order(t *testing.T, ctx context.Context, ref string, credits int64) string {
 	t.Helper()
 	o, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: ref, Provider: topuporder.ProviderStripe,
-		ProviderOrderID: "pi_" + ref, Credits: credits, PaidAmount: credits / 10, PaidCurrency: "USD"})
+		ProviderOrderID: "pi_" + ref, Credits: credits, PaidAmount: orderPrice, PaidCurrency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return o.ID
 }
 
+// orderPrice is what every test order costs, in US cents.
+const orderPrice = 100
+
+// event is a delivery for the order ref that carries the order's price
+// (the provider's lower-case currency code, as Stripe sends it).
 func event(id, typ, ref string) billing.Event {
 	return billing.Event{Provider: topuporder.ProviderStripe, EventID: id, Type: typ, ProviderOrderID: "pi_" + ref,
-		Payload: map[string]any{"id": id}}
+		Amount: orderPrice, Currency: "usd", Payload: map[string]any{"id": id}}
 }
 
 func (f *fixture) deliver(t *testing.T, ctx context.Context, ev billing.Event) *billing.Outcome {
@@ -199,14 +204,14 @@ func TestStateMachine(t *testing.T) {
 		}
 	}
 	id := f.order(t, ctx, "o1", 100)
-	if _, err := f.b.Transition(ctx, id, topuporder.StatusRefunded); !errors.Is(err, billing.ErrInvalidTransition) {
+	if _, err := f.b.Transition(sys, id, topuporder.StatusRefunded); !errors.Is(err, billing.ErrInvalidTransition) {
 		t.Fatalf("refund of an unpaid order: %v", err)
 	}
-	if _, err := f.b.Transition(ctx, id, topuporder.StatusCancelled); err != nil {
+	if _, err := f.b.Transition(sys, id, topuporder.StatusCancelled); err != nil {
 		t.Fatal(err)
 	}
 	before := f.Fingerprint(t)
-	_, err := f.b.Transition(ctx, id, topuporder.StatusPaid)
+	_, err := f.b.Transition(sys, id, topuporder.StatusPaid)
 	var te *billing.TransitionError
 	if !errors.As(err, &te) || te.From != topuporder.StatusCancelled || te.To != topuporder.StatusPaid {
 		t.Fatalf("paying a cancelled order: %v", err)
@@ -217,7 +222,7 @@ func TestStateMachine(t *testing.T) {
 	// Manual payment credits like an event does, once.
 	id2 := f.order(t, ctx, "o2", 300)
 	for range 2 {
-		if _, err := f.b.Transition(ctx, id2, topuporder.StatusPaid); err != nil {
+		if _, err := f.b.Transition(sys, id2, topuporder.StatusPaid); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,17 +265,24 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 		ev   billing.Event
 		want error
 	}{
-		"another tenant's order": {ctx, event("x1", billing.EventPaymentSucceeded, "theirs"), billing.ErrUnknownOrder},
-		"no event id":            {sys, event("", billing.EventPaymentSucceeded, "mine"), billing.ErrInvalidEvent},
-		"no type":                {sys, event("x2", "", "mine"), billing.ErrInvalidEvent},
-		"no viewer":              {context.Background(), event("x3", billing.EventPaymentSucceeded, "mine"), privacy.ErrNoViewer},
+		"a tenant viewer": {ctx, event("x1", billing.EventPaymentSucceeded, "mine"), privacy.ErrSystemOnly},
+		"no amount":       {sys, billing.Event{Provider: "stripe", EventID: "x5", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine"}, billing.ErrInvalidEvent},
+		"negative amount": {sys, billing.Event{Provider: "stripe", EventID: "x6", Type: billing.EventPaymentRefunded, ProviderOrderID: "pi_mine", Amount: -1, Currency: "USD"}, billing.ErrInvalidEvent},
+		"no currency":     {sys, billing.Event{Provider: "stripe", EventID: "x8", Type: billing.EventPaymentPending, ProviderOrderID: "pi_mine", Amount: 100}, billing.ErrInvalidEvent},
+		"bad currency":    {sys, billing.Event{Provider: "stripe", EventID: "x7", Type: billing.EventPaymentSucceeded, ProviderOrderID: "pi_mine", Amount: 100, Currency: "US$"}, billing.ErrInvalidEvent},
+		"no event id":     {sys, event("", billing.EventPaymentSucceeded, "mine"), billing.ErrInvalidEvent},
+		"no type":         {sys, event("x2", "", "mine"), billing.ErrInvalidEvent},
+		"no viewer":       {context.Background(), event("x3", billing.EventPaymentSucceeded, "mine"), privacy.ErrNoViewer},
 	} {
 		if _, err := f.b.HandleEvent(c.ctx, c.ev); !errors.Is(err, c.want) {
 			t.Errorf("event %s: %v, want %v", name, err, c.want)
 		}
 	}
-	if _, err := f.b.Transition(ctx, otherOrder, topuporder.StatusPaid); !errors.Is(err, billing.ErrUnknownOrder) {
-		t.Errorf("transition of another tenant's order: %v", err)
+	if _, err := f.b.Transition(ctx, otherOrder, topuporder.StatusPaid); !errors.Is(err, privacy.ErrSystemOnly) {
+		t.Errorf("transition by a tenant viewer: %v", err)
+	}
+	if _, err := f.b.Transition(sys, "no-such-order", topuporder.StatusPaid); !errors.Is(err, billing.ErrUnknownOrder) {
+		t.Errorf("transition of an unknown order: %v", err)
 	}
 	if f.Fingerprint(t) != before {
 		t.Fatal("refused input wrote something")
@@ -278,7 +290,7 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 	// The same request again is the same order.
 	r := good
 	r.RefID, r.ProviderOrderID, r.Credits = "mine", "pi_mine", 100
-	r.PaidAmount = 10
+	r.PaidAmount = orderPrice
 	if _, err := f.b.CreateOrder(ctx, r); err != nil {
 		t.Fatalf("same order again: %v", err)
 	}
@@ -304,7 +316,7 @@ func (f *fixture) eventStatus(t *testing.T, providerEventID string) string {
 func TestPostingFailureInSQLStillRecordsTheEvent(t *testing.T) {
 	f := setup(t)
 	_, ctx := f.Tenant(t, "")
-	if _, err := f.Ledger.Post(ctx, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: math.MaxInt64, IdempotencyKey: "max"}); err != nil {
+	if _, err := f.Post(ctx, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: math.MaxInt64, IdempotencyKey: "max"}); err != nil {
 		t.Fatal(err)
 	}
 	id := f.order(t, ctx, "o1", 10)

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -41,11 +43,35 @@ type Event struct {
 	EventID         string
 	Type            string
 	ProviderOrderID string
-	Payload         map[string]any
+	// Amount and Currency are what the provider says was paid (or
+	// refunded), in minor units of an ISO 4217 currency (any case).
+	// Required for payment.succeeded and payment.refunded, and compared
+	// with the order's price: a mismatch is stored as a failed event and
+	// moves no credit (partial payments and refunds are not supported).
+	Amount   int64
+	Currency string
+	Payload  map[string]any
 }
 
+// movesMoney reports whether an event type posts to the ledger, and so must
+// carry the amount that was paid.
+func movesMoney(typ string) bool { return typ == EventPaymentSucceeded || typ == EventPaymentRefunded }
+
 func (e Event) validate() error {
+	if err := input.Fields("billing.Event", input.F("Provider", e.Provider), input.F("EventID", e.EventID),
+		input.F("Type", e.Type), input.F("ProviderOrderID", e.ProviderOrderID), input.F("Currency", e.Currency),
+		input.F("Payload", e.Payload)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+	}
 	switch {
+	case e.Amount < 0:
+		return invalid(ErrInvalidEvent, "negative amount %d", e.Amount)
+	case e.Currency != "" && !input.IsCurrency(strings.ToUpper(e.Currency)): // providers send any case
+		return invalid(ErrInvalidEvent, "currency %q", e.Currency)
+	case e.Amount != 0 && e.Currency == "":
+		return invalid(ErrInvalidEvent, "amount %d without a currency", e.Amount)
+	case movesMoney(e.Type) && e.Currency == "":
+		return invalid(ErrInvalidEvent, "%s without an amount and currency", e.Type)
 	case topuporder.ProviderValidator(e.Provider) != nil:
 		return invalid(ErrInvalidEvent, "provider %q", e.Provider)
 	case e.EventID == "" || utf8.RuneCountInString(e.EventID) > 128:
@@ -74,8 +100,8 @@ type Outcome struct {
 
 // TopupKey and ReversalKey are the ledger idempotency keys of an order's
 // credit and of its refund: at most one of each per order, ever.
-func TopupKey(orderID string) string    { return "topup:" + orderID }
-func ReversalKey(orderID string) string { return "topup-reversal:" + orderID }
+func TopupKey(orderID string) string    { return ledger.KeyPrefixTopup + orderID }
+func ReversalKey(orderID string) string { return ledger.KeyPrefixReversal + orderID }
 
 // HandleEvent records a provider event and applies it to its order in one
 // transaction. Deliveries of one event id are deduplicated: concurrent ones
@@ -84,17 +110,19 @@ func ReversalKey(orderID string) string { return "topup-reversal:" + orderID }
 // machine refuses (a "failed" after "paid") are stored as ignored and
 // change nothing.
 //
-// Webhook intake runs as the system viewer, which finds the order in any
-// tenant (an unknown order is stored as failed under the platform tenant);
-// a tenant viewer only reaches its own orders (ErrUnknownOrder otherwise,
-// nothing written). The returned error is nil for ignored events; for a
-// failed one the event is stored and the error says why.
+// Only the system viewer (webhook intake, after authenticating the
+// provider) handles events: a tenant viewer gets privacy.ErrSystemOnly and
+// nothing is written. The order is found in any tenant (an unknown order
+// is stored as failed under the platform tenant). A payment or refund
+// whose amount or currency differs from the order's is stored as failed
+// (ErrAmountMismatch) and moves nothing. The returned error is nil for
+// ignored events; for a failed one the event is stored and the error says
+// why.
 func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
-	if err := ev.validate(); err != nil {
+	if err := systemOnly(ctx, "handle a provider event"); err != nil {
 		return nil, err
 	}
-	scope, err := viewerScope(ctx)
-	if err != nil {
+	if err := ev.validate(); err != nil {
 		return nil, err
 	}
 	payload, err := json.Marshal(ev.Payload)
@@ -106,10 +134,8 @@ func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	o, err := lockOrder(ctx, tx, orderByProviderSQL, string(ev.Provider), ev.ProviderOrderID, scope)
+	o, err := lockOrder(ctx, tx, orderByProviderSQL, string(ev.Provider), ev.ProviderOrderID)
 	switch {
-	case errors.Is(err, ErrUnknownOrder) && scope.Valid:
-		return nil, err
 	case errors.Is(err, ErrUnknownOrder):
 		o = &order{TenantID: privacy.PlatformTenantID}
 	case err != nil:
@@ -117,16 +143,17 @@ func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
 	}
 	out := &Outcome{EventID: cuid.New(), OrderID: o.ID, OrderStatus: o.Status}
 	res, err := tx.ExecContext(ctx, `INSERT INTO billing_events (id, ref_id, tenant_id, created_at, updated_at,
-			provider, provider_event_id, type, payload, status, topup_order_id)
-		VALUES ($1, $1, $2, now(), now(), $3, $4, $5, $6, 'received', $7)
+			provider, provider_event_id, type, payload, status, topup_order_id, paid_amount, paid_currency)
+		VALUES ($1, $1, $2, now(), now(), $3, $4, $5, $6, 'received', $7, $8, $9)
 		ON CONFLICT (provider, provider_event_id) DO NOTHING`,
-		out.EventID, o.TenantID, string(ev.Provider), ev.EventID, ev.Type, string(payload), nullable(o.ID))
+		out.EventID, o.TenantID, string(ev.Provider), ev.EventID, ev.Type, string(payload), nullable(o.ID),
+		sql.NullInt64{Int64: ev.Amount, Valid: ev.Currency != ""}, nullable(strings.ToUpper(ev.Currency)))
 	if err != nil {
 		return nil, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		tx.Rollback()
-		return b.duplicate(ctx, ev, scope)
+		return b.duplicate(ctx, ev)
 	}
 	to, known := eventTargets[ev.Type]
 	var failure error
@@ -135,6 +162,10 @@ func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
 		out.Status, out.Reason = billingevent.StatusFailed, "no order with provider order id "+ev.ProviderOrderID
 	case !known:
 		out.Status, out.Reason = billingevent.StatusIgnored, "event type not handled"
+	case movesMoney(ev.Type) && (ev.Amount != o.PaidAmount || !strings.EqualFold(ev.Currency, o.PaidCurrency)):
+		failure = fmt.Errorf("%w: event says %d %s, order %s costs %d %s", ErrAmountMismatch,
+			ev.Amount, strings.ToUpper(ev.Currency), o.ID, o.PaidAmount, o.PaidCurrency)
+		out.Status, out.Reason = billingevent.StatusFailed, failure.Error()
 	default:
 		out.Entry, err = b.apply(ctx, tx, o, to)
 		var te *TransitionError
@@ -163,16 +194,13 @@ func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
 }
 
 // duplicate reports the stored outcome of an event delivered before.
-func (b *Billing) duplicate(ctx context.Context, ev Event, scope sql.NullString) (*Outcome, error) {
+func (b *Billing) duplicate(ctx context.Context, ev Event) (*Outcome, error) {
 	out := &Outcome{Duplicate: true}
 	var orderID, orderStatus sql.NullString
 	err := b.db.QueryRowContext(ctx, `SELECT e.id, e.status, coalesce(e.error, ''), o.id, o.status
 		FROM billing_events e LEFT JOIN topup_orders o ON o.id = e.topup_order_id AND o.tenant_id = e.tenant_id
-		WHERE e.provider = $1 AND e.provider_event_id = $2 AND ($3::varchar IS NULL OR e.tenant_id = $3)`,
-		string(ev.Provider), ev.EventID, scope).Scan(&out.EventID, &out.Status, &out.Reason, &orderID, &orderStatus)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, invalid(ErrInvalidEvent, "event id %q belongs to another tenant", ev.EventID)
-	}
+		WHERE e.provider = $1 AND e.provider_event_id = $2`,
+		string(ev.Provider), ev.EventID).Scan(&out.EventID, &out.Status, &out.Reason, &orderID, &orderStatus)
 	out.OrderID, out.OrderStatus = orderID.String, Status(orderStatus.String)
 	return out, err
 }
@@ -180,20 +208,24 @@ func (b *Billing) duplicate(ctx context.Context, ev Event, scope sql.NullString)
 // Transition moves an order by hand (an operator, the manual provider):
 // the same rules and ledger postings as events. Moving an order to the
 // state it is in does nothing; an impossible move is a *TransitionError.
+// Only the system viewer moves orders (privacy.ErrSystemOnly): paying
+// credits the tenant.
 func (b *Billing) Transition(ctx context.Context, orderID string, to Status) (*ledger.Entry, error) {
+	if err := systemOnly(ctx, "move an order"); err != nil {
+		return nil, err
+	}
+	if err := input.Fields("billing.Transition", input.F("orderID", orderID), input.F("to", to)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOrder, err)
+	}
 	if topuporder.StatusValidator(to) != nil {
 		return nil, invalid(ErrInvalidOrder, "status %q", to)
-	}
-	scope, err := viewerScope(ctx)
-	if err != nil {
-		return nil, err
 	}
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	o, err := lockOrder(ctx, tx, orderByIDSQL, orderID, scope)
+	o, err := lockOrder(ctx, tx, orderByIDSQL, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -209,31 +241,31 @@ type order struct {
 	ID, TenantID string
 	Status       Status
 	Credits      int64
+	PaidAmount   int64
+	PaidCurrency string
 }
 
-// viewerScope is the tenant filter of the viewer: its tenant, or none for
-// the system viewer.
-func viewerScope(ctx context.Context) (sql.NullString, error) {
-	v, ok := privacy.FromContext(ctx)
-	if !ok {
-		return sql.NullString{}, fmt.Errorf("billing: %w", privacy.ErrNoViewer)
+// systemOnly refuses every viewer but the system: moving an order's money
+// is the platform's decision, never a tenant's.
+func systemOnly(ctx context.Context, what string) error {
+	if err := privacy.RequireSystem(ctx); err != nil {
+		return fmt.Errorf("billing: %s: %w", what, err)
 	}
-	return sql.NullString{String: v.TenantID, Valid: !v.System}, nil
+	return nil
 }
 
-// The order lookups, the last parameter being the viewer's scope. The row
-// lock serializes concurrent events of one order.
+// The order lookups. The row lock serializes concurrent events of one
+// order.
 const (
-	orderByProviderSQL = `SELECT id, tenant_id, status, credits FROM topup_orders
-		WHERE provider = $1 AND provider_order_id = $2 AND ($3::varchar IS NULL OR tenant_id = $3) FOR UPDATE`
-	orderByIDSQL = `SELECT id, tenant_id, status, credits FROM topup_orders
-		WHERE id = $1 AND ($2::varchar IS NULL OR tenant_id = $2) FOR UPDATE`
+	orderCols          = `id, tenant_id, status, credits, paid_amount, paid_currency`
+	orderByProviderSQL = `SELECT ` + orderCols + ` FROM topup_orders WHERE provider = $1 AND provider_order_id = $2 FOR UPDATE`
+	orderByIDSQL       = `SELECT ` + orderCols + ` FROM topup_orders WHERE id = $1 FOR UPDATE`
 )
 
 // lockOrder runs one of the order lookups.
 func lockOrder(ctx context.Context, tx *sql.Tx, query string, args ...any) (*order, error) {
 	o := &order{}
-	err := tx.QueryRowContext(ctx, query, args...).Scan(&o.ID, &o.TenantID, &o.Status, &o.Credits)
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&o.ID, &o.TenantID, &o.Status, &o.Credits, &o.PaidAmount, &o.PaidCurrency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnknownOrder
 	}
@@ -257,14 +289,13 @@ func (b *Billing) apply(ctx context.Context, tx *sql.Tx, o *order, to Status) (*
 	}
 	var entry *ledger.Entry
 	var err error
-	tctx := privacy.WithTenant(ctx, o.TenantID)
 	switch to {
 	case topuporder.StatusPaid:
-		entry, err = b.ledger.PostTx(tctx, tx, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: o.Credits,
-			IdempotencyKey: TopupKey(o.ID), TopupOrderID: o.ID, Description: "topup order paid"})
+		entry, err = b.ledger.PostTx(ctx, tx, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: o.Credits,
+			IdempotencyKey: TopupKey(o.ID), TopupOrderID: o.ID, Description: "topup order paid", TenantID: o.TenantID})
 	case topuporder.StatusRefunded:
-		entry, err = b.ledger.PostTx(tctx, tx, ledger.Posting{Kind: creditledgerentry.KindReversal, Amount: -o.Credits,
-			IdempotencyKey: ReversalKey(o.ID), TopupOrderID: o.ID, Description: "topup order refunded"})
+		entry, err = b.ledger.PostTx(ctx, tx, ledger.Posting{Kind: creditledgerentry.KindReversal, Amount: -o.Credits,
+			IdempotencyKey: ReversalKey(o.ID), TopupOrderID: o.ID, Description: "topup order refunded", TenantID: o.TenantID})
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, `UPDATE topup_orders SET status = $3::varchar, updated_at = now(),
@@ -284,7 +315,7 @@ func (b *Billing) apply(ctx context.Context, tx *sql.Tx, o *order, to Status) (*
 // isLedgerRefusal tells the ledger's typed refusals from infrastructure
 // errors: the former are recorded on the event, the latter retried.
 func isLedgerRefusal(err error) bool {
-	for _, e := range []error{ledger.ErrInsufficientCredits, ledger.ErrInvalidAmount, ledger.ErrIdempotencyConflict,
+	for _, e := range []error{privacy.ErrTenantInactive, ledger.ErrInsufficientCredits, ledger.ErrInvalidAmount, ledger.ErrIdempotencyConflict,
 		ledger.ErrInvalidLink, ledger.ErrInvalidInput} {
 		if errors.Is(err, e) {
 			return true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -23,6 +24,13 @@ type OrderRequest struct {
 }
 
 func (r OrderRequest) validate() error {
+	if err := input.Fields("billing.OrderRequest", input.F("RefID", r.RefID), input.F("Provider", r.Provider),
+		input.F("ProviderOrderID", r.ProviderOrderID)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOrder, err)
+	}
+	if err := input.Currency("billing.OrderRequest", "PaidCurrency", r.PaidCurrency); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOrder, err)
+	}
 	switch {
 	case r.RefID == "" || utf8.RuneCountInString(r.RefID) > 128:
 		return invalid(ErrInvalidOrder, "ref id must have 1 to 128 characters")
@@ -34,14 +42,13 @@ func (r OrderRequest) validate() error {
 		return invalid(ErrInvalidOrder, "credits must be positive, got %d", r.Credits)
 	case r.PaidAmount < 0:
 		return invalid(ErrInvalidOrder, "negative price %d", r.PaidAmount)
-	case len(r.PaidCurrency) != 3:
-		return invalid(ErrInvalidOrder, "currency %q", r.PaidCurrency)
 	}
 	return nil
 }
 
 // CreateOrder creates a topup order in state created for the tenant in
-// ctx. The same RefID with the same content returns the existing order.
+// ctx, which must be active (privacy.ErrTenantInactive otherwise). The
+// same RefID with the same content returns the existing order.
 func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOrder, error) {
 	v, ok := privacy.FromContext(ctx)
 	if !ok || v.System || v.TenantID == "" {
@@ -49,6 +56,12 @@ func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOr
 	}
 	if err := r.validate(); err != nil {
 		return nil, err
+	}
+	// The order is created as the system (below), so the lifecycle gate of
+	// Ent's policy does not run: check the tenant here (cached, no round
+	// trip on a warm path).
+	if err := privacy.CheckTenantActive(ctx, b.client, v.TenantID); err != nil {
+		return nil, fmt.Errorf("billing: create order: %w", err)
 	}
 	// Orders are written by billing only (tenant viewers may not write
 	// them through Ent): create as the system, for the viewer's tenant.

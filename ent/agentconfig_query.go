@@ -19,6 +19,7 @@ import (
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // AgentConfigQuery is the builder for querying AgentConfig entities.
@@ -32,6 +33,8 @@ type AgentConfigQuery struct {
 	withLlmCalls     *LlmCallLogQuery
 	withHitlRequests *HitlApprovalQuery
 	modifiers        []func(*sql.Selector)
+	// sealed holds the predicates and orders as prepareQuery sealed them.
+	sealed *scope.Sealed
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -433,6 +436,11 @@ func (_q *AgentConfigQuery) prepareQuery(ctx context.Context) error {
 			return &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 		}
 	}
+	if sealed, err := scope.SealQuery(ctx, "AgentConfig", _q.predicates, _q.order); err != nil {
+		return err
+	} else {
+		_q.sealed = sealed
+	}
 	if _q.path != nil {
 		prev, err := _q.path(ctx)
 		if err != nil {
@@ -474,6 +482,8 @@ func (_q *AgentConfigQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	if _spec.From != nil {
 		_spec.From.WithContext(ctx)
 	}
+	sealed := _q.sealedFor(ctx)
+	_spec.Predicate, _spec.Order = sealed.Where, sealed.Order
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
@@ -615,6 +625,8 @@ func (_q *AgentConfigQuery) sqlCount(ctx context.Context) (int, error) {
 	if _spec.From != nil {
 		_spec.From.WithContext(ctx)
 	}
+	sealed := _q.sealedFor(ctx)
+	_spec.Predicate, _spec.Order = sealed.Where, sealed.Order
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -681,12 +693,9 @@ func (_q *AgentConfigQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		m(selector)
 	}
 	selector.WithContext(ctx)
-	for _, p := range _q.predicates {
-		p(selector)
-	}
-	for _, p := range _q.order {
-		p(selector)
-	}
+	sealed := _q.sealedFor(ctx)
+	sealed.Where(selector)
+	sealed.Order(selector)
 	if offset := _q.ctx.Offset; offset != nil {
 		// limit is mandatory for offset clause. We start
 		// with default value, and override it below if needed.
@@ -730,6 +739,15 @@ func (_q *AgentConfigQuery) Modify(modifiers ...func(s *sql.Selector)) *AgentCon
 	return _q.Select()
 }
 
+// sealedFor returns the sealed predicates and orders, sealing again when an
+// interceptor changed them after prepareQuery.
+func (_q *AgentConfigQuery) sealedFor(ctx context.Context) *scope.Sealed {
+	if _q.sealed.Stale(len(_q.predicates), len(_q.order)) {
+		_q.sealed, _ = scope.SealQuery(ctx, "AgentConfig", _q.predicates, _q.order)
+	}
+	return _q.sealed
+}
+
 // AgentConfigGroupBy is the group-by builder for AgentConfig entities.
 type AgentConfigGroupBy struct {
 	selector
@@ -753,9 +771,9 @@ func (_g *AgentConfigGroupBy) Scan(ctx context.Context, v any) error {
 
 func (_g *AgentConfigGroupBy) sqlScan(ctx context.Context, root *AgentConfigQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
-	aggregation := make([]string, 0, len(_g.fns))
-	for _, fn := range _g.fns {
-		aggregation = append(aggregation, fn(selector))
+	aggregation, err := scope.Aggregate(selector, _g.fns)
+	if err != nil {
+		return err
 	}
 	if len(selector.SelectedColumns()) == 0 {
 		columns := make([]string, 0, len(*_g.flds)+len(_g.fns))
@@ -801,9 +819,9 @@ func (_s *AgentConfigSelect) Scan(ctx context.Context, v any) error {
 
 func (_s *AgentConfigSelect) sqlScan(ctx context.Context, root *AgentConfigQuery, v any) error {
 	selector := root.sqlQuery(ctx)
-	aggregation := make([]string, 0, len(_s.fns))
-	for _, fn := range _s.fns {
-		aggregation = append(aggregation, fn(selector))
+	aggregation, err := scope.Aggregate(selector, _s.fns)
+	if err != nil {
+		return err
 	}
 	switch n := len(*_s.selector.flds); {
 	case n == 0 && len(aggregation) > 0:

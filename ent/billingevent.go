@@ -29,6 +29,10 @@ type BillingEvent struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// Soft-delete marker: set means deleted.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// Minor units of the currency (cents, paise).
+	PaidAmount *int64 `json:"paid_amount,omitempty"`
+	// ISO 4217 code: three upper-case ASCII letters.
+	PaidCurrency *string `json:"paid_currency,omitempty"`
 	// Provider holds the value of the "provider" field.
 	Provider billingevent.Provider `json:"provider,omitempty"`
 	// ProviderEventID holds the value of the "provider_event_id" field.
@@ -78,7 +82,9 @@ func (*BillingEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case billingevent.FieldPayload:
 			values[i] = new([]byte)
-		case billingevent.FieldID, billingevent.FieldRefID, billingevent.FieldTenantID, billingevent.FieldProvider, billingevent.FieldProviderEventID, billingevent.FieldType, billingevent.FieldStatus, billingevent.FieldError, billingevent.FieldTopupOrderID:
+		case billingevent.FieldPaidAmount:
+			values[i] = new(sql.NullInt64)
+		case billingevent.FieldID, billingevent.FieldRefID, billingevent.FieldTenantID, billingevent.FieldPaidCurrency, billingevent.FieldProvider, billingevent.FieldProviderEventID, billingevent.FieldType, billingevent.FieldStatus, billingevent.FieldError, billingevent.FieldTopupOrderID:
 			values[i] = new(sql.NullString)
 		case billingevent.FieldCreatedAt, billingevent.FieldUpdatedAt, billingevent.FieldDeletedAt, billingevent.FieldProcessedAt:
 			values[i] = new(sql.NullTime)
@@ -133,6 +139,20 @@ func (_m *BillingEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DeletedAt = new(time.Time)
 				*_m.DeletedAt = value.Time
+			}
+		case billingevent.FieldPaidAmount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field paid_amount", values[i])
+			} else if value.Valid {
+				_m.PaidAmount = new(int64)
+				*_m.PaidAmount = value.Int64
+			}
+		case billingevent.FieldPaidCurrency:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field paid_currency", values[i])
+			} else if value.Valid {
+				_m.PaidCurrency = new(string)
+				*_m.PaidCurrency = value.String
 			}
 		case billingevent.FieldProvider:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -243,6 +263,16 @@ func (_m *BillingEvent) String() string {
 	if v := _m.DeletedAt; v != nil {
 		builder.WriteString("deleted_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.PaidAmount; v != nil {
+		builder.WriteString("paid_amount=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.PaidCurrency; v != nil {
+		builder.WriteString("paid_currency=")
+		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")
 	builder.WriteString("provider=")

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -83,6 +84,34 @@ func (_c *BillingEventCreate) SetDeletedAt(v time.Time) *BillingEventCreate {
 func (_c *BillingEventCreate) SetNillableDeletedAt(v *time.Time) *BillingEventCreate {
 	if v != nil {
 		_c.SetDeletedAt(*v)
+	}
+	return _c
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (_c *BillingEventCreate) SetPaidAmount(v int64) *BillingEventCreate {
+	_c.mutation.SetPaidAmount(v)
+	return _c
+}
+
+// SetNillablePaidAmount sets the "paid_amount" field if the given value is not nil.
+func (_c *BillingEventCreate) SetNillablePaidAmount(v *int64) *BillingEventCreate {
+	if v != nil {
+		_c.SetPaidAmount(*v)
+	}
+	return _c
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (_c *BillingEventCreate) SetPaidCurrency(v string) *BillingEventCreate {
+	_c.mutation.SetPaidCurrency(v)
+	return _c
+}
+
+// SetNillablePaidCurrency sets the "paid_currency" field if the given value is not nil.
+func (_c *BillingEventCreate) SetNillablePaidCurrency(v *string) *BillingEventCreate {
+	if v != nil {
+		_c.SetPaidCurrency(*v)
 	}
 	return _c
 }
@@ -282,6 +311,16 @@ func (_c *BillingEventCreate) check() error {
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "BillingEvent.updated_at"`)}
 	}
+	if v, ok := _c.mutation.PaidAmount(); ok {
+		if err := billingevent.PaidAmountValidator(v); err != nil {
+			return &ValidationError{Name: "paid_amount", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.paid_amount": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.PaidCurrency(); ok {
+		if err := billingevent.PaidCurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "paid_currency", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.paid_currency": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Provider(); !ok {
 		return &ValidationError{Name: "provider", err: errors.New(`ent: missing required field "BillingEvent.provider"`)}
 	}
@@ -351,6 +390,7 @@ func (_c *BillingEventCreate) createSpec() (*BillingEvent, *sqlgraph.CreateSpec)
 		_spec = sqlgraph.NewCreateSpec(billingevent.Table, sqlgraph.NewFieldSpec(billingevent.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
+	_spec.OnConflict = input.GuardConflict("BillingEvent", _spec.OnConflict)
 	_spec.OnConflict = scope.GuardConflict("BillingEvent", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
@@ -375,6 +415,14 @@ func (_c *BillingEventCreate) createSpec() (*BillingEvent, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.DeletedAt(); ok {
 		_spec.SetField(billingevent.FieldDeletedAt, field.TypeTime, value)
 		_node.DeletedAt = &value
+	}
+	if value, ok := _c.mutation.PaidAmount(); ok {
+		_spec.SetField(billingevent.FieldPaidAmount, field.TypeInt64, value)
+		_node.PaidAmount = &value
+	}
+	if value, ok := _c.mutation.PaidCurrency(); ok {
+		_spec.SetField(billingevent.FieldPaidCurrency, field.TypeString, value)
+		_node.PaidCurrency = &value
 	}
 	if value, ok := _c.mutation.Provider(); ok {
 		_spec.SetField(billingevent.FieldProvider, field.TypeEnum, value)
@@ -500,6 +548,48 @@ func (u *BillingEventUpsert) UpdateDeletedAt() *BillingEventUpsert {
 // ClearDeletedAt clears the value of the "deleted_at" field.
 func (u *BillingEventUpsert) ClearDeletedAt() *BillingEventUpsert {
 	u.SetNull(billingevent.FieldDeletedAt)
+	return u
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (u *BillingEventUpsert) SetPaidAmount(v int64) *BillingEventUpsert {
+	u.Set(billingevent.FieldPaidAmount, v)
+	return u
+}
+
+// UpdatePaidAmount sets the "paid_amount" field to the value that was provided on create.
+func (u *BillingEventUpsert) UpdatePaidAmount() *BillingEventUpsert {
+	u.SetExcluded(billingevent.FieldPaidAmount)
+	return u
+}
+
+// AddPaidAmount adds v to the "paid_amount" field.
+func (u *BillingEventUpsert) AddPaidAmount(v int64) *BillingEventUpsert {
+	u.Add(billingevent.FieldPaidAmount, v)
+	return u
+}
+
+// ClearPaidAmount clears the value of the "paid_amount" field.
+func (u *BillingEventUpsert) ClearPaidAmount() *BillingEventUpsert {
+	u.SetNull(billingevent.FieldPaidAmount)
+	return u
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (u *BillingEventUpsert) SetPaidCurrency(v string) *BillingEventUpsert {
+	u.Set(billingevent.FieldPaidCurrency, v)
+	return u
+}
+
+// UpdatePaidCurrency sets the "paid_currency" field to the value that was provided on create.
+func (u *BillingEventUpsert) UpdatePaidCurrency() *BillingEventUpsert {
+	u.SetExcluded(billingevent.FieldPaidCurrency)
+	return u
+}
+
+// ClearPaidCurrency clears the value of the "paid_currency" field.
+func (u *BillingEventUpsert) ClearPaidCurrency() *BillingEventUpsert {
+	u.SetNull(billingevent.FieldPaidCurrency)
 	return u
 }
 
@@ -712,6 +802,55 @@ func (u *BillingEventUpsertOne) UpdateDeletedAt() *BillingEventUpsertOne {
 func (u *BillingEventUpsertOne) ClearDeletedAt() *BillingEventUpsertOne {
 	return u.Update(func(s *BillingEventUpsert) {
 		s.ClearDeletedAt()
+	})
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (u *BillingEventUpsertOne) SetPaidAmount(v int64) *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.SetPaidAmount(v)
+	})
+}
+
+// AddPaidAmount adds v to the "paid_amount" field.
+func (u *BillingEventUpsertOne) AddPaidAmount(v int64) *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.AddPaidAmount(v)
+	})
+}
+
+// UpdatePaidAmount sets the "paid_amount" field to the value that was provided on create.
+func (u *BillingEventUpsertOne) UpdatePaidAmount() *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.UpdatePaidAmount()
+	})
+}
+
+// ClearPaidAmount clears the value of the "paid_amount" field.
+func (u *BillingEventUpsertOne) ClearPaidAmount() *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.ClearPaidAmount()
+	})
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (u *BillingEventUpsertOne) SetPaidCurrency(v string) *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.SetPaidCurrency(v)
+	})
+}
+
+// UpdatePaidCurrency sets the "paid_currency" field to the value that was provided on create.
+func (u *BillingEventUpsertOne) UpdatePaidCurrency() *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.UpdatePaidCurrency()
+	})
+}
+
+// ClearPaidCurrency clears the value of the "paid_currency" field.
+func (u *BillingEventUpsertOne) ClearPaidCurrency() *BillingEventUpsertOne {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.ClearPaidCurrency()
 	})
 }
 
@@ -936,6 +1075,7 @@ func (_c *BillingEventCreateBulk) Save(ctx context.Context) ([]*BillingEvent, er
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
+					spec.OnConflict = input.GuardConflict("BillingEvent", spec.OnConflict)
 					spec.OnConflict = scope.GuardConflict("BillingEvent", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
@@ -1123,6 +1263,55 @@ func (u *BillingEventUpsertBulk) UpdateDeletedAt() *BillingEventUpsertBulk {
 func (u *BillingEventUpsertBulk) ClearDeletedAt() *BillingEventUpsertBulk {
 	return u.Update(func(s *BillingEventUpsert) {
 		s.ClearDeletedAt()
+	})
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (u *BillingEventUpsertBulk) SetPaidAmount(v int64) *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.SetPaidAmount(v)
+	})
+}
+
+// AddPaidAmount adds v to the "paid_amount" field.
+func (u *BillingEventUpsertBulk) AddPaidAmount(v int64) *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.AddPaidAmount(v)
+	})
+}
+
+// UpdatePaidAmount sets the "paid_amount" field to the value that was provided on create.
+func (u *BillingEventUpsertBulk) UpdatePaidAmount() *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.UpdatePaidAmount()
+	})
+}
+
+// ClearPaidAmount clears the value of the "paid_amount" field.
+func (u *BillingEventUpsertBulk) ClearPaidAmount() *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.ClearPaidAmount()
+	})
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (u *BillingEventUpsertBulk) SetPaidCurrency(v string) *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.SetPaidCurrency(v)
+	})
+}
+
+// UpdatePaidCurrency sets the "paid_currency" field to the value that was provided on create.
+func (u *BillingEventUpsertBulk) UpdatePaidCurrency() *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.UpdatePaidCurrency()
+	})
+}
+
+// ClearPaidCurrency clears the value of the "paid_currency" field.
+func (u *BillingEventUpsertBulk) ClearPaidCurrency() *BillingEventUpsertBulk {
+	return u.Update(func(s *BillingEventUpsert) {
+		s.ClearPaidCurrency()
 	})
 }
 

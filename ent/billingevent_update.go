@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // BillingEventUpdate is the builder for updating BillingEvent entities.
@@ -53,6 +54,53 @@ func (_u *BillingEventUpdate) SetNillableDeletedAt(v *time.Time) *BillingEventUp
 // ClearDeletedAt clears the value of the "deleted_at" field.
 func (_u *BillingEventUpdate) ClearDeletedAt() *BillingEventUpdate {
 	_u.mutation.ClearDeletedAt()
+	return _u
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (_u *BillingEventUpdate) SetPaidAmount(v int64) *BillingEventUpdate {
+	_u.mutation.ResetPaidAmount()
+	_u.mutation.SetPaidAmount(v)
+	return _u
+}
+
+// SetNillablePaidAmount sets the "paid_amount" field if the given value is not nil.
+func (_u *BillingEventUpdate) SetNillablePaidAmount(v *int64) *BillingEventUpdate {
+	if v != nil {
+		_u.SetPaidAmount(*v)
+	}
+	return _u
+}
+
+// AddPaidAmount adds value to the "paid_amount" field.
+func (_u *BillingEventUpdate) AddPaidAmount(v int64) *BillingEventUpdate {
+	_u.mutation.AddPaidAmount(v)
+	return _u
+}
+
+// ClearPaidAmount clears the value of the "paid_amount" field.
+func (_u *BillingEventUpdate) ClearPaidAmount() *BillingEventUpdate {
+	_u.mutation.ClearPaidAmount()
+	return _u
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (_u *BillingEventUpdate) SetPaidCurrency(v string) *BillingEventUpdate {
+	_u.mutation.SetPaidCurrency(v)
+	return _u
+}
+
+// SetNillablePaidCurrency sets the "paid_currency" field if the given value is not nil.
+func (_u *BillingEventUpdate) SetNillablePaidCurrency(v *string) *BillingEventUpdate {
+	if v != nil {
+		_u.SetPaidCurrency(*v)
+	}
+	return _u
+}
+
+// ClearPaidCurrency clears the value of the "paid_currency" field.
+func (_u *BillingEventUpdate) ClearPaidCurrency() *BillingEventUpdate {
+	_u.mutation.ClearPaidCurrency()
 	return _u
 }
 
@@ -244,6 +292,16 @@ func (_u *BillingEventUpdate) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *BillingEventUpdate) check() error {
+	if v, ok := _u.mutation.PaidAmount(); ok {
+		if err := billingevent.PaidAmountValidator(v); err != nil {
+			return &ValidationError{Name: "paid_amount", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.paid_amount": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PaidCurrency(); ok {
+		if err := billingevent.PaidCurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "paid_currency", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.paid_currency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Provider(); ok {
 		if err := billingevent.ProviderValidator(v); err != nil {
 			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.provider": %w`, err)}
@@ -293,6 +351,21 @@ func (_u *BillingEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(billingevent.FieldDeletedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PaidAmount(); ok {
+		_spec.SetField(billingevent.FieldPaidAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedPaidAmount(); ok {
+		_spec.AddField(billingevent.FieldPaidAmount, field.TypeInt64, value)
+	}
+	if _u.mutation.PaidAmountCleared() {
+		_spec.ClearField(billingevent.FieldPaidAmount, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.PaidCurrency(); ok {
+		_spec.SetField(billingevent.FieldPaidCurrency, field.TypeString, value)
+	}
+	if _u.mutation.PaidCurrencyCleared() {
+		_spec.ClearField(billingevent.FieldPaidCurrency, field.TypeString)
 	}
 	if value, ok := _u.mutation.Provider(); ok {
 		_spec.SetField(billingevent.FieldProvider, field.TypeEnum, value)
@@ -354,6 +427,9 @@ func (_u *BillingEventUpdate) sqlSave(ctx context.Context) (_node int, err error
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "BillingEvent", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{billingevent.Label}
@@ -398,6 +474,53 @@ func (_u *BillingEventUpdateOne) SetNillableDeletedAt(v *time.Time) *BillingEven
 // ClearDeletedAt clears the value of the "deleted_at" field.
 func (_u *BillingEventUpdateOne) ClearDeletedAt() *BillingEventUpdateOne {
 	_u.mutation.ClearDeletedAt()
+	return _u
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (_u *BillingEventUpdateOne) SetPaidAmount(v int64) *BillingEventUpdateOne {
+	_u.mutation.ResetPaidAmount()
+	_u.mutation.SetPaidAmount(v)
+	return _u
+}
+
+// SetNillablePaidAmount sets the "paid_amount" field if the given value is not nil.
+func (_u *BillingEventUpdateOne) SetNillablePaidAmount(v *int64) *BillingEventUpdateOne {
+	if v != nil {
+		_u.SetPaidAmount(*v)
+	}
+	return _u
+}
+
+// AddPaidAmount adds value to the "paid_amount" field.
+func (_u *BillingEventUpdateOne) AddPaidAmount(v int64) *BillingEventUpdateOne {
+	_u.mutation.AddPaidAmount(v)
+	return _u
+}
+
+// ClearPaidAmount clears the value of the "paid_amount" field.
+func (_u *BillingEventUpdateOne) ClearPaidAmount() *BillingEventUpdateOne {
+	_u.mutation.ClearPaidAmount()
+	return _u
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (_u *BillingEventUpdateOne) SetPaidCurrency(v string) *BillingEventUpdateOne {
+	_u.mutation.SetPaidCurrency(v)
+	return _u
+}
+
+// SetNillablePaidCurrency sets the "paid_currency" field if the given value is not nil.
+func (_u *BillingEventUpdateOne) SetNillablePaidCurrency(v *string) *BillingEventUpdateOne {
+	if v != nil {
+		_u.SetPaidCurrency(*v)
+	}
+	return _u
+}
+
+// ClearPaidCurrency clears the value of the "paid_currency" field.
+func (_u *BillingEventUpdateOne) ClearPaidCurrency() *BillingEventUpdateOne {
+	_u.mutation.ClearPaidCurrency()
 	return _u
 }
 
@@ -602,6 +725,16 @@ func (_u *BillingEventUpdateOne) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *BillingEventUpdateOne) check() error {
+	if v, ok := _u.mutation.PaidAmount(); ok {
+		if err := billingevent.PaidAmountValidator(v); err != nil {
+			return &ValidationError{Name: "paid_amount", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.paid_amount": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PaidCurrency(); ok {
+		if err := billingevent.PaidCurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "paid_currency", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.paid_currency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Provider(); ok {
 		if err := billingevent.ProviderValidator(v); err != nil {
 			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "BillingEvent.provider": %w`, err)}
@@ -669,6 +802,21 @@ func (_u *BillingEventUpdateOne) sqlSave(ctx context.Context) (_node *BillingEve
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(billingevent.FieldDeletedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.PaidAmount(); ok {
+		_spec.SetField(billingevent.FieldPaidAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedPaidAmount(); ok {
+		_spec.AddField(billingevent.FieldPaidAmount, field.TypeInt64, value)
+	}
+	if _u.mutation.PaidAmountCleared() {
+		_spec.ClearField(billingevent.FieldPaidAmount, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.PaidCurrency(); ok {
+		_spec.SetField(billingevent.FieldPaidCurrency, field.TypeString, value)
+	}
+	if _u.mutation.PaidCurrencyCleared() {
+		_spec.ClearField(billingevent.FieldPaidCurrency, field.TypeString)
+	}
 	if value, ok := _u.mutation.Provider(); ok {
 		_spec.SetField(billingevent.FieldProvider, field.TypeEnum, value)
 	}
@@ -729,6 +877,9 @@ func (_u *BillingEventUpdateOne) sqlSave(ctx context.Context) (_node *BillingEve
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "BillingEvent", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &BillingEvent{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

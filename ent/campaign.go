@@ -31,7 +31,7 @@ type Campaign struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Minor units of the currency (cents, paise).
 	BudgetAmount *int64 `json:"budget_amount,omitempty"`
-	// BudgetCurrency holds the value of the "budget_currency" field.
+	// ISO 4217 code: three upper-case ASCII letters.
 	BudgetCurrency *string `json:"budget_currency,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`

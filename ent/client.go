@@ -593,8 +593,7 @@ func (c *ActivityClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *ActivityClient) Interceptors() []Interceptor {
-	inters := c.inters.Activity
-	return append(inters[:len(inters):len(inters)], activity.Interceptors[:]...)
+	return c.inters.Activity
 }
 
 func (c *ActivityClient) mutate(ctx context.Context, m *ActivityMutation) (Value, error) {
@@ -776,8 +775,7 @@ func (c *AgentConfigClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *AgentConfigClient) Interceptors() []Interceptor {
-	inters := c.inters.AgentConfig
-	return append(inters[:len(inters):len(inters)], agentconfig.Interceptors[:]...)
+	return c.inters.AgentConfig
 }
 
 func (c *AgentConfigClient) mutate(ctx context.Context, m *AgentConfigMutation) (Value, error) {
@@ -911,8 +909,7 @@ func (c *AuditLogClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *AuditLogClient) Interceptors() []Interceptor {
-	inters := c.inters.AuditLog
-	return append(inters[:len(inters):len(inters)], auditlog.Interceptors[:]...)
+	return c.inters.AuditLog
 }
 
 func (c *AuditLogClient) mutate(ctx context.Context, m *AuditLogMutation) (Value, error) {
@@ -1062,8 +1059,7 @@ func (c *BillingEventClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *BillingEventClient) Interceptors() []Interceptor {
-	inters := c.inters.BillingEvent
-	return append(inters[:len(inters):len(inters)], billingevent.Interceptors[:]...)
+	return c.inters.BillingEvent
 }
 
 func (c *BillingEventClient) mutate(ctx context.Context, m *BillingEventMutation) (Value, error) {
@@ -1245,8 +1241,7 @@ func (c *CampaignClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *CampaignClient) Interceptors() []Interceptor {
-	inters := c.inters.Campaign
-	return append(inters[:len(inters):len(inters)], campaign.Interceptors[:]...)
+	return c.inters.Campaign
 }
 
 func (c *CampaignClient) mutate(ctx context.Context, m *CampaignMutation) (Value, error) {
@@ -1412,8 +1407,7 @@ func (c *CredentialClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *CredentialClient) Interceptors() []Interceptor {
-	inters := c.inters.Credential
-	return append(inters[:len(inters):len(inters)], credential.Interceptors[:]...)
+	return c.inters.Credential
 }
 
 func (c *CredentialClient) mutate(ctx context.Context, m *CredentialMutation) (Value, error) {
@@ -1547,8 +1541,7 @@ func (c *CreditBalanceClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *CreditBalanceClient) Interceptors() []Interceptor {
-	inters := c.inters.CreditBalance
-	return append(inters[:len(inters):len(inters)], creditbalance.Interceptors[:]...)
+	return c.inters.CreditBalance
 }
 
 func (c *CreditBalanceClient) mutate(ctx context.Context, m *CreditBalanceMutation) (Value, error) {
@@ -1730,8 +1723,7 @@ func (c *CreditLedgerEntryClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *CreditLedgerEntryClient) Interceptors() []Interceptor {
-	inters := c.inters.CreditLedgerEntry
-	return append(inters[:len(inters):len(inters)], creditledgerentry.Interceptors[:]...)
+	return c.inters.CreditLedgerEntry
 }
 
 func (c *CreditLedgerEntryClient) mutate(ctx context.Context, m *CreditLedgerEntryMutation) (Value, error) {
@@ -1913,8 +1905,7 @@ func (c *DeliverableClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *DeliverableClient) Interceptors() []Interceptor {
-	inters := c.inters.Deliverable
-	return append(inters[:len(inters):len(inters)], deliverable.Interceptors[:]...)
+	return c.inters.Deliverable
 }
 
 func (c *DeliverableClient) mutate(ctx context.Context, m *DeliverableMutation) (Value, error) {
@@ -2064,8 +2055,7 @@ func (c *DispatchLogClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *DispatchLogClient) Interceptors() []Interceptor {
-	inters := c.inters.DispatchLog
-	return append(inters[:len(inters):len(inters)], dispatchlog.Interceptors[:]...)
+	return c.inters.DispatchLog
 }
 
 func (c *DispatchLogClient) mutate(ctx context.Context, m *DispatchLogMutation) (Value, error) {
@@ -2263,8 +2253,7 @@ func (c *HitlApprovalClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *HitlApprovalClient) Interceptors() []Interceptor {
-	inters := c.inters.HitlApproval
-	return append(inters[:len(inters):len(inters)], hitlapproval.Interceptors[:]...)
+	return c.inters.HitlApproval
 }
 
 func (c *HitlApprovalClient) mutate(ctx context.Context, m *HitlApprovalMutation) (Value, error) {
@@ -2414,8 +2403,7 @@ func (c *IntegrationClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *IntegrationClient) Interceptors() []Interceptor {
-	inters := c.inters.Integration
-	return append(inters[:len(inters):len(inters)], integration.Interceptors[:]...)
+	return c.inters.Integration
 }
 
 func (c *IntegrationClient) mutate(ctx context.Context, m *IntegrationMutation) (Value, error) {
@@ -2597,8 +2585,7 @@ func (c *LlmCallLogClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *LlmCallLogClient) Interceptors() []Interceptor {
-	inters := c.inters.LlmCallLog
-	return append(inters[:len(inters):len(inters)], llmcalllog.Interceptors[:]...)
+	return c.inters.LlmCallLog
 }
 
 func (c *LlmCallLogClient) mutate(ctx context.Context, m *LlmCallLogMutation) (Value, error) {
@@ -2748,8 +2735,7 @@ func (c *NotificationProviderClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *NotificationProviderClient) Interceptors() []Interceptor {
-	inters := c.inters.NotificationProvider
-	return append(inters[:len(inters):len(inters)], notificationprovider.Interceptors[:]...)
+	return c.inters.NotificationProvider
 }
 
 func (c *NotificationProviderClient) mutate(ctx context.Context, m *NotificationProviderMutation) (Value, error) {
@@ -2899,8 +2885,7 @@ func (c *PlanClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *PlanClient) Interceptors() []Interceptor {
-	inters := c.inters.Plan
-	return append(inters[:len(inters):len(inters)], plan.Interceptors[:]...)
+	return c.inters.Plan
 }
 
 func (c *PlanClient) mutate(ctx context.Context, m *PlanMutation) (Value, error) {
@@ -3050,8 +3035,7 @@ func (c *TenantClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *TenantClient) Interceptors() []Interceptor {
-	inters := c.inters.Tenant
-	return append(inters[:len(inters):len(inters)], tenant.Interceptors[:]...)
+	return c.inters.Tenant
 }
 
 func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, error) {
@@ -3217,8 +3201,7 @@ func (c *TopupOrderClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *TopupOrderClient) Interceptors() []Interceptor {
-	inters := c.inters.TopupOrder
-	return append(inters[:len(inters):len(inters)], topuporder.Interceptors[:]...)
+	return c.inters.TopupOrder
 }
 
 func (c *TopupOrderClient) mutate(ctx context.Context, m *TopupOrderMutation) (Value, error) {
@@ -3400,8 +3383,7 @@ func (c *UserClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *UserClient) Interceptors() []Interceptor {
-	inters := c.inters.User
-	return append(inters[:len(inters):len(inters)], user.Interceptors[:]...)
+	return c.inters.User
 }
 
 func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error) {

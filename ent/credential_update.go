@@ -15,6 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/notificationprovider"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CredentialUpdate is the builder for updating Credential entities.
@@ -462,6 +463,9 @@ func (_u *CredentialUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "Credential", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{credential.Label}
@@ -944,6 +948,9 @@ func (_u *CredentialUpdateOne) sqlSave(ctx context.Context) (_node *Credential, 
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "Credential", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &Credential{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CreditBalanceQuery is the builder for querying CreditBalance entities.
@@ -25,6 +26,8 @@ type CreditBalanceQuery struct {
 	inters     []Interceptor
 	predicates []predicate.CreditBalance
 	modifiers  []func(*sql.Selector)
+	// sealed holds the predicates and orders as prepareQuery sealed them.
+	sealed *scope.Sealed
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -324,6 +327,11 @@ func (_q *CreditBalanceQuery) prepareQuery(ctx context.Context) error {
 			return &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 		}
 	}
+	if sealed, err := scope.SealQuery(ctx, "CreditBalance", _q.predicates, _q.order); err != nil {
+		return err
+	} else {
+		_q.sealed = sealed
+	}
 	if _q.path != nil {
 		prev, err := _q.path(ctx)
 		if err != nil {
@@ -359,6 +367,8 @@ func (_q *CreditBalanceQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([
 	if _spec.From != nil {
 		_spec.From.WithContext(ctx)
 	}
+	sealed := _q.sealedFor(ctx)
+	_spec.Predicate, _spec.Order = sealed.Where, sealed.Order
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
@@ -379,6 +389,8 @@ func (_q *CreditBalanceQuery) sqlCount(ctx context.Context) (int, error) {
 	if _spec.From != nil {
 		_spec.From.WithContext(ctx)
 	}
+	sealed := _q.sealedFor(ctx)
+	_spec.Predicate, _spec.Order = sealed.Where, sealed.Order
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -445,12 +457,9 @@ func (_q *CreditBalanceQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		m(selector)
 	}
 	selector.WithContext(ctx)
-	for _, p := range _q.predicates {
-		p(selector)
-	}
-	for _, p := range _q.order {
-		p(selector)
-	}
+	sealed := _q.sealedFor(ctx)
+	sealed.Where(selector)
+	sealed.Order(selector)
 	if offset := _q.ctx.Offset; offset != nil {
 		// limit is mandatory for offset clause. We start
 		// with default value, and override it below if needed.
@@ -494,6 +503,15 @@ func (_q *CreditBalanceQuery) Modify(modifiers ...func(s *sql.Selector)) *Credit
 	return _q.Select()
 }
 
+// sealedFor returns the sealed predicates and orders, sealing again when an
+// interceptor changed them after prepareQuery.
+func (_q *CreditBalanceQuery) sealedFor(ctx context.Context) *scope.Sealed {
+	if _q.sealed.Stale(len(_q.predicates), len(_q.order)) {
+		_q.sealed, _ = scope.SealQuery(ctx, "CreditBalance", _q.predicates, _q.order)
+	}
+	return _q.sealed
+}
+
 // CreditBalanceGroupBy is the group-by builder for CreditBalance entities.
 type CreditBalanceGroupBy struct {
 	selector
@@ -517,9 +535,9 @@ func (_g *CreditBalanceGroupBy) Scan(ctx context.Context, v any) error {
 
 func (_g *CreditBalanceGroupBy) sqlScan(ctx context.Context, root *CreditBalanceQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
-	aggregation := make([]string, 0, len(_g.fns))
-	for _, fn := range _g.fns {
-		aggregation = append(aggregation, fn(selector))
+	aggregation, err := scope.Aggregate(selector, _g.fns)
+	if err != nil {
+		return err
 	}
 	if len(selector.SelectedColumns()) == 0 {
 		columns := make([]string, 0, len(*_g.flds)+len(_g.fns))
@@ -565,9 +583,9 @@ func (_s *CreditBalanceSelect) Scan(ctx context.Context, v any) error {
 
 func (_s *CreditBalanceSelect) sqlScan(ctx context.Context, root *CreditBalanceQuery, v any) error {
 	selector := root.sqlQuery(ctx)
-	aggregation := make([]string, 0, len(_s.fns))
-	for _, fn := range _s.fns {
-		aggregation = append(aggregation, fn(selector))
+	aggregation, err := scope.Aggregate(selector, _s.fns)
+	if err != nil {
+		return err
 	}
 	switch n := len(*_s.selector.flds); {
 	case n == 0 && len(aggregation) > 0:

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CreditBalanceUpdate is the builder for updating CreditBalance entities.
@@ -194,6 +195,9 @@ func (_u *CreditBalanceUpdate) sqlSave(ctx context.Context) (_node int, err erro
 		_spec.AddField(creditbalance.FieldLastSeq, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "CreditBalance", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditbalance.Label}
@@ -410,6 +414,9 @@ func (_u *CreditBalanceUpdateOne) sqlSave(ctx context.Context) (_node *CreditBal
 		_spec.AddField(creditbalance.FieldLastSeq, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "CreditBalance", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &CreditBalance{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // CreditLedgerEntryUpdate is the builder for updating CreditLedgerEntry entities.
@@ -136,6 +137,9 @@ func (_u *CreditLedgerEntryUpdate) sqlSave(ctx context.Context) (_node int, err 
 		_spec.ClearField(creditledgerentry.FieldMetadata, field.TypeJSON)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "CreditLedgerEntry", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditledgerentry.Label}
@@ -294,6 +298,9 @@ func (_u *CreditLedgerEntryUpdateOne) sqlSave(ctx context.Context) (_node *Credi
 		_spec.ClearField(creditledgerentry.FieldMetadata, field.TypeJSON)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "CreditLedgerEntry", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &CreditLedgerEntry{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

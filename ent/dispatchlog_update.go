@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // DispatchLogUpdate is the builder for updating DispatchLog entities.
@@ -456,6 +457,9 @@ func (_u *DispatchLogUpdate) sqlSave(ctx context.Context) (_node int, err error)
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "DispatchLog", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{dispatchlog.Label}
@@ -933,6 +937,9 @@ func (_u *DispatchLogUpdateOne) sqlSave(ctx context.Context) (_node *DispatchLog
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "DispatchLog", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &DispatchLog{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -17,6 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/user"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // HitlApprovalUpdate is the builder for updating HitlApproval entities.
@@ -479,6 +480,9 @@ func (_u *HitlApprovalUpdate) sqlSave(ctx context.Context) (_node int, err error
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "HitlApproval", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{hitlapproval.Label}
@@ -976,6 +980,9 @@ func (_u *HitlApprovalUpdateOne) sqlSave(ctx context.Context) (_node *HitlApprov
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "HitlApproval", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &HitlApproval{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // IntegrationQuery is the builder for querying Integration entities.
@@ -27,6 +28,8 @@ type IntegrationQuery struct {
 	predicates     []predicate.Integration
 	withCredential *CredentialQuery
 	modifiers      []func(*sql.Selector)
+	// sealed holds the predicates and orders as prepareQuery sealed them.
+	sealed *scope.Sealed
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -360,6 +363,11 @@ func (_q *IntegrationQuery) prepareQuery(ctx context.Context) error {
 			return &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 		}
 	}
+	if sealed, err := scope.SealQuery(ctx, "Integration", _q.predicates, _q.order); err != nil {
+		return err
+	} else {
+		_q.sealed = sealed
+	}
 	if _q.path != nil {
 		prev, err := _q.path(ctx)
 		if err != nil {
@@ -399,6 +407,8 @@ func (_q *IntegrationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	if _spec.From != nil {
 		_spec.From.WithContext(ctx)
 	}
+	sealed := _q.sealedFor(ctx)
+	_spec.Predicate, _spec.Order = sealed.Where, sealed.Order
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
@@ -458,6 +468,8 @@ func (_q *IntegrationQuery) sqlCount(ctx context.Context) (int, error) {
 	if _spec.From != nil {
 		_spec.From.WithContext(ctx)
 	}
+	sealed := _q.sealedFor(ctx)
+	_spec.Predicate, _spec.Order = sealed.Where, sealed.Order
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -527,12 +539,9 @@ func (_q *IntegrationQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		m(selector)
 	}
 	selector.WithContext(ctx)
-	for _, p := range _q.predicates {
-		p(selector)
-	}
-	for _, p := range _q.order {
-		p(selector)
-	}
+	sealed := _q.sealedFor(ctx)
+	sealed.Where(selector)
+	sealed.Order(selector)
 	if offset := _q.ctx.Offset; offset != nil {
 		// limit is mandatory for offset clause. We start
 		// with default value, and override it below if needed.
@@ -576,6 +585,15 @@ func (_q *IntegrationQuery) Modify(modifiers ...func(s *sql.Selector)) *Integrat
 	return _q.Select()
 }
 
+// sealedFor returns the sealed predicates and orders, sealing again when an
+// interceptor changed them after prepareQuery.
+func (_q *IntegrationQuery) sealedFor(ctx context.Context) *scope.Sealed {
+	if _q.sealed.Stale(len(_q.predicates), len(_q.order)) {
+		_q.sealed, _ = scope.SealQuery(ctx, "Integration", _q.predicates, _q.order)
+	}
+	return _q.sealed
+}
+
 // IntegrationGroupBy is the group-by builder for Integration entities.
 type IntegrationGroupBy struct {
 	selector
@@ -599,9 +617,9 @@ func (_g *IntegrationGroupBy) Scan(ctx context.Context, v any) error {
 
 func (_g *IntegrationGroupBy) sqlScan(ctx context.Context, root *IntegrationQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
-	aggregation := make([]string, 0, len(_g.fns))
-	for _, fn := range _g.fns {
-		aggregation = append(aggregation, fn(selector))
+	aggregation, err := scope.Aggregate(selector, _g.fns)
+	if err != nil {
+		return err
 	}
 	if len(selector.SelectedColumns()) == 0 {
 		columns := make([]string, 0, len(*_g.flds)+len(_g.fns))
@@ -647,9 +665,9 @@ func (_s *IntegrationSelect) Scan(ctx context.Context, v any) error {
 
 func (_s *IntegrationSelect) sqlScan(ctx context.Context, root *IntegrationQuery, v any) error {
 	selector := root.sqlQuery(ctx)
-	aggregation := make([]string, 0, len(_s.fns))
-	for _, fn := range _s.fns {
-		aggregation = append(aggregation, fn(selector))
+	aggregation, err := scope.Aggregate(selector, _s.fns)
+	if err != nil {
+		return err
 	}
 	switch n := len(*_s.selector.flds); {
 	case n == 0 && len(aggregation) > 0:

@@ -5,11 +5,11 @@ package ent
 import (
 	"context"
 
-	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // LlmCallLogDelete is the builder for deleting a LlmCallLog entity.
@@ -41,13 +41,11 @@ func (_d *LlmCallLogDelete) ExecX(ctx context.Context) int {
 
 func (_d *LlmCallLogDelete) sqlExec(ctx context.Context) (int, error) {
 	_spec := sqlgraph.NewDeleteSpec(llmcalllog.Table, sqlgraph.NewFieldSpec(llmcalllog.FieldID, field.TypeString))
-	if ps := _d.mutation.predicates; len(ps) > 0 {
-		_spec.Predicate = func(selector *sql.Selector) {
-			for i := range ps {
-				ps[i](selector)
-			}
-		}
+	pred, err := scope.SealMutation(scope.WithDeleted(ctx), "LlmCallLog", _d.mutation.predicates)
+	if err != nil {
+		return 0, err
 	}
+	_spec.Predicate = pred
 	affected, err := sqlgraph.DeleteNodes(ctx, _d.driver, _spec)
 	if err != nil && sqlgraph.IsConstraintError(err) {
 		err = &ConstraintError{msg: err.Error(), wrap: err}

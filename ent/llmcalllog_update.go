@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // LlmCallLogUpdate is the builder for updating LlmCallLog entities.
@@ -563,6 +564,9 @@ func (_u *LlmCallLogUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "LlmCallLog", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{llmcalllog.Label}
@@ -1145,6 +1149,9 @@ func (_u *LlmCallLogUpdateOne) sqlSave(ctx context.Context) (_node *LlmCallLog, 
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "LlmCallLog", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &LlmCallLog{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

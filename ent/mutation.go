@@ -4652,6 +4652,9 @@ type BillingEventMutation struct {
 	created_at         *time.Time
 	updated_at         *time.Time
 	deleted_at         *time.Time
+	paid_amount        *int64
+	addpaid_amount     *int64
+	paid_currency      *string
 	provider           *billingevent.Provider
 	provider_event_id  *string
 	_type              *string
@@ -4962,6 +4965,125 @@ func (m *BillingEventMutation) DeletedAtCleared() bool {
 func (m *BillingEventMutation) ResetDeletedAt() {
 	m.deleted_at = nil
 	delete(m.clearedFields, billingevent.FieldDeletedAt)
+}
+
+// SetPaidAmount sets the "paid_amount" field.
+func (m *BillingEventMutation) SetPaidAmount(i int64) {
+	m.paid_amount = &i
+	m.addpaid_amount = nil
+}
+
+// PaidAmount returns the value of the "paid_amount" field in the mutation.
+func (m *BillingEventMutation) PaidAmount() (r int64, exists bool) {
+	v := m.paid_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaidAmount returns the old "paid_amount" field's value of the BillingEvent entity.
+// If the BillingEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingEventMutation) OldPaidAmount(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaidAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaidAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaidAmount: %w", err)
+	}
+	return oldValue.PaidAmount, nil
+}
+
+// AddPaidAmount adds i to the "paid_amount" field.
+func (m *BillingEventMutation) AddPaidAmount(i int64) {
+	if m.addpaid_amount != nil {
+		*m.addpaid_amount += i
+	} else {
+		m.addpaid_amount = &i
+	}
+}
+
+// AddedPaidAmount returns the value that was added to the "paid_amount" field in this mutation.
+func (m *BillingEventMutation) AddedPaidAmount() (r int64, exists bool) {
+	v := m.addpaid_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPaidAmount clears the value of the "paid_amount" field.
+func (m *BillingEventMutation) ClearPaidAmount() {
+	m.paid_amount = nil
+	m.addpaid_amount = nil
+	m.clearedFields[billingevent.FieldPaidAmount] = struct{}{}
+}
+
+// PaidAmountCleared returns if the "paid_amount" field was cleared in this mutation.
+func (m *BillingEventMutation) PaidAmountCleared() bool {
+	_, ok := m.clearedFields[billingevent.FieldPaidAmount]
+	return ok
+}
+
+// ResetPaidAmount resets all changes to the "paid_amount" field.
+func (m *BillingEventMutation) ResetPaidAmount() {
+	m.paid_amount = nil
+	m.addpaid_amount = nil
+	delete(m.clearedFields, billingevent.FieldPaidAmount)
+}
+
+// SetPaidCurrency sets the "paid_currency" field.
+func (m *BillingEventMutation) SetPaidCurrency(s string) {
+	m.paid_currency = &s
+}
+
+// PaidCurrency returns the value of the "paid_currency" field in the mutation.
+func (m *BillingEventMutation) PaidCurrency() (r string, exists bool) {
+	v := m.paid_currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaidCurrency returns the old "paid_currency" field's value of the BillingEvent entity.
+// If the BillingEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingEventMutation) OldPaidCurrency(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaidCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaidCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaidCurrency: %w", err)
+	}
+	return oldValue.PaidCurrency, nil
+}
+
+// ClearPaidCurrency clears the value of the "paid_currency" field.
+func (m *BillingEventMutation) ClearPaidCurrency() {
+	m.paid_currency = nil
+	m.clearedFields[billingevent.FieldPaidCurrency] = struct{}{}
+}
+
+// PaidCurrencyCleared returns if the "paid_currency" field was cleared in this mutation.
+func (m *BillingEventMutation) PaidCurrencyCleared() bool {
+	_, ok := m.clearedFields[billingevent.FieldPaidCurrency]
+	return ok
+}
+
+// ResetPaidCurrency resets all changes to the "paid_currency" field.
+func (m *BillingEventMutation) ResetPaidCurrency() {
+	m.paid_currency = nil
+	delete(m.clearedFields, billingevent.FieldPaidCurrency)
 }
 
 // SetProvider sets the "provider" field.
@@ -5365,7 +5487,7 @@ func (m *BillingEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *BillingEventMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 15)
 	if m.ref_id != nil {
 		fields = append(fields, billingevent.FieldRefID)
 	}
@@ -5380,6 +5502,12 @@ func (m *BillingEventMutation) Fields() []string {
 	}
 	if m.deleted_at != nil {
 		fields = append(fields, billingevent.FieldDeletedAt)
+	}
+	if m.paid_amount != nil {
+		fields = append(fields, billingevent.FieldPaidAmount)
+	}
+	if m.paid_currency != nil {
+		fields = append(fields, billingevent.FieldPaidCurrency)
 	}
 	if m.provider != nil {
 		fields = append(fields, billingevent.FieldProvider)
@@ -5423,6 +5551,10 @@ func (m *BillingEventMutation) Field(name string) (ent.Value, bool) {
 		return m.UpdatedAt()
 	case billingevent.FieldDeletedAt:
 		return m.DeletedAt()
+	case billingevent.FieldPaidAmount:
+		return m.PaidAmount()
+	case billingevent.FieldPaidCurrency:
+		return m.PaidCurrency()
 	case billingevent.FieldProvider:
 		return m.Provider()
 	case billingevent.FieldProviderEventID:
@@ -5458,6 +5590,10 @@ func (m *BillingEventMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldUpdatedAt(ctx)
 	case billingevent.FieldDeletedAt:
 		return m.OldDeletedAt(ctx)
+	case billingevent.FieldPaidAmount:
+		return m.OldPaidAmount(ctx)
+	case billingevent.FieldPaidCurrency:
+		return m.OldPaidCurrency(ctx)
 	case billingevent.FieldProvider:
 		return m.OldProvider(ctx)
 	case billingevent.FieldProviderEventID:
@@ -5517,6 +5653,20 @@ func (m *BillingEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetDeletedAt(v)
+		return nil
+	case billingevent.FieldPaidAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaidAmount(v)
+		return nil
+	case billingevent.FieldPaidCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaidCurrency(v)
 		return nil
 	case billingevent.FieldProvider:
 		v, ok := value.(billingevent.Provider)
@@ -5581,13 +5731,21 @@ func (m *BillingEventMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *BillingEventMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addpaid_amount != nil {
+		fields = append(fields, billingevent.FieldPaidAmount)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *BillingEventMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case billingevent.FieldPaidAmount:
+		return m.AddedPaidAmount()
+	}
 	return nil, false
 }
 
@@ -5596,6 +5754,13 @@ func (m *BillingEventMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *BillingEventMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case billingevent.FieldPaidAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPaidAmount(v)
+		return nil
 	}
 	return fmt.Errorf("unknown BillingEvent numeric field %s", name)
 }
@@ -5606,6 +5771,12 @@ func (m *BillingEventMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(billingevent.FieldDeletedAt) {
 		fields = append(fields, billingevent.FieldDeletedAt)
+	}
+	if m.FieldCleared(billingevent.FieldPaidAmount) {
+		fields = append(fields, billingevent.FieldPaidAmount)
+	}
+	if m.FieldCleared(billingevent.FieldPaidCurrency) {
+		fields = append(fields, billingevent.FieldPaidCurrency)
 	}
 	if m.FieldCleared(billingevent.FieldPayload) {
 		fields = append(fields, billingevent.FieldPayload)
@@ -5635,6 +5806,12 @@ func (m *BillingEventMutation) ClearField(name string) error {
 	switch name {
 	case billingevent.FieldDeletedAt:
 		m.ClearDeletedAt()
+		return nil
+	case billingevent.FieldPaidAmount:
+		m.ClearPaidAmount()
+		return nil
+	case billingevent.FieldPaidCurrency:
+		m.ClearPaidCurrency()
 		return nil
 	case billingevent.FieldPayload:
 		m.ClearPayload()
@@ -5670,6 +5847,12 @@ func (m *BillingEventMutation) ResetField(name string) error {
 		return nil
 	case billingevent.FieldDeletedAt:
 		m.ResetDeletedAt()
+		return nil
+	case billingevent.FieldPaidAmount:
+		m.ResetPaidAmount()
+		return nil
+	case billingevent.FieldPaidCurrency:
+		m.ResetPaidCurrency()
 		return nil
 	case billingevent.FieldProvider:
 		m.ResetProvider()

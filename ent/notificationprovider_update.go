@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/notificationprovider"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // NotificationProviderUpdate is the builder for updating NotificationProvider entities.
@@ -323,6 +324,9 @@ func (_u *NotificationProviderUpdate) sqlSave(ctx context.Context) (_node int, e
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "NotificationProvider", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{notificationprovider.Label}
@@ -667,6 +671,9 @@ func (_u *NotificationProviderUpdateOne) sqlSave(ctx context.Context) (_node *No
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "NotificationProvider", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &NotificationProvider{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -30,7 +30,7 @@ type Plan struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Minor units of the currency (cents, paise).
 	PriceAmount int64 `json:"price_amount,omitempty"`
-	// PriceCurrency holds the value of the "price_currency" field.
+	// ISO 4217 code: three upper-case ASCII letters.
 	PriceCurrency string `json:"price_currency,omitempty"`
 	// Code holds the value of the "code" field.
 	Code string `json:"code,omitempty"`

@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/tenant"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // PlanUpdate is the builder for updating Plan entities.
@@ -404,6 +405,9 @@ func (_u *PlanUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "Plan", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{plan.Label}
@@ -829,6 +833,9 @@ func (_u *PlanUpdateOne) sqlSave(ctx context.Context) (_node *Plan, err error) {
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "Plan", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &Plan{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

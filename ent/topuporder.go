@@ -29,7 +29,7 @@ type TopupOrder struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Minor units of the currency (cents, paise).
 	PaidAmount int64 `json:"paid_amount,omitempty"`
-	// PaidCurrency holds the value of the "paid_currency" field.
+	// ISO 4217 code: three upper-case ASCII letters.
 	PaidCurrency string `json:"paid_currency,omitempty"`
 	// Provider holds the value of the "provider" field.
 	Provider topuporder.Provider `json:"provider,omitempty"`

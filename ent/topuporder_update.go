@@ -15,6 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/scope"
 )
 
 // TopupOrderUpdate is the builder for updating TopupOrder entities.
@@ -477,6 +478,9 @@ func (_u *TopupOrderUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "TopupOrder", _u.mutation.predicates); err != nil {
+		return
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{topuporder.Label}
@@ -974,6 +978,9 @@ func (_u *TopupOrderUpdateOne) sqlSave(ctx context.Context) (_node *TopupOrder, 
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
+	if _spec.Predicate, err = scope.SealMutation(ctx, "TopupOrder", _u.mutation.predicates); err != nil {
+		return
+	}
 	_node = &TopupOrder{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"entgo.io/ent"
-	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/mixin"
 
-	"github.com/leadmetrics/db/ent/intercept"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -22,18 +20,6 @@ type SoftDeleteMixin struct{ mixin.Schema }
 // deleted neighbours too) and the coverage test.
 func (SoftDeleteMixin) Annotations() []schema.Annotation {
 	return []schema.Annotation{scope.SoftDeleteAnnotation{Enabled: true}}
-}
-
-// Interceptors hide deleted rows from every read and traversal.
-func (SoftDeleteMixin) Interceptors() []ent.Interceptor {
-	return []ent.Interceptor{
-		intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
-			if p := scope.LivePredicate(ctx); p != nil {
-				q.WhereP(p)
-			}
-			return nil
-		}),
-	}
 }
 
 // Hooks of the mixin.
@@ -48,22 +34,13 @@ func (SoftDeleteMixin) Hooks() []ent.Hook { return []ent.Hook{softDelete} }
 // (restore: UpdateOne(...).ClearDeletedAt() under WithDeleted).
 func softDelete(next ent.Mutator) ent.Mutator {
 	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-		w, ok := m.(interface {
-			WhereP(...func(*sql.Selector))
-			SetOp(ent.Op)
-		})
+		w, ok := m.(interface{ SetOp(ent.Op) })
 		if !ok {
 			return nil, fmt.Errorf("hooks: soft delete: unexpected mutation %T", m)
 		}
 		op := m.Op()
-		switch {
-		case op.Is(ent.OpUpdate | ent.OpUpdateOne):
-			if p := scope.LivePredicate(ctx); p != nil {
-				w.WhereP(p)
-			}
-			return next.Mutate(ctx, m)
-		case !op.Is(ent.OpDelete | ent.OpDeleteOne):
-			return next.Mutate(ctx, m)
+		if !op.Is(ent.OpDelete | ent.OpDeleteOne) {
+			return next.Mutate(ctx, m) // updates skip deleted rows: the sealed scope (internal/scope)
 		}
 		v, ok := scope.FromContext(ctx)
 		if !ok {
@@ -79,11 +56,10 @@ func softDelete(next ent.Mutator) ent.Mutator {
 		if !ok {
 			return nil, fmt.Errorf("hooks: entity %s is not registered", m.Type())
 		}
-		w.WhereP(sql.FieldIsNull(scope.ColumnDeletedAt))
 		if err := m.SetField(scope.ColumnDeletedAt, time.Now()); err != nil {
 			return nil, err
 		}
 		w.SetOp(ent.OpUpdate) // ExecUpdate runs a bulk update; DeleteOne counts rows
-		return n.ExecUpdate(ctx, m)
+		return n.ExecUpdate(scope.WithoutDeleted(ctx), m)
 	})
 }

@@ -33,12 +33,17 @@ func (l *Ledger) CanSpend(ctx context.Context, amount int64) (bool, error) {
 }
 
 // EnsureBalance creates the balance row of the tenant in ctx if it does
-// not exist yet. Call it when creating a tenant; postings also create it on
+// not exist yet; an inactive tenant gets privacy.ErrTenantInactive. Call
+// it when creating a tenant; postings also create it on
 // a tenant's first posting, so it is never required.
 func (l *Ledger) EnsureBalance(ctx context.Context) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
 		return err
 	}
-	return ensureBalance(ctx, l.db, tenant)
+	ok, err := ensureBalance(ctx, l.db, tenant, false)
+	if err == nil && !ok {
+		err = inactive(tenant)
+	}
+	return err
 }

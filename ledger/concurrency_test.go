@@ -68,7 +68,7 @@ func TestConcurrentPostings(t *testing.T) {
 				ti := rng.IntN(tenants)
 				key := fmt.Sprintf("k%d", i+rng.IntN(6))
 				started := time.Now()
-				e, err := env.Ledger.Post(ctxs[ti], contentOf(key))
+				e, err := env.Post(ctxs[ti], contentOf(key))
 				finished := time.Now()
 				mu.Lock()
 				o := outcomes[fmt.Sprint(ti, "/", key)]

@@ -27,8 +27,17 @@ var (
 	// not a row of the viewer's tenant. It also matches
 	// privacy.ErrCrossTenantRef.
 	ErrInvalidLink = fmt.Errorf("ledger: linked row is not the tenant's: %w", privacy.ErrCrossTenantRef)
-	// ErrInvalidInput: another field of the request is invalid.
+	// ErrInvalidInput: another field of the request is invalid. A NUL
+	// byte or invalid UTF-8 in any string (or metadata value) is reported
+	// as an *input.ValidationError that matches both this and
+	// input.ErrInvalid.
 	ErrInvalidInput = errors.New("ledger: invalid input")
+	// ErrFuturePeriod: a plan grant for a time after now (beyond
+	// GrantClockSkew).
+	ErrFuturePeriod = errors.New("ledger: grant period is in the future")
+	// ErrPlanInactive: the tenant's plan is soft-deleted or not active, and
+	// grants nothing.
+	ErrPlanInactive = errors.New("ledger: plan is deleted or inactive")
 )
 
 // InsufficientError says by how much a debit fell short.
@@ -45,4 +54,12 @@ func (e *InsufficientError) Is(target error) bool { return target == ErrInsuffic
 
 func invalid(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
+
+// inputError makes a refusal of the input package match ErrInvalidInput too.
+func inputError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidInput, err)
 }

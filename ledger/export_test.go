@@ -1,4 +1,20 @@
 package ledger
 
+import (
+	"database/sql"
+	"strings"
+)
+
 // RacedReads exposes how many postings took the raced-duplicate path.
 func RacedReads() int64 { return racedReads.Load() }
+
+// PostStatements returns a tenant viewer's posting statement and the same
+// statement without the lifecycle gate in its insert (the statement as it
+// was before the gate), for the paired benchmark of the gate's cost.
+func PostStatements() (gated, ungated string) {
+	gated = postSQL[false]
+	return gated, strings.Replace(gated, tenantGate("$1", false)+" AND ", "", 1)
+}
+
+// DB exposes the ledger's raw handle to the benchmarks.
+func DB(l *Ledger) *sql.DB { return l.db }

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/leadmetrics/db/input"
 )
 
 // llmCallCols are the columns the bulk path copies.
@@ -48,6 +50,14 @@ func (l *Ledger) IngestLLMCalls(ctx context.Context, calls []LLMCall) (int64, er
 	if err := l.ownsAll(ctx, tenant, activities, agents); err != nil {
 		return 0, err
 	}
+	// One query per batch: COPY cannot carry the gate.
+	var active bool
+	if err := l.db.QueryRowContext(ctx, `SELECT `+tenantGate("$1", false), tenant).Scan(&active); err != nil {
+		return 0, err
+	}
+	if !active {
+		return 0, inactive(tenant)
+	}
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -63,6 +73,9 @@ func (l *Ledger) IngestLLMCalls(ctx context.Context, calls []LLMCall) (int64, er
 			&callSource{calls: calls, tenant: tenant, now: now, i: -1})
 		return err
 	})
+	if idErr := input.IDConflict(err); idErr != nil {
+		return 0, idErr
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return 0, invalid(ErrIdempotencyConflict, "batch holds an LLM call already recorded, nothing ingested: %s", pgErr.Detail)

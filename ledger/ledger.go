@@ -41,6 +41,25 @@ func tenantOf(ctx context.Context) (string, error) {
 	return v.TenantID, nil
 }
 
+// tenantGate is the SQL condition, on the tenant id in parameter param,
+// that the tenant may be written: it exists and is not soft-deleted and,
+// for a tenant viewer, is active. The system viewer may still move a
+// suspended or closed tenant's credits (a payment or refund of an order
+// made before the suspension, an operator's adjustment). Folded into each
+// writing statement, it costs no extra round trip.
+func tenantGate(param string, system bool) string {
+	cond := `EXISTS (SELECT 1 FROM tenants WHERE id = ` + param + ` AND tenant_id = ` + param + ` AND deleted_at IS NULL`
+	if !system {
+		cond += ` AND status = 'active'`
+	}
+	return cond + `)`
+}
+
+// inactive is the error of a write the tenant gate refused.
+func inactive(tenant string) error {
+	return fmt.Errorf("ledger: tenant %q: %w", tenant, privacy.ErrTenantInactive)
+}
+
 // actorOf renders the viewer's actor for the entry's actor column.
 func actorOf(ctx context.Context) string {
 	v, _ := privacy.FromContext(ctx)

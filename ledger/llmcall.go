@@ -10,6 +10,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -47,6 +48,12 @@ func (c *LLMCall) validate(tenant string) error {
 	if c.TenantID != "" && c.TenantID != tenant {
 		return fmt.Errorf("ledger: LLM call %q of tenant %q: %w", c.RefID, c.TenantID, privacy.ErrTenantMismatch)
 	}
+	if err := inputError(input.Fields("ledger.LLMCall", input.F("ID", c.ID), input.F("RefID", c.RefID),
+		input.F("Provider", c.Provider), input.F("Model", c.Model), input.F("Status", c.Status),
+		input.F("Error", c.Error), input.F("RequestID", c.RequestID), input.F("ActivityID", c.ActivityID),
+		input.F("AgentConfigID", c.AgentConfigID), input.F("Description", c.Description))); err != nil {
+		return err
+	}
 	if c.Status == "" {
 		c.Status = llmcalllog.StatusOk
 	}
@@ -81,7 +88,8 @@ func (c *LLMCall) args() []any {
 //
 // Overdraft policy: the call already happened, so its cost is always
 // recorded, even when it takes the balance below zero; refuse new work up
-// front with CanSpend. Recording the same RefID again returns the first
+// front with CanSpend. A tenant viewer only; an inactive tenant gets
+// privacy.ErrTenantInactive and nothing is written. Recording the same RefID again returns the first
 // entry (Replayed) and writes nothing. A call that cost nothing is logged
 // without a ledger entry (entry is nil).
 func (l *Ledger) RecordLLMCall(ctx context.Context, c LLMCall) (callID string, entry *Entry, err error) {
@@ -116,22 +124,24 @@ func (l *Ledger) logFreeCall(ctx context.Context, tenant string, c *LLMCall) (st
 	links := `($10::varchar IS NULL OR EXISTS (SELECT 1 FROM activities WHERE id = $10 AND tenant_id = $1))
 		AND ($11::varchar IS NULL OR EXISTS (SELECT 1 FROM agent_configs WHERE id = $11 AND tenant_id = $1))`
 	var id string
-	var linked bool
+	var linked, active bool
 	var paid sql.NullInt64
-	err := l.db.QueryRowContext(ctx, `WITH ok AS MATERIALIZED (SELECT `+links+` AS links),
+	err := l.db.QueryRowContext(ctx, `WITH ok AS MATERIALIZED (SELECT `+links+` AS links, `+tenantGate("$1", false)+` AS active),
 	ins AS (
 		INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
 			prompt_tokens, completion_tokens, cost, latency_ms, status, error, request_id, activity_id, agent_config_id)
-		SELECT $12, $2, $1, now(), now(), $3, $4, $5, $6, 0, $7, $8, $9, $13, $10, $11 FROM ok WHERE ok.links
+		SELECT $12, $2, $1, now(), now(), $3, $4, $5, $6, 0, $7, $8, $9, $13, $10, $11 FROM ok WHERE ok.links AND ok.active
 		ON CONFLICT (tenant_id, ref_id) DO NOTHING RETURNING id)
 	SELECT coalesce((SELECT id FROM ins), (SELECT id FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2), ''),
-		(SELECT links FROM ok),
+		(SELECT links FROM ok), (SELECT active FROM ok),
 		(SELECT cost FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2 AND NOT EXISTS (SELECT 1 FROM ins))`,
 		tenant, c.RefID, c.Provider, c.Model, c.PromptTokens, c.CompletionTokens, c.LatencyMs, string(c.Status),
-		nullable(c.Error), nullable(c.ActivityID), nullable(c.AgentConfigID), c.ID, nullable(c.RequestID)).Scan(&id, &linked, &paid)
+		nullable(c.Error), nullable(c.ActivityID), nullable(c.AgentConfigID), c.ID, nullable(c.RequestID)).Scan(&id, &linked, &active, &paid)
 	switch {
 	case err != nil:
 		return "", dbError(err)
+	case !active:
+		return "", inactive(tenant)
 	case !linked:
 		return "", ErrInvalidLink
 	case paid.Int64 != 0:

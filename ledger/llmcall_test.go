@@ -175,7 +175,7 @@ func TestPlanGrantOncePerPeriod(t *testing.T) {
 	_, c := env.Tenant(t, free)
 	_, d := env.Tenant(t, "")
 	sys := privacy.WithSystem(context.Background())
-	nov := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	month := time.Date(2026, 10, 27, 12, 0, 0, 0, time.UTC) // and the next one: both before now
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	total := 0
@@ -183,7 +183,7 @@ func TestPlanGrantOncePerPeriod(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := env.Ledger.GrantAll(sys, nov)
+			n, err := env.Ledger.GrantAll(sys, month)
 			if err != nil {
 				t.Error(err)
 			}
@@ -201,13 +201,13 @@ func TestPlanGrantOncePerPeriod(t *testing.T) {
 			t.Errorf("balance %d, want %d", got, want)
 		}
 	}
-	if e, err := env.Ledger.GrantPlan(a, nov.AddDate(0, 0, 3)); err != nil || !e.Replayed {
+	if e, err := env.Ledger.GrantPlan(sys, mustTenant(a), month.AddDate(0, 0, 3)); err != nil || !e.Replayed {
 		t.Fatalf("same month again: %v %v", e, err)
 	}
-	if e, err := env.Ledger.GrantPlan(a, nov.AddDate(0, 1, 0)); err != nil || e.Replayed || e.BalanceAfter != 100_000 {
+	if e, err := env.Ledger.GrantPlan(sys, mustTenant(a), month.AddDate(0, 1, 0)); err != nil || e.Replayed || e.BalanceAfter != 100_000 {
 		t.Fatalf("next month: %v %v", e, err)
 	}
-	if _, err := env.Ledger.GrantAll(a, nov); !errors.Is(err, privacy.ErrSystemOnly) {
+	if _, err := env.Ledger.GrantAll(a, month); !errors.Is(err, privacy.ErrSystemOnly) {
 		t.Fatalf("tenant running the job: %v", err)
 	}
 	env.MustReconcile(t, a)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/input"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // Posting is one movement of credits a caller asks for.
@@ -30,6 +33,50 @@ type Posting struct {
 	TopupOrderID string
 	LLMCallID    string
 	ActivityID   string
+	// TenantID is the tenant whose credits move. The system viewer must
+	// set it; a tenant viewer may leave it empty or set its own id.
+	TenantID string
+}
+
+// Idempotency key prefixes reserved to the system viewer: the keys of an
+// order's credit and reversal (billing) and of plan grants. A tenant that
+// could post under them would block the system's own posting (a usage
+// under an order's reversal key would make the refund conflict).
+const (
+	KeyPrefixTopup    = "topup:"
+	KeyPrefixReversal = "topup-reversal:"
+	KeyPrefixGrant    = "grant:"
+)
+
+// authorize applies the authority table (docs/LEDGER.md) to a posting and
+// returns the tenant whose credits move and whether the system moves them.
+// Only usage, the tenant's own spending, is open to a tenant viewer; every
+// kind that mints credits (topup, grant, refund, adjustment) or takes them
+// back on the platform's decision (expiry, reversal) is the system's.
+func authorize(ctx context.Context, p *Posting) (tenant string, system bool, err error) {
+	v, ok := privacy.FromContext(ctx)
+	switch {
+	case !ok:
+		return "", false, fmt.Errorf("ledger: %w", privacy.ErrNoViewer)
+	case v.System:
+		id := strings.TrimSpace(p.TenantID)
+		if id == "" || id == privacy.PlatformTenantID || id != p.TenantID {
+			return "", true, invalid(ErrInvalidInput, "the system viewer must name a tenant, got %q", p.TenantID)
+		}
+		return id, true, nil
+	case p.TenantID != "" && p.TenantID != v.TenantID:
+		return "", false, fmt.Errorf("ledger: posting for tenant %q: %w", p.TenantID, privacy.ErrTenantMismatch)
+	case p.Kind != creditledgerentry.KindUsage:
+		return "", false, fmt.Errorf("ledger: a %s entry: %w", p.Kind, privacy.ErrSystemOnly)
+	case p.TopupOrderID != "":
+		return "", false, fmt.Errorf("ledger: an entry linked to a topup order: %w", privacy.ErrSystemOnly)
+	}
+	for _, prefix := range []string{KeyPrefixTopup, KeyPrefixReversal, KeyPrefixGrant} {
+		if strings.HasPrefix(p.IdempotencyKey, prefix) {
+			return "", false, fmt.Errorf("ledger: idempotency key prefix %q: %w", prefix, privacy.ErrSystemOnly)
+		}
+	}
+	return v.TenantID, false, nil
 }
 
 // Entry is a ledger entry as stored. It is detached from the Ent client:
@@ -65,6 +112,12 @@ func sign(k creditledgerentry.Kind) (int, error) {
 // validate checks everything Go can check, so that bad input never reaches
 // the database.
 func (p *Posting) validate() error {
+	if err := inputError(input.Fields("ledger.Posting", input.F("TenantID", p.TenantID), input.F("Kind", p.Kind),
+		input.F("IdempotencyKey", p.IdempotencyKey), input.F("Description", p.Description),
+		input.F("Metadata", p.Metadata), input.F("TopupOrderID", p.TopupOrderID),
+		input.F("LLMCallID", p.LLMCallID), input.F("ActivityID", p.ActivityID))); err != nil {
+		return err
+	}
 	s, err := sign(p.Kind)
 	if err != nil {
 		return err
@@ -96,9 +149,13 @@ func checkKey(key string) error {
 	return nil
 }
 
-// Post applies p to the balance of the tenant in ctx and returns the entry.
-// It is one SQL statement: the balance row is locked, the entry inserted
-// and the balance updated together, or nothing is written.
+// Post applies p to the balance of the tenant in ctx (or, for the system
+// viewer, of p.TenantID) and returns the entry. It is one SQL statement:
+// the balance row is locked, the tenant's state checked, the entry
+// inserted and the balance updated together, or nothing is written. A
+// tenant viewer may post usage only (privacy.ErrSystemOnly otherwise); a
+// tenant that does not exist, is deleted or (for a tenant viewer) not
+// active gets privacy.ErrTenantInactive.
 func (l *Ledger) Post(ctx context.Context, p Posting) (*Entry, error) {
 	return l.post(ctx, l.db, p, nil)
 }
@@ -118,6 +175,7 @@ const (
 	stBadLink     = "bad_link"
 	stInsufficent = "insufficient"
 	stRaced       = "raced"
+	stInactive    = "inactive"
 )
 
 // post runs the posting statement, with the LLM call insert when call is
@@ -125,14 +183,17 @@ const (
 // the tenant's first posting creates the balance row, and a duplicate that
 // raced the original reads it back.
 func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	actor := actorOf(ctx)
+	if err := inputError(input.Text("ledger.Posting", "actor", actor)); err != nil {
+		return nil, err
+	}
+	tenant, system, err := authorize(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(actor) > maxActorLen {
 		return nil, invalid(ErrInvalidInput, "actor longer than %d characters", maxActorLen)
 	}
@@ -143,9 +204,9 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 	args := []any{tenant, p.IdempotencyKey, cuid.New(), string(p.Kind), p.Amount,
 		nullable(p.Description), nullable(actor), meta,
 		nullable(p.TopupOrderID), nullable(p.LLMCallID), nullable(p.ActivityID)}
-	stmt := postSQL
+	stmt := postSQL[system]
 	if call != nil {
-		stmt = postCallSQL
+		stmt = postCallSQL[system]
 		args = append(args, call.args()...)
 	}
 	for attempt := 0; attempt < 3; attempt++ {
@@ -158,8 +219,10 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 			return &Entry{CreditLedgerEntry: e}, nil
 		case stExisting:
 			return replay(e, p)
+		case stInactive:
+			return nil, inactive(tenant)
 		case stNoBalance:
-			if err := ensureBalance(ctx, q, tenant); err != nil {
+			if _, err := ensureBalance(ctx, q, tenant, system); err != nil {
 				return nil, err
 			}
 		case stBadLink, stInsufficent, stRaced:
@@ -203,14 +266,18 @@ func replay(e *ent.CreditLedgerEntry, p Posting) (*Entry, error) {
 	return &Entry{CreditLedgerEntry: e, Replayed: true}, nil
 }
 
-// ensureBalance creates the tenant's balance row if missing; concurrent
-// callers all succeed and exactly one row exists.
-func ensureBalance(ctx context.Context, q querier, tenant string) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO credit_balances
-		(id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
-		VALUES ($1, 'credit-balance', $2, now(), now(), 0, 0)
-		ON CONFLICT DO NOTHING`, cuid.New(), tenant) // either unique index: the row exists
-	return dbError(err)
+// ensureBalance creates the tenant's balance row if missing and the tenant
+// passes the gate; concurrent callers all succeed and exactly one row
+// exists. ok is false when the gate refused.
+func ensureBalance(ctx context.Context, q querier, tenant string, system bool) (ok bool, err error) {
+	err = q.QueryRowContext(ctx, `WITH t AS MATERIALIZED (SELECT `+tenantGate("$2", system)+` AS ok),
+	ins AS (
+		INSERT INTO credit_balances (id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
+		SELECT $1, 'credit-balance', $2, now(), now(), 0, 0 FROM t WHERE t.ok
+		ON CONFLICT DO NOTHING -- either unique index: the row exists
+	)
+	SELECT ok FROM t`, cuid.New(), tenant).Scan(&ok)
+	return ok, dbError(err)
 }
 
 // dbError maps the database's refusals to the typed errors.
@@ -223,6 +290,9 @@ func dbError(err error) error {
 	case "22003": // numeric_value_out_of_range
 		return fmt.Errorf("%w: balance would overflow int64 (%s)", ErrInvalidAmount, pgErr.Message)
 	case "23505":
+		if idErr := input.IDConflict(err); idErr != nil {
+			return idErr // a caller-chosen id (LLMCall.ID) already used, by any tenant
+		}
 		if pgErr.ConstraintName == "credit_ledger_entries_llm_call_id_key" {
 			return invalid(ErrIdempotencyConflict, "the LLM call already has a usage entry")
 		}

@@ -27,7 +27,7 @@ const (
 
 func post(t *testing.T, env *ledgertest.Env, ctx context.Context, k kind, amount int64, key string) *ledger.Entry {
 	t.Helper()
-	e, err := env.Ledger.Post(ctx, ledger.Posting{Kind: k, Amount: amount, IdempotencyKey: key})
+	e, err := env.Post(ctx, ledger.Posting{Kind: k, Amount: amount, IdempotencyKey: key})
 	if err != nil {
 		t.Fatalf("post %s %d %q: %v", k, amount, key, err)
 	}
@@ -68,13 +68,13 @@ func TestCreditLedgerBalanceReconciliation(t *testing.T) {
 func TestReplayReturnsOriginalAndConflictIsRefused(t *testing.T) {
 	env := ledgertest.New(t)
 	_, ctx := env.Tenant(t, "")
-	first, err := env.Ledger.Post(ctx, ledger.Posting{Kind: topup, Amount: 500, IdempotencyKey: "order-1",
+	first, err := env.Post(ctx, ledger.Posting{Kind: topup, Amount: 500, IdempotencyKey: "order-1",
 		Description: "first", Metadata: map[string]any{"n": 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := env.Fingerprint(t)
-	again, err := env.Ledger.Post(ctx, ledger.Posting{Kind: topup, Amount: 500, IdempotencyKey: "order-1", Description: "retry"})
+	again, err := env.Post(ctx, ledger.Posting{Kind: topup, Amount: 500, IdempotencyKey: "order-1", Description: "retry"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestReplayReturnsOriginalAndConflictIsRefused(t *testing.T) {
 		{Kind: topup, Amount: 501, IdempotencyKey: "order-1"},
 		{Kind: grant, Amount: 500, IdempotencyKey: "order-1"},
 	} {
-		if _, err := env.Ledger.Post(ctx, p); !errors.Is(err, ledger.ErrIdempotencyConflict) {
+		if _, err := env.Post(ctx, p); !errors.Is(err, ledger.ErrIdempotencyConflict) {
 			t.Errorf("%s %d on a used key: %v, want ErrIdempotencyConflict", p.Kind, p.Amount, err)
 		}
 	}
@@ -145,11 +145,13 @@ func TestBadInputIsTypedAndWritesNothing(t *testing.T) {
 		{"another tenant's LLM call", ctx, ledger.Posting{Kind: usage, Amount: -5, IdempotencyKey: "k", LLMCallID: "call-other"}, privacy.ErrCrossTenantRef},
 		{"missing LLM call", ctx, ledger.Posting{Kind: usage, Amount: -5, IdempotencyKey: "k", LLMCallID: "nope"}, ledger.ErrInvalidLink},
 		{"no viewer", context.Background(), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k"}, privacy.ErrNoViewer},
-		{"system viewer", privacy.WithSystem(context.Background()), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k"}, privacy.ErrNoViewer},
+		{"system viewer without a tenant", privacy.WithSystem(context.Background()), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k"}, ledger.ErrInvalidInput},
+		{"system viewer for the platform", privacy.WithSystem(context.Background()), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k", TenantID: privacy.PlatformTenantID}, ledger.ErrInvalidInput},
+		{"platform viewer", privacy.WithTenant(context.Background(), privacy.PlatformTenantID), ledger.Posting{Kind: usage, Amount: -5, IdempotencyKey: "k"}, privacy.ErrNoViewer},
 		{"blank tenant", privacy.WithTenant(context.Background(), " "), ledger.Posting{Kind: topup, Amount: 5, IdempotencyKey: "k"}, privacy.ErrNoViewer},
 	}
 	for _, c := range cases {
-		if _, err := env.Ledger.Post(c.ctx, c.p); !errors.Is(err, c.want) {
+		if _, err := env.Post(c.ctx, c.p); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
@@ -171,7 +173,7 @@ func TestOnlyUsageMayOverdraw(t *testing.T) {
 	post(t, env, ctx, topup, 100, "t")
 	for _, k := range []kind{expiry, reversal, adjustment} {
 		before := env.Fingerprint(t)
-		_, err := env.Ledger.Post(ctx, ledger.Posting{Kind: k, Amount: -101, IdempotencyKey: "over-" + string(k)})
+		_, err := env.Post(ctx, ledger.Posting{Kind: k, Amount: -101, IdempotencyKey: "over-" + string(k)})
 		var ie *ledger.InsufficientError
 		if !errors.Is(err, ledger.ErrInsufficientCredits) || !errors.As(err, &ie) || ie.Balance != 100 {
 			t.Fatalf("%s over the balance: %v, want InsufficientError with balance 100", k, err)

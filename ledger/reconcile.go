@@ -70,8 +70,8 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 
 // ReconcileAll checks every tenant's ledger; only the system viewer may.
 func (l *Ledger) ReconcileAll(ctx context.Context) (*Report, error) {
-	if v, ok := privacy.FromContext(ctx); !ok || !v.System {
-		return nil, fmt.Errorf("ledger: reconcile all tenants: %w", privacy.ErrSystemOnly)
+	if err := privacy.RequireSystem(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: reconcile all tenants: %w", err)
 	}
 	return reconcile(ctx, l.db, sql.NullString{})
 }

@@ -19,34 +19,46 @@ const entryCols = `id, ref_id, tenant_id, created_at, updated_at, kind, amount, 
 // an LLM call, $12.. are the call's columns (LLMCall.args).
 //
 // How it stays exact in one statement:
+//
 //   - bal locks the tenant's balance row (FOR UPDATE), so postings of one
 //     tenant serialize; after waiting, it returns the newest balance.
+//
 //   - ins inserts when the links are the tenant's and a debit other than
 //     usage does not overdraw; a key already used is skipped by ON CONFLICT
 //     DO NOTHING (the unique index sees rows committed after the snapshot).
+//
 //   - upd updates the balance FROM ins: when ins inserted nothing, the
 //     balance is not touched. This is the trap of data-modifying CTEs: a
 //     sibling UPDATE that does not read ins would apply a skipped posting.
+//
 //   - prior, the entry of the key in this statement's snapshot, is read
 //     only when nothing was inserted: it answers a replay in this round
 //     trip. A duplicate that committed while this statement waited for the
 //     lock is not in the snapshot: the statement then reports a refusal or
 //     'raced', and Go reads the key again with a new snapshot.
+//
 //   - links and the overdraft rule are checked in ins's WHERE, not in a
 //     separate CTE: measured, every extra CTE scan under the balance lock
 //     costs throughput on a hot tenant.
 //
+//   - the tenant gate (tenantGate) is one more condition of ins (and of
+//     call): an unknown, deleted or inactive tenant writes nothing and is
+//     reported before a missing balance row, so that no balance row is
+//     created for it either.
+//
 // Overflow of balance + amount raises 22003 and the statement writes
-// nothing.
+// nothing. Each statement comes in two versions, indexed by whether the
+// system viewer posts (tenantGate).
 var (
-	postSQL     = buildPostSQL(false)
-	postCallSQL = buildPostSQL(true)
+	postSQL     = map[bool]string{false: buildPostSQL(false, false), true: buildPostSQL(false, true)}
+	postCallSQL = map[bool]string{false: buildPostSQL(true, false), true: buildPostSQL(true, true)}
 )
 
 const entryByKeySQL = `SELECT 'existing', ` + entryCols + `
 	FROM credit_ledger_entries WHERE tenant_id = $1 AND idempotency_key = $2`
 
-func buildPostSQL(withCall bool) string {
+func buildPostSQL(withCall, system bool) string {
+	gate := tenantGate("$1", system)
 	links := `($9::varchar IS NULL OR EXISTS (SELECT 1 FROM topup_orders WHERE id = $9 AND tenant_id = $1))
 		AND ($10::varchar IS NULL OR EXISTS (SELECT 1 FROM llm_call_logs WHERE id = $10 AND tenant_id = $1))
 		AND ($11::varchar IS NULL OR EXISTS (SELECT 1 FROM activities WHERE id = $11 AND tenant_id = $1))`
@@ -66,7 +78,7 @@ func buildPostSQL(withCall bool) string {
 	INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
 		prompt_tokens, completion_tokens, cost, latency_ms, status, error, request_id, activity_id, agent_config_id)
 	SELECT $12, $13, $1, now(), now(), $14, $15, $16, $17, -$5::bigint, $18, $19, $20, $21, $22, $23
-	FROM bal WHERE NOT EXISTS (SELECT 1 FROM prior) AND ` + links + `
+	FROM bal WHERE NOT EXISTS (SELECT 1 FROM prior) AND ` + gate + ` AND ` + links + `
 	ON CONFLICT (tenant_id, ref_id) DO NOTHING
 	RETURNING id
 ), `
@@ -82,7 +94,7 @@ func buildPostSQL(withCall bool) string {
 		idempotency_key, description, actor, metadata, topup_order_id, llm_call_id, activity_id)
 	SELECT $3, $2, $1, now(), now(), $4, $5, bal.balance + $5, bal.last_seq + 1, $2, $6, $7, $8::jsonb, $9, ` + llmCall + `, $11
 	FROM ` + from + `
-	WHERE ` + links + ` AND (` + mayOverdraw + ` OR bal.balance + $5 >= 0)
+	WHERE ` + gate + ` AND ` + links + ` AND (` + mayOverdraw + ` OR bal.balance + $5 >= 0)
 	ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
 	RETURNING ` + entryCols + `
 ), upd AS (
@@ -93,7 +105,8 @@ SELECT '` + stInserted + `', ` + entryCols + ` FROM ins
 UNION ALL
 SELECT '` + stExisting + `', ` + entryCols + ` FROM prior WHERE NOT EXISTS (SELECT 1 FROM ins)
 UNION ALL
-SELECT CASE WHEN bal.balance IS NULL THEN '` + stNoBalance + `'
+SELECT CASE WHEN NOT ` + gate + ` THEN '` + stInactive + `'
+		WHEN bal.balance IS NULL THEN '` + stNoBalance + `'
 		WHEN NOT (` + links + `) THEN '` + stBadLink + `'
 		WHEN NOT (` + mayOverdraw + ` OR bal.balance + $5 >= 0) THEN '` + stInsufficent + `'
 		ELSE '` + stRaced + `' END,

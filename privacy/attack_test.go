@@ -31,7 +31,7 @@ func TestAttacks(t *testing.T) {
 	actA := c.Activity.Create().SetType("t").SetTitle("A work").SetCampaign(campA).SaveX(ctxA)
 	campB := c.Campaign.Create().SetName("B").SaveX(ctxB)
 	actB := c.Activity.Create().SetType("t").SetTitle("B work").SaveX(ctxB)
-	plan := c.Plan.Create().SetCode("pro").SetName("Pro").SetPriceAmount(100).SetPriceCurrency("usd").SaveX(sys)
+	plan := c.Plan.Create().SetCode("pro").SetName("Pro").SetPriceAmount(100).SetPriceCurrency("USD").SaveX(sys)
 	c.CreditBalance.Create().SetTenantID(a).SaveX(sys)
 	balB := c.CreditBalance.Create().SetTenantID(b).SaveX(sys)
 

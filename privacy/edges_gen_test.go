@@ -4,13 +4,18 @@ package privacy_test
 
 import (
 	"context"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/agentconfig"
+	"github.com/leadmetrics/db/ent/auditlog"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/credential"
+	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
@@ -19,6 +24,7 @@ import (
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/notificationprovider"
 	"github.com/leadmetrics/db/ent/plan"
+	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
@@ -54,6 +60,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasAgentConfigWith(agentconfig.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryAgentConfig().Where(predicate.AgentConfig(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryAgentConfig().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithAgentConfig(func(q *ent.AgentConfigQuery) { q.Where(predicate.AgentConfig(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.AgentConfig; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasAgentConfigWith(predicate.AgentConfig(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Activity", Edge: "assignee", To: "User",
@@ -82,6 +109,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasAssigneeWith(user.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryAssignee().Where(predicate.User(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryAssignee().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithAssignee(func(q *ent.UserQuery) { q.Where(predicate.User(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Assignee; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasAssigneeWith(predicate.User(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -112,6 +160,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasCampaignWith(campaign.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryCampaign().Where(predicate.Campaign(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryCampaign().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithCampaign(func(q *ent.CampaignQuery) { q.Where(predicate.Campaign(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Campaign; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasCampaignWith(predicate.Campaign(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Activity", Edge: "deliverables", To: "Deliverable",
@@ -140,6 +209,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasDeliverablesWith(deliverable.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryDeliverables().Where(predicate.Deliverable(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryDeliverables().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithDeliverables(func(q *ent.DeliverableQuery) { q.Where(predicate.Deliverable(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Deliverables {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasDeliverablesWith(predicate.Deliverable(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -170,6 +260,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasDispatchesWith(dispatchlog.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryDispatches().Where(predicate.DispatchLog(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryDispatches().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithDispatches(func(q *ent.DispatchLogQuery) { q.Where(predicate.DispatchLog(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Dispatches {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasDispatchesWith(predicate.DispatchLog(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Activity", Edge: "hitl_approvals", To: "HitlApproval",
@@ -198,6 +309,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasHitlApprovalsWith(hitlapproval.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryHitlApprovals().Where(predicate.HitlApproval(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryHitlApprovals().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithHitlApprovals(func(q *ent.HitlApprovalQuery) { q.Where(predicate.HitlApproval(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.HitlApprovals {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasHitlApprovalsWith(predicate.HitlApproval(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -228,6 +360,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasLedgerEntriesWith(creditledgerentry.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryLedgerEntries().Where(predicate.CreditLedgerEntry(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryLedgerEntries().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithLedgerEntries(func(q *ent.CreditLedgerEntryQuery) { q.Where(predicate.CreditLedgerEntry(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.LedgerEntries {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasLedgerEntriesWith(predicate.CreditLedgerEntry(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Activity", Edge: "llm_calls", To: "LlmCallLog",
@@ -256,6 +409,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Activity.Query().Where(activity.HasLlmCallsWith(llmcalllog.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().QueryLlmCalls().Where(predicate.LlmCallLog(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).QueryLlmCalls().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().WithLlmCalls(func(q *ent.LlmCallLogQuery) { q.Where(predicate.LlmCallLog(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.LlmCalls {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(activity.HasLlmCallsWith(predicate.LlmCallLog(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -286,6 +460,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.AgentConfig.Query().Where(agentconfig.HasActivitiesWith(activity.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().QueryActivities().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).QueryActivities().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.AgentConfig.Query().WithActivities(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Activities {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(agentconfig.HasActivitiesWith(predicate.Activity(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "AgentConfig", Edge: "hitl_requests", To: "HitlApproval",
@@ -314,6 +509,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.AgentConfig.Query().Where(agentconfig.HasHitlRequestsWith(hitlapproval.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().QueryHitlRequests().Where(predicate.HitlApproval(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).QueryHitlRequests().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.AgentConfig.Query().WithHitlRequests(func(q *ent.HitlApprovalQuery) { q.Where(predicate.HitlApproval(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.HitlRequests {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(agentconfig.HasHitlRequestsWith(predicate.HitlApproval(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -344,6 +560,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.AgentConfig.Query().Where(agentconfig.HasLlmCallsWith(llmcalllog.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().QueryLlmCalls().Where(predicate.LlmCallLog(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).QueryLlmCalls().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.AgentConfig.Query().WithLlmCalls(func(q *ent.LlmCallLogQuery) { q.Where(predicate.LlmCallLog(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.LlmCalls {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(agentconfig.HasLlmCallsWith(predicate.LlmCallLog(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "BillingEvent", Edge: "topup_order", To: "TopupOrder",
@@ -372,6 +609,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.BillingEvent.Query().Where(billingevent.HasTopupOrderWith(topuporder.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().QueryTopupOrder().Where(predicate.TopupOrder(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().Where(predicate.BillingEvent(p)).QueryTopupOrder().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.BillingEvent.Query().WithTopupOrder(func(q *ent.TopupOrderQuery) { q.Where(predicate.TopupOrder(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.TopupOrder; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().Where(billingevent.HasTopupOrderWith(predicate.TopupOrder(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -402,6 +660,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Campaign.Query().Where(campaign.HasActivitiesWith(activity.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().QueryActivities().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).QueryActivities().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Campaign.Query().WithActivities(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Activities {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(campaign.HasActivitiesWith(predicate.Activity(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Campaign", Edge: "deliverables", To: "Deliverable",
@@ -430,6 +709,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Campaign.Query().Where(campaign.HasDeliverablesWith(deliverable.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().QueryDeliverables().Where(predicate.Deliverable(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).QueryDeliverables().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Campaign.Query().WithDeliverables(func(q *ent.DeliverableQuery) { q.Where(predicate.Deliverable(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Deliverables {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(campaign.HasDeliverablesWith(predicate.Deliverable(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -460,6 +760,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Campaign.Query().Where(campaign.HasOwnerWith(user.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().QueryOwner().Where(predicate.User(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).QueryOwner().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Campaign.Query().WithOwner(func(q *ent.UserQuery) { q.Where(predicate.User(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Owner; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(campaign.HasOwnerWith(predicate.User(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Credential", Edge: "integrations", To: "Integration",
@@ -488,6 +809,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Credential.Query().Where(credential.HasIntegrationsWith(integration.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().QueryIntegrations().Where(predicate.Integration(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).QueryIntegrations().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Credential.Query().WithIntegrations(func(q *ent.IntegrationQuery) { q.Where(predicate.Integration(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Integrations {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(credential.HasIntegrationsWith(predicate.Integration(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -518,6 +860,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Credential.Query().Where(credential.HasNotificationProvidersWith(notificationprovider.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().QueryNotificationProviders().Where(predicate.NotificationProvider(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).QueryNotificationProviders().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Credential.Query().WithNotificationProviders(func(q *ent.NotificationProviderQuery) { q.Where(predicate.NotificationProvider(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.NotificationProviders {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(credential.HasNotificationProvidersWith(predicate.NotificationProvider(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "CreditLedgerEntry", Edge: "activity", To: "Activity",
@@ -546,6 +909,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.CreditLedgerEntry.Query().Where(creditledgerentry.HasActivityWith(activity.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().QueryActivity().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).QueryActivity().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditLedgerEntry.Query().WithActivity(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Activity; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(creditledgerentry.HasActivityWith(predicate.Activity(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -576,6 +960,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.CreditLedgerEntry.Query().Where(creditledgerentry.HasLlmCallWith(llmcalllog.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().QueryLlmCall().Where(predicate.LlmCallLog(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).QueryLlmCall().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditLedgerEntry.Query().WithLlmCall(func(q *ent.LlmCallLogQuery) { q.Where(predicate.LlmCallLog(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.LlmCall; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(creditledgerentry.HasLlmCallWith(predicate.LlmCallLog(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "CreditLedgerEntry", Edge: "topup_order", To: "TopupOrder",
@@ -604,6 +1009,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.CreditLedgerEntry.Query().Where(creditledgerentry.HasTopupOrderWith(topuporder.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().QueryTopupOrder().Where(predicate.TopupOrder(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).QueryTopupOrder().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditLedgerEntry.Query().WithTopupOrder(func(q *ent.TopupOrderQuery) { q.Where(predicate.TopupOrder(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.TopupOrder; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(creditledgerentry.HasTopupOrderWith(predicate.TopupOrder(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -634,6 +1060,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Deliverable.Query().Where(deliverable.HasActivityWith(activity.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().QueryActivity().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).QueryActivity().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Deliverable.Query().WithActivity(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Activity; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(deliverable.HasActivityWith(predicate.Activity(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Deliverable", Edge: "campaign", To: "Campaign",
@@ -662,6 +1109,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Deliverable.Query().Where(deliverable.HasCampaignWith(campaign.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().QueryCampaign().Where(predicate.Campaign(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).QueryCampaign().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Deliverable.Query().WithCampaign(func(q *ent.CampaignQuery) { q.Where(predicate.Campaign(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Campaign; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(deliverable.HasCampaignWith(predicate.Campaign(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -692,6 +1160,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Deliverable.Query().Where(deliverable.HasHitlApprovalsWith(hitlapproval.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().QueryHitlApprovals().Where(predicate.HitlApproval(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).QueryHitlApprovals().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Deliverable.Query().WithHitlApprovals(func(q *ent.HitlApprovalQuery) { q.Where(predicate.HitlApproval(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.HitlApprovals {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(deliverable.HasHitlApprovalsWith(predicate.HitlApproval(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "DispatchLog", Edge: "activity", To: "Activity",
@@ -720,6 +1209,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.DispatchLog.Query().Where(dispatchlog.HasActivityWith(activity.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().QueryActivity().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().Where(predicate.DispatchLog(p)).QueryActivity().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.DispatchLog.Query().WithActivity(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Activity; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().Where(dispatchlog.HasActivityWith(predicate.Activity(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -750,6 +1260,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.HitlApproval.Query().Where(hitlapproval.HasActivityWith(activity.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().QueryActivity().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).QueryActivity().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.HitlApproval.Query().WithActivity(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Activity; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(hitlapproval.HasActivityWith(predicate.Activity(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "HitlApproval", Edge: "decided_by", To: "User",
@@ -778,6 +1309,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.HitlApproval.Query().Where(hitlapproval.HasDecidedByWith(user.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().QueryDecidedBy().Where(predicate.User(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).QueryDecidedBy().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.HitlApproval.Query().WithDecidedBy(func(q *ent.UserQuery) { q.Where(predicate.User(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.DecidedBy; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(hitlapproval.HasDecidedByWith(predicate.User(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -808,6 +1360,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.HitlApproval.Query().Where(hitlapproval.HasDeliverableWith(deliverable.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().QueryDeliverable().Where(predicate.Deliverable(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).QueryDeliverable().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.HitlApproval.Query().WithDeliverable(func(q *ent.DeliverableQuery) { q.Where(predicate.Deliverable(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Deliverable; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(hitlapproval.HasDeliverableWith(predicate.Deliverable(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "HitlApproval", Edge: "requested_by_agent", To: "AgentConfig",
@@ -836,6 +1409,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.HitlApproval.Query().Where(hitlapproval.HasRequestedByAgentWith(agentconfig.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().QueryRequestedByAgent().Where(predicate.AgentConfig(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).QueryRequestedByAgent().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.HitlApproval.Query().WithRequestedByAgent(func(q *ent.AgentConfigQuery) { q.Where(predicate.AgentConfig(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.RequestedByAgent; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(hitlapproval.HasRequestedByAgentWith(predicate.AgentConfig(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -866,6 +1460,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Integration.Query().Where(integration.HasCredentialWith(credential.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().QueryCredential().Where(predicate.Credential(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().Where(predicate.Integration(p)).QueryCredential().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Integration.Query().WithCredential(func(q *ent.CredentialQuery) { q.Where(predicate.Credential(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Credential; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().Where(integration.HasCredentialWith(predicate.Credential(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "LlmCallLog", Edge: "activity", To: "Activity",
@@ -894,6 +1509,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.LlmCallLog.Query().Where(llmcalllog.HasActivityWith(activity.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().QueryActivity().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).QueryActivity().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.LlmCallLog.Query().WithActivity(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Activity; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(llmcalllog.HasActivityWith(predicate.Activity(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -924,6 +1560,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.LlmCallLog.Query().Where(llmcalllog.HasAgentConfigWith(agentconfig.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().QueryAgentConfig().Where(predicate.AgentConfig(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).QueryAgentConfig().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.LlmCallLog.Query().WithAgentConfig(func(q *ent.AgentConfigQuery) { q.Where(predicate.AgentConfig(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.AgentConfig; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(llmcalllog.HasAgentConfigWith(predicate.AgentConfig(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "LlmCallLog", Edge: "ledger_entry", To: "CreditLedgerEntry",
@@ -952,6 +1609,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.LlmCallLog.Query().Where(llmcalllog.HasLedgerEntryWith(creditledgerentry.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().QueryLedgerEntry().Where(predicate.CreditLedgerEntry(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).QueryLedgerEntry().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.LlmCallLog.Query().WithLedgerEntry(func(q *ent.CreditLedgerEntryQuery) { q.Where(predicate.CreditLedgerEntry(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.LedgerEntry; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(llmcalllog.HasLedgerEntryWith(predicate.CreditLedgerEntry(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -982,6 +1660,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.NotificationProvider.Query().Where(notificationprovider.HasCredentialWith(credential.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().QueryCredential().Where(predicate.Credential(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).QueryCredential().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.NotificationProvider.Query().WithCredential(func(q *ent.CredentialQuery) { q.Where(predicate.Credential(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Credential; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().Where(notificationprovider.HasCredentialWith(predicate.Credential(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "Plan", Edge: "tenants", To: "Tenant",
@@ -1010,6 +1709,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Plan.Query().Where(plan.HasTenantsWith(tenant.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().QueryTenants().Where(predicate.Tenant(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().Where(predicate.Plan(p)).QueryTenants().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Plan.Query().WithTenants(func(q *ent.TenantQuery) { q.Where(predicate.Tenant(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.Tenants {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().Where(plan.HasTenantsWith(predicate.Tenant(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -1040,6 +1760,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.Tenant.Query().Where(tenant.HasPlanWith(plan.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().QueryPlan().Where(predicate.Plan(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().Where(predicate.Tenant(p)).QueryPlan().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Tenant.Query().WithPlan(func(q *ent.PlanQuery) { q.Where(predicate.Plan(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.Plan; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().Where(tenant.HasPlanWith(predicate.Plan(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "TopupOrder", Edge: "billing_events", To: "BillingEvent",
@@ -1068,6 +1809,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.TopupOrder.Query().Where(topuporder.HasBillingEventsWith(billingevent.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().QueryBillingEvents().Where(predicate.BillingEvent(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).QueryBillingEvents().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.TopupOrder.Query().WithBillingEvents(func(q *ent.BillingEventQuery) { q.Where(predicate.BillingEvent(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.BillingEvents {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(topuporder.HasBillingEventsWith(predicate.BillingEvent(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -1098,6 +1860,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.TopupOrder.Query().Where(topuporder.HasLedgerEntriesWith(creditledgerentry.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().QueryLedgerEntries().Where(predicate.CreditLedgerEntry(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).QueryLedgerEntries().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.TopupOrder.Query().WithLedgerEntries(func(q *ent.CreditLedgerEntryQuery) { q.Where(predicate.CreditLedgerEntry(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.LedgerEntries {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(topuporder.HasLedgerEntriesWith(predicate.CreditLedgerEntry(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "User", Edge: "assigned_activities", To: "Activity",
@@ -1126,6 +1909,27 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.User.Query().Where(user.HasAssignedActivitiesWith(activity.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().QueryAssignedActivities().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(predicate.User(p)).QueryAssignedActivities().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.User.Query().WithAssignedActivities(func(q *ent.ActivityQuery) { q.Where(predicate.Activity(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.AssignedActivities {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(user.HasAssignedActivitiesWith(predicate.Activity(p))).IDs(ctx)
+			},
 		},
 	},
 	{
@@ -1156,6 +1960,27 @@ var edgeProbes = []edgeProbe{
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.User.Query().Where(user.HasHitlDecisionsWith(hitlapproval.IDIn(to...))).IDs(ctx)
 		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().QueryHitlDecisions().Where(predicate.HitlApproval(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(predicate.User(p)).QueryHitlDecisions().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.User.Query().WithHitlDecisions(func(q *ent.HitlApprovalQuery) { q.Where(predicate.HitlApproval(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.HitlDecisions {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(user.HasHitlDecisionsWith(predicate.HitlApproval(p))).IDs(ctx)
+			},
+		},
 	},
 	{
 		From: "User", Edge: "owned_campaigns", To: "Campaign",
@@ -1184,6 +2009,1562 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.User.Query().Where(user.HasOwnedCampaignsWith(campaign.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().QueryOwnedCampaigns().Where(predicate.Campaign(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(predicate.User(p)).QueryOwnedCampaigns().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.User.Query().WithOwnedCampaigns(func(q *ent.CampaignQuery) { q.Where(predicate.Campaign(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.OwnedCampaigns {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(user.HasOwnedCampaignsWith(predicate.Campaign(p))).IDs(ctx)
+			},
+		},
+	},
+}
+
+// nodeProbes has one entry per entity: every builder, with a caller's
+// selector function where the builder takes one.
+var nodeProbes = []nodeProbe{
+	{
+		Type: "Activity",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Activity.Query().Where(predicate.Activity(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Activity.Query().Where(predicate.Activity(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Activity.Query().Where(predicate.Activity(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Order(activity.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).Select(activity.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).GroupBy(activity.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Activity.UpdateOneID(probeTarget(ctx)).Where(predicate.Activity(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Activity.Query().Where(predicate.Activity(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Activity.Query().Where(predicate.Activity(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Activity.Update().Where(predicate.Activity(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Activity.Delete().Where(predicate.Activity(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Activity.DeleteOneID(probeTarget(ctx)).Where(predicate.Activity(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Activity.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Activity.Query().GroupBy(activity.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "AgentConfig",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.AgentConfig.Query().Where(predicate.AgentConfig(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.AgentConfig.Query().Where(predicate.AgentConfig(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.AgentConfig.Query().Where(predicate.AgentConfig(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Order(agentconfig.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).Select(agentconfig.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).GroupBy(agentconfig.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.AgentConfig.UpdateOneID(probeTarget(ctx)).Where(predicate.AgentConfig(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.AgentConfig.Query().Where(predicate.AgentConfig(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AgentConfig.Query().Where(predicate.AgentConfig(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AgentConfig.Update().Where(predicate.AgentConfig(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AgentConfig.Delete().Where(predicate.AgentConfig(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.AgentConfig.DeleteOneID(probeTarget(ctx)).Where(predicate.AgentConfig(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.AgentConfig.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.AgentConfig.Query().GroupBy(agentconfig.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "AuditLog",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.AuditLog.Query().Where(predicate.AuditLog(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AuditLog.Query().Where(predicate.AuditLog(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.AuditLog.Query().Where(predicate.AuditLog(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.AuditLog.Query().Where(predicate.AuditLog(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AuditLog.Query().Order(auditlog.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AuditLog.Query().Where(predicate.AuditLog(p)).Select(auditlog.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.AuditLog.Query().Where(predicate.AuditLog(p)).GroupBy(auditlog.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.AuditLog.UpdateOneID(probeTarget(ctx)).Where(predicate.AuditLog(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AuditLog.Query().Where(predicate.AuditLog(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.AuditLog.Query().Where(predicate.AuditLog(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AuditLog.Query().Where(predicate.AuditLog(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AuditLog.Update().Where(predicate.AuditLog(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.AuditLog.Delete().Where(predicate.AuditLog(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.AuditLog.DeleteOneID(probeTarget(ctx)).Where(predicate.AuditLog(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.AuditLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.AuditLog.Query().GroupBy(auditlog.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "BillingEvent",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.BillingEvent.Query().Where(predicate.BillingEvent(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().Where(predicate.BillingEvent(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.BillingEvent.Query().Where(predicate.BillingEvent(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.BillingEvent.Query().Where(predicate.BillingEvent(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().Order(billingevent.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().Where(predicate.BillingEvent(p)).Select(billingevent.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.BillingEvent.Query().Where(predicate.BillingEvent(p)).GroupBy(billingevent.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.BillingEvent.UpdateOneID(probeTarget(ctx)).Where(predicate.BillingEvent(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.BillingEvent.Query().Where(predicate.BillingEvent(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.BillingEvent.Query().Where(predicate.BillingEvent(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.BillingEvent.Query().Where(predicate.BillingEvent(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.BillingEvent.Update().Where(predicate.BillingEvent(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.BillingEvent.Delete().Where(predicate.BillingEvent(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.BillingEvent.DeleteOneID(probeTarget(ctx)).Where(predicate.BillingEvent(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.BillingEvent.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.BillingEvent.Query().GroupBy(billingevent.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "Campaign",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Campaign.Query().Where(predicate.Campaign(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Campaign.Query().Where(predicate.Campaign(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Campaign.Query().Where(predicate.Campaign(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Order(campaign.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).Select(campaign.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).GroupBy(campaign.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Campaign.UpdateOneID(probeTarget(ctx)).Where(predicate.Campaign(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Campaign.Query().Where(predicate.Campaign(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Campaign.Query().Where(predicate.Campaign(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Campaign.Update().Where(predicate.Campaign(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Campaign.Delete().Where(predicate.Campaign(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Campaign.DeleteOneID(probeTarget(ctx)).Where(predicate.Campaign(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Campaign.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Campaign.Query().GroupBy(campaign.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "Credential",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Credential.Query().Where(predicate.Credential(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Credential.Query().Where(predicate.Credential(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Credential.Query().Where(predicate.Credential(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Order(credential.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).Select(credential.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).GroupBy(credential.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Credential.UpdateOneID(probeTarget(ctx)).Where(predicate.Credential(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Credential.Query().Where(predicate.Credential(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Credential.Query().Where(predicate.Credential(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Credential.Update().Where(predicate.Credential(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Credential.Delete().Where(predicate.Credential(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Credential.DeleteOneID(probeTarget(ctx)).Where(predicate.Credential(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Credential.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Credential.Query().GroupBy(credential.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "CreditBalance",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditBalance.Query().Where(predicate.CreditBalance(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditBalance.Query().Where(predicate.CreditBalance(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.CreditBalance.Query().Where(predicate.CreditBalance(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.CreditBalance.Query().Where(predicate.CreditBalance(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditBalance.Query().Order(creditbalance.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditBalance.Query().Where(predicate.CreditBalance(p)).Select(creditbalance.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditBalance.Query().Where(predicate.CreditBalance(p)).GroupBy(creditbalance.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.CreditBalance.UpdateOneID(probeTarget(ctx)).Where(predicate.CreditBalance(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditBalance.Query().Where(predicate.CreditBalance(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.CreditBalance.Query().Where(predicate.CreditBalance(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditBalance.Query().Where(predicate.CreditBalance(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditBalance.Update().Where(predicate.CreditBalance(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditBalance.Delete().Where(predicate.CreditBalance(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.CreditBalance.DeleteOneID(probeTarget(ctx)).Where(predicate.CreditBalance(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.CreditBalance.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.CreditBalance.Query().GroupBy(creditbalance.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "CreditLedgerEntry",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Order(creditledgerentry.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).Select(creditledgerentry.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).GroupBy(creditledgerentry.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.CreditLedgerEntry.UpdateOneID(probeTarget(ctx)).Where(predicate.CreditLedgerEntry(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditLedgerEntry.Query().Where(predicate.CreditLedgerEntry(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditLedgerEntry.Update().Where(predicate.CreditLedgerEntry(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditLedgerEntry.Delete().Where(predicate.CreditLedgerEntry(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.CreditLedgerEntry.DeleteOneID(probeTarget(ctx)).Where(predicate.CreditLedgerEntry(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.CreditLedgerEntry.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.CreditLedgerEntry.Query().GroupBy(creditledgerentry.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "Deliverable",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Deliverable.Query().Where(predicate.Deliverable(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Deliverable.Query().Where(predicate.Deliverable(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Deliverable.Query().Where(predicate.Deliverable(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Order(deliverable.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).Select(deliverable.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).GroupBy(deliverable.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Deliverable.UpdateOneID(probeTarget(ctx)).Where(predicate.Deliverable(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Deliverable.Query().Where(predicate.Deliverable(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Deliverable.Query().Where(predicate.Deliverable(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Deliverable.Update().Where(predicate.Deliverable(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Deliverable.Delete().Where(predicate.Deliverable(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Deliverable.DeleteOneID(probeTarget(ctx)).Where(predicate.Deliverable(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Deliverable.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Deliverable.Query().GroupBy(deliverable.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "DispatchLog",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.DispatchLog.Query().Where(predicate.DispatchLog(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().Where(predicate.DispatchLog(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.DispatchLog.Query().Where(predicate.DispatchLog(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.DispatchLog.Query().Where(predicate.DispatchLog(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().Order(dispatchlog.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().Where(predicate.DispatchLog(p)).Select(dispatchlog.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.DispatchLog.Query().Where(predicate.DispatchLog(p)).GroupBy(dispatchlog.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.DispatchLog.UpdateOneID(probeTarget(ctx)).Where(predicate.DispatchLog(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.DispatchLog.Query().Where(predicate.DispatchLog(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.DispatchLog.Query().Where(predicate.DispatchLog(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.DispatchLog.Query().Where(predicate.DispatchLog(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.DispatchLog.Update().Where(predicate.DispatchLog(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.DispatchLog.Delete().Where(predicate.DispatchLog(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.DispatchLog.DeleteOneID(probeTarget(ctx)).Where(predicate.DispatchLog(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.DispatchLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.DispatchLog.Query().GroupBy(dispatchlog.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "HitlApproval",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.HitlApproval.Query().Where(predicate.HitlApproval(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.HitlApproval.Query().Where(predicate.HitlApproval(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.HitlApproval.Query().Where(predicate.HitlApproval(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Order(hitlapproval.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).Select(hitlapproval.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).GroupBy(hitlapproval.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.HitlApproval.UpdateOneID(probeTarget(ctx)).Where(predicate.HitlApproval(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.HitlApproval.Query().Where(predicate.HitlApproval(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.HitlApproval.Query().Where(predicate.HitlApproval(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.HitlApproval.Update().Where(predicate.HitlApproval(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.HitlApproval.Delete().Where(predicate.HitlApproval(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.HitlApproval.DeleteOneID(probeTarget(ctx)).Where(predicate.HitlApproval(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.HitlApproval.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.HitlApproval.Query().GroupBy(hitlapproval.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "Integration",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Integration.Query().Where(predicate.Integration(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().Where(predicate.Integration(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Integration.Query().Where(predicate.Integration(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Integration.Query().Where(predicate.Integration(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().Order(integration.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().Where(predicate.Integration(p)).Select(integration.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Integration.Query().Where(predicate.Integration(p)).GroupBy(integration.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Integration.UpdateOneID(probeTarget(ctx)).Where(predicate.Integration(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Integration.Query().Where(predicate.Integration(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Integration.Query().Where(predicate.Integration(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Integration.Query().Where(predicate.Integration(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Integration.Update().Where(predicate.Integration(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Integration.Delete().Where(predicate.Integration(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Integration.DeleteOneID(probeTarget(ctx)).Where(predicate.Integration(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Integration.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Integration.Query().GroupBy(integration.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "LlmCallLog",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Order(llmcalllog.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).Select(llmcalllog.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).GroupBy(llmcalllog.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.LlmCallLog.UpdateOneID(probeTarget(ctx)).Where(predicate.LlmCallLog(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.LlmCallLog.Query().Where(predicate.LlmCallLog(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.LlmCallLog.Update().Where(predicate.LlmCallLog(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.LlmCallLog.Delete().Where(predicate.LlmCallLog(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.LlmCallLog.DeleteOneID(probeTarget(ctx)).Where(predicate.LlmCallLog(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.LlmCallLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.LlmCallLog.Query().GroupBy(llmcalllog.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "NotificationProvider",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().Order(notificationprovider.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).Select(notificationprovider.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).GroupBy(notificationprovider.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.NotificationProvider.UpdateOneID(probeTarget(ctx)).Where(predicate.NotificationProvider(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.NotificationProvider.Query().Where(predicate.NotificationProvider(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.NotificationProvider.Update().Where(predicate.NotificationProvider(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.NotificationProvider.Delete().Where(predicate.NotificationProvider(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.NotificationProvider.DeleteOneID(probeTarget(ctx)).Where(predicate.NotificationProvider(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.NotificationProvider.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.NotificationProvider.Query().GroupBy(notificationprovider.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "Plan",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Plan.Query().Where(predicate.Plan(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().Where(predicate.Plan(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Plan.Query().Where(predicate.Plan(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Plan.Query().Where(predicate.Plan(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().Order(plan.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().Where(predicate.Plan(p)).Select(plan.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Plan.Query().Where(predicate.Plan(p)).GroupBy(plan.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Plan.UpdateOneID(probeTarget(ctx)).Where(predicate.Plan(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Plan.Query().Where(predicate.Plan(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Plan.Query().Where(predicate.Plan(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Plan.Query().Where(predicate.Plan(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Plan.Update().Where(predicate.Plan(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Plan.Delete().Where(predicate.Plan(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Plan.DeleteOneID(probeTarget(ctx)).Where(predicate.Plan(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Plan.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Plan.Query().GroupBy(plan.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "Tenant",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.Tenant.Query().Where(predicate.Tenant(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().Where(predicate.Tenant(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Tenant.Query().Where(predicate.Tenant(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.Tenant.Query().Where(predicate.Tenant(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().Order(tenant.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().Where(predicate.Tenant(p)).Select(tenant.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.Tenant.Query().Where(predicate.Tenant(p)).GroupBy(tenant.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.Tenant.UpdateOneID(probeTarget(ctx)).Where(predicate.Tenant(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Tenant.Query().Where(predicate.Tenant(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.Tenant.Query().Where(predicate.Tenant(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Tenant.Query().Where(predicate.Tenant(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Tenant.Update().Where(predicate.Tenant(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.Tenant.Delete().Where(predicate.Tenant(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.Tenant.DeleteOneID(probeTarget(ctx)).Where(predicate.Tenant(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.Tenant.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.Tenant.Query().GroupBy(tenant.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "TopupOrder",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.TopupOrder.Query().Where(predicate.TopupOrder(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.TopupOrder.Query().Where(predicate.TopupOrder(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.TopupOrder.Query().Where(predicate.TopupOrder(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Order(topuporder.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).Select(topuporder.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).GroupBy(topuporder.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.TopupOrder.UpdateOneID(probeTarget(ctx)).Where(predicate.TopupOrder(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.TopupOrder.Query().Where(predicate.TopupOrder(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.TopupOrder.Update().Where(predicate.TopupOrder(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.TopupOrder.Delete().Where(predicate.TopupOrder(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.TopupOrder.DeleteOneID(probeTarget(ctx)).Where(predicate.TopupOrder(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.TopupOrder.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.TopupOrder.Query().GroupBy(topuporder.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "User",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.User.Query().Where(predicate.User(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(predicate.User(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.User.Query().Where(predicate.User(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.User.Query().Where(predicate.User(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Order(user.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(predicate.User(p)).Select(user.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.User.Query().Where(predicate.User(p)).GroupBy(user.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.User.UpdateOneID(probeTarget(ctx)).Where(predicate.User(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.User.Query().Where(predicate.User(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.User.Query().Where(predicate.User(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.User.Query().Where(predicate.User(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.User.Update().Where(predicate.User(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.User.Delete().Where(predicate.User(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.User.DeleteOneID(probeTarget(ctx)).Where(predicate.User(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.User.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.User.Query().GroupBy(user.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
 		},
 	},
 }

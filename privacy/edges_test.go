@@ -22,6 +22,7 @@ type edgeProbe struct {
 	Node                     func(ctx context.Context, c *ent.Client, own, from string) ([]string, error)
 	With                     func(ctx context.Context, c *ent.Client) (map[string][]string, error)
 	Has                      func(ctx context.Context, c *ent.Client, to ...string) ([]string, error)
+	Hostile                  hostileEdge // the same paths with a caller's selector function
 }
 
 // The probes must cover exactly the graph's edges: a stale file fails here

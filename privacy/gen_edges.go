@@ -1,8 +1,10 @@
 //go:build ignore
 
 // Command gen_edges writes edges_gen_test.go: one probe per edge of the
-// schema graph (traversal, eager loading, edge predicate), so the per-edge
-// isolation test covers a new edge without anyone listing it.
+// schema graph (traversal, eager loading, edge predicate) and one per entity
+// (every query, update and delete builder, taking a caller's selector
+// function), so the isolation tests cover a new entity or edge without
+// anyone listing it.
 package main
 
 import (
@@ -27,8 +29,12 @@ func main() {
 		Unique, OwnFK                                   bool
 	}
 	var probes []probe
+	type node struct{ Name, Pkg string }
+	var nodes []node
 	pkgs := map[string]bool{}
 	for _, n := range graph.Nodes {
+		nodes = append(nodes, node{Name: n.Name, Pkg: n.Package()})
+		pkgs[n.Package()] = true
 		for _, e := range n.Edges {
 			if e.M2M() {
 				log.Fatalf("edge %s.%s: M2M edges need a probe shape of their own", n.Name, e.Name)
@@ -54,7 +60,8 @@ func main() {
 	}
 	sort.Strings(imports)
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, map[string]any{"Probes": probes, "Imports": imports}); err != nil {
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	if err := tmpl.Execute(&buf, map[string]any{"Probes": probes, "Nodes": nodes, "Imports": imports}); err != nil {
 		log.Fatal(err)
 	}
 	src, err := format.Source(buf.Bytes())
@@ -72,8 +79,12 @@ package privacy_test
 
 import (
 	"context"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/predicate"
 	{{- range .Imports }}
 	"github.com/leadmetrics/db/ent/{{ . }}"
 	{{- end }}
@@ -115,6 +126,125 @@ var edgeProbes = []edgeProbe{
 		},
 		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
 			return c.{{ .From }}.Query().Where({{ .FromPkg }}.Has{{ .Field }}With({{ .ToPkg }}.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .From }}.Query().Query{{ .Field }}().Where(predicate.{{ .To }}(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .From }}.Query().Where(predicate.{{ .From }}(p)).Query{{ .Field }}().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.{{ .From }}.Query().With{{ .Field }}(func(q *ent.{{ .To }}Query) { q.Where(predicate.{{ .To }}(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					{{- if .Unique }}
+					if e := n.Edges.{{ .Field }}; e != nil {
+						out = append(out, e.ID)
+					}
+					{{- else }}
+					for _, e := range n.Edges.{{ .Field }} {
+						out = append(out, e.ID)
+					}
+					{{- end }}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .From }}.Query().Where({{ .FromPkg }}.Has{{ .Field }}With(predicate.{{ .To }}(p))).IDs(ctx)
+			},
+		},
+	},
+{{- end }}
+}
+
+// nodeProbes has one entry per entity: every builder, with a caller's
+// selector function where the builder takes one.
+var nodeProbes = []nodeProbe{
+{{- range .Nodes }}
+	{
+		Type: {{ printf "%q" .Name }},
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .Name }}.Query().Order({{ .Pkg }}.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).Select({{ .Pkg }}.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).GroupBy({{ .Pkg }}.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.{{ .Name }}.UpdateOneID(probeTarget(ctx)).Where(predicate.{{ .Name }}(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.{{ .Name }}.Query().Where(predicate.{{ .Name }}(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.{{ .Name }}.Update().Where(predicate.{{ .Name }}(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.{{ .Name }}.Delete().Where(predicate.{{ .Name }}(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.{{ .Name }}.DeleteOneID(probeTarget(ctx)).Where(predicate.{{ .Name }}(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.{{ .Name }}.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string ` + "`json:\"id\"`" + `
+				N  int    ` + "`json:\"n\"`" + `
+			}
+			err := c.{{ .Name }}.Query().GroupBy({{ .Pkg }}.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
 		},
 	},
 {{- end }}

@@ -18,10 +18,10 @@ const (
 )
 
 // Mixin puts an entity under tenant isolation: the policy (deny without a
-// viewer; writes limited to the viewer's tenant or to the system), the read
-// filter on every query and traversal, tenant stamping and the cross-tenant
-// check on writes, and the annotation the code generator reads to filter
-// edge predicates. Every schema uses one, through the constructors below.
+// viewer; writes limited to the viewer's tenant or to the system), tenant
+// stamping and the cross-tenant check on writes, and the annotation from
+// which the generated code scopes every statement (reads, traversals, edge
+// predicates, updates and deletes: internal/scope/seal.go). Every schema uses one, through the constructors below.
 type Mixin struct {
 	mixin.Schema
 	// Kind says whom the rows belong to; empty means KindOwned.
@@ -81,15 +81,13 @@ func (x Mixin) Policy() ent.Policy {
 	}
 }
 
-// Interceptors of the mixin: the tenant filter on every read, traversal
-// parents included.
-func (x Mixin) Interceptors() []ent.Interceptor {
-	return []ent.Interceptor{TenantFilter(x.kind())}
-}
-
 // Hooks of the mixin: tenant stamping and the cross-tenant check. They run
 // after the policy (privacy's hook is the first schema hook).
+// The Tenant entity also drops the lifecycle gate's cache on every change.
 func (x Mixin) Hooks() []ent.Hook {
+	if x.kind() == KindTenant {
+		return []ent.Hook{hooks.Tenant(x.kind()), invalidateOnTenantChange()}
+	}
 	return []ent.Hook{hooks.Tenant(x.kind())}
 }
 

@@ -6,9 +6,7 @@ import (
 	"slices"
 
 	"entgo.io/ent"
-	"entgo.io/ent/dialect/sql"
 
-	"github.com/leadmetrics/db/ent/intercept"
 	entprivacy "github.com/leadmetrics/db/ent/privacy"
 	"github.com/leadmetrics/db/internal/scope"
 )
@@ -19,7 +17,8 @@ func deny(cause error, format string, a ...any) error {
 }
 
 // DenyIfNoViewer refuses every query without a viewer; reads by a viewer
-// are allowed and filtered by TenantFilter.
+// are allowed, and the generated code confines them to the viewer's rows
+// (internal/scope/seal.go).
 func DenyIfNoViewer() entprivacy.QueryRule {
 	return entprivacy.QueryRuleFunc(func(ctx context.Context, q ent.Query) error {
 		if _, ok := FromContext(ctx); !ok {
@@ -29,27 +28,10 @@ func DenyIfNoViewer() entprivacy.QueryRule {
 	})
 }
 
-// TenantFilter is the traverse interceptor that limits every query of an
-// entity of kind k, and every query a traversal starts from, to the
-// viewer's rows. It must be a traverser built with the generated intercept
-// helpers: plain interceptors are skipped on traversal paths.
-func TenantFilter(k scope.Kind) ent.Interceptor {
-	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
-		p, err := scope.TenantPredicate(ctx, k)
-		if err != nil {
-			return fmt.Errorf("%w: query %s", err, q.Type())
-		}
-		if p != nil {
-			q.WhereP(p)
-		}
-		return nil
-	})
-}
-
 // mutationRule decides every write: no viewer, immutable entities and
 // system-only operations are refused; a tenant viewer creates only for its
-// tenant and updates or deletes only its rows (the filter is added to the
-// mutation here, before any hook runs).
+// tenant. The generated update and delete statements confine the rows they
+// touch to the viewer's (internal/scope/seal.go).
 func (x Mixin) mutationRule() entprivacy.MutationRule {
 	return entprivacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
 		v, ok := FromContext(ctx)
@@ -63,6 +45,9 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 			return entprivacy.Allow
 		case op.Is(x.SystemOps):
 			return deny(ErrSystemOnly, "%s %s", op, m.Type())
+		}
+		if err := checkLifecycle(ctx, v, m); err != nil {
+			return deny(err, "%s %s", op, m.Type())
 		}
 		if op.Is(ent.OpCreate) {
 			if t, ok := m.Field(scope.ColumnTenantID); ok && t != v.TenantID {
@@ -86,15 +71,6 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 				return deny(ErrSystemOnly, "field %s of %s", f, m.Type())
 			}
 		}
-		w, ok := m.(interface{ WhereP(...func(*sql.Selector)) })
-		if !ok {
-			return deny(ErrNoViewer, "mutation %T has no WhereP", m)
-		}
-		p, err := scope.TenantPredicate(ctx, x.kind())
-		if err != nil {
-			return deny(err, "%s %s", op, m.Type())
-		}
-		w.WhereP(p)
 		return entprivacy.Allow
 	})
 }

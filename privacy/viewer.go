@@ -36,6 +36,11 @@ var (
 	ErrCrossTenantRef = scope.ErrCrossTenantRef
 	ErrImmutable      = scope.ErrImmutable
 	ErrSystemOnly     = scope.ErrSystemOnly
+	ErrTenantInactive = scope.ErrTenantInactive
+	// ErrUnsafeSQL: SQL text a caller's predicate, order or aggregate
+	// function produced could leave its clause, or calls a function outside
+	// the allowed list (see docs/TENANCY.md, threat model).
+	ErrUnsafeSQL = scope.ErrUnsafeSQL
 )
 
 // WithTenant returns ctx with a viewer for tenantID, keeping the actor. An
@@ -58,3 +63,17 @@ func WithActor(ctx context.Context, typ ActorType, id string) context.Context {
 // FromContext returns the viewer of ctx; ok is false when there is none or
 // it names no tenant and is not the system.
 func FromContext(ctx context.Context) (Viewer, bool) { return scope.FromContext(ctx) }
+
+// RequireSystem returns nil for the system viewer, ErrNoViewer without a
+// viewer and ErrSystemOnly for a tenant viewer: the guard of operations
+// only the platform may run (minting credits, moving orders).
+func RequireSystem(ctx context.Context) error {
+	v, ok := FromContext(ctx)
+	switch {
+	case !ok:
+		return ErrNoViewer
+	case !v.System:
+		return ErrSystemOnly
+	}
+	return nil
+}

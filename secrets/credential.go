@@ -9,6 +9,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/hooks"
+	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -19,6 +20,11 @@ func (k *Keyring) SetSecret(c *ent.CredentialCreate, plaintext []byte) error {
 	if !ok {
 		id = cuid.New()
 		c.SetID(id)
+	}
+	// The id is bound into the ciphertext: refuse a bad one before sealing
+	// (the create hook would refuse it on Save anyway).
+	if err := input.Text("Credential", "id", id); err != nil {
+		return err
 	}
 	keyID, sealed, err := k.Seal(id, plaintext)
 	if err != nil {

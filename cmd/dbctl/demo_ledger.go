@@ -36,14 +36,14 @@ func (e *demoEnv) ledgerDemo(ctx context.Context) error {
 		}
 		// The provider delivers "payment succeeded" twice: one credit.
 		ev := billing.Event{Provider: topuporder.ProviderStripe, EventID: "evt_demo_paid_" + t.Slug,
-			Type: billing.EventPaymentSucceeded, ProviderOrderID: order.ProviderOrderID,
+			Type: billing.EventPaymentSucceeded, ProviderOrderID: order.ProviderOrderID, Amount: 1_000, Currency: "usd",
 			Payload: map[string]any{"amount": 1_000, "currency": "usd"}}
 		for range 2 {
 			if _, err := b.HandleEvent(sys, ev); err != nil {
 				return fmt.Errorf("%s: webhook: %w", t.Slug, err)
 			}
 		}
-		grant, err := l.GrantPlan(tctx, demoGrantTime)
+		grant, err := l.GrantPlan(sys, t.ID, demoGrantTime)
 		if err != nil {
 			return fmt.Errorf("%s: plan grant: %w", t.Slug, err)
 		}

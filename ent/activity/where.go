@@ -1121,7 +1121,7 @@ func HasCampaign() predicate.Activity {
 func HasCampaignWith(preds ...predicate.Campaign) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newCampaignStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Campaign(func(s *sql.Selector) { scope.Neighbors(s, "Campaign") }))
+		preds := []predicate.Campaign{scope.NeighborsWhere("Campaign", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1145,7 +1145,7 @@ func HasAgentConfig() predicate.Activity {
 func HasAgentConfigWith(preds ...predicate.AgentConfig) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newAgentConfigStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.AgentConfig(func(s *sql.Selector) { scope.Neighbors(s, "AgentConfig") }))
+		preds := []predicate.AgentConfig{scope.NeighborsWhere("AgentConfig", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1169,7 +1169,7 @@ func HasAssignee() predicate.Activity {
 func HasAssigneeWith(preds ...predicate.User) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newAssigneeStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.User(func(s *sql.Selector) { scope.Neighbors(s, "User") }))
+		preds := []predicate.User{scope.NeighborsWhere("User", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1193,7 +1193,7 @@ func HasDeliverables() predicate.Activity {
 func HasDeliverablesWith(preds ...predicate.Deliverable) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newDeliverablesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Deliverable(func(s *sql.Selector) { scope.Neighbors(s, "Deliverable") }))
+		preds := []predicate.Deliverable{scope.NeighborsWhere("Deliverable", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1217,7 +1217,7 @@ func HasHitlApprovals() predicate.Activity {
 func HasHitlApprovalsWith(preds ...predicate.HitlApproval) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newHitlApprovalsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
+		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1241,7 +1241,7 @@ func HasLlmCalls() predicate.Activity {
 func HasLlmCallsWith(preds ...predicate.LlmCallLog) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newLlmCallsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.LlmCallLog(func(s *sql.Selector) { scope.Neighbors(s, "LlmCallLog") }))
+		preds := []predicate.LlmCallLog{scope.NeighborsWhere("LlmCallLog", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1265,7 +1265,7 @@ func HasDispatches() predicate.Activity {
 func HasDispatchesWith(preds ...predicate.DispatchLog) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newDispatchesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.DispatchLog(func(s *sql.Selector) { scope.Neighbors(s, "DispatchLog") }))
+		preds := []predicate.DispatchLog{scope.NeighborsWhere("DispatchLog", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1289,7 +1289,7 @@ func HasLedgerEntries() predicate.Activity {
 func HasLedgerEntriesWith(preds ...predicate.CreditLedgerEntry) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newLedgerEntriesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.CreditLedgerEntry(func(s *sql.Selector) { scope.Neighbors(s, "CreditLedgerEntry") }))
+		preds := []predicate.CreditLedgerEntry{scope.NeighborsWhere("CreditLedgerEntry", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -726,7 +726,7 @@ func HasActivities() predicate.AgentConfig {
 func HasActivitiesWith(preds ...predicate.Activity) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newActivitiesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -750,7 +750,7 @@ func HasLlmCalls() predicate.AgentConfig {
 func HasLlmCallsWith(preds ...predicate.LlmCallLog) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newLlmCallsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.LlmCallLog(func(s *sql.Selector) { scope.Neighbors(s, "LlmCallLog") }))
+		preds := []predicate.LlmCallLog{scope.NeighborsWhere("LlmCallLog", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -774,7 +774,7 @@ func HasHitlRequests() predicate.AgentConfig {
 func HasHitlRequestsWith(preds ...predicate.HitlApproval) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newHitlRequestsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
+		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -26,6 +26,10 @@ const (
 	FieldUpdatedAt = "updated_at"
 	// FieldDeletedAt holds the string denoting the deleted_at field in the database.
 	FieldDeletedAt = "deleted_at"
+	// FieldPaidAmount holds the string denoting the paid_amount field in the database.
+	FieldPaidAmount = "paid_amount"
+	// FieldPaidCurrency holds the string denoting the paid_currency field in the database.
+	FieldPaidCurrency = "paid_currency"
 	// FieldProvider holds the string denoting the provider field in the database.
 	FieldProvider = "provider"
 	// FieldProviderEventID holds the string denoting the provider_event_id field in the database.
@@ -63,6 +67,8 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldUpdatedAt,
 	FieldDeletedAt,
+	FieldPaidAmount,
+	FieldPaidCurrency,
 	FieldProvider,
 	FieldProviderEventID,
 	FieldType,
@@ -89,9 +95,8 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/leadmetrics/db/ent/runtime"
 var (
-	Hooks        [3]ent.Hook
-	Interceptors [2]ent.Interceptor
-	Policy       ent.Policy
+	Hooks  [4]ent.Hook
+	Policy ent.Policy
 	// DefaultRefID holds the default value on creation for the "ref_id" field.
 	DefaultRefID func() string
 	// RefIDValidator is a validator for the "ref_id" field. It is called by the builders before save.
@@ -104,6 +109,10 @@ var (
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
 	UpdateDefaultUpdatedAt func() time.Time
+	// PaidAmountValidator is a validator for the "paid_amount" field. It is called by the builders before save.
+	PaidAmountValidator func(int64) error
+	// PaidCurrencyValidator is a validator for the "paid_currency" field. It is called by the builders before save.
+	PaidCurrencyValidator func(string) error
 	// ProviderEventIDValidator is a validator for the "provider_event_id" field. It is called by the builders before save.
 	ProviderEventIDValidator func(string) error
 	// TypeValidator is a validator for the "type" field. It is called by the builders before save.
@@ -197,6 +206,16 @@ func ByUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByDeletedAt orders the results by the deleted_at field.
 func ByDeletedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeletedAt, opts...).ToFunc()
+}
+
+// ByPaidAmount orders the results by the paid_amount field.
+func ByPaidAmount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPaidAmount, opts...).ToFunc()
+}
+
+// ByPaidCurrency orders the results by the paid_currency field.
+func ByPaidCurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPaidCurrency, opts...).ToFunc()
 }
 
 // ByProvider orders the results by the provider field.

@@ -91,6 +91,16 @@ func DeletedAt(v time.Time) predicate.BillingEvent {
 	return predicate.BillingEvent(sql.FieldEQ(FieldDeletedAt, v))
 }
 
+// PaidAmount applies equality check predicate on the "paid_amount" field. It's identical to PaidAmountEQ.
+func PaidAmount(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldEQ(FieldPaidAmount, v))
+}
+
+// PaidCurrency applies equality check predicate on the "paid_currency" field. It's identical to PaidCurrencyEQ.
+func PaidCurrency(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldEQ(FieldPaidCurrency, v))
+}
+
 // ProviderEventID applies equality check predicate on the "provider_event_id" field. It's identical to ProviderEventIDEQ.
 func ProviderEventID(v string) predicate.BillingEvent {
 	return predicate.BillingEvent(sql.FieldEQ(FieldProviderEventID, v))
@@ -374,6 +384,131 @@ func DeletedAtIsNil() predicate.BillingEvent {
 // DeletedAtNotNil applies the NotNil predicate on the "deleted_at" field.
 func DeletedAtNotNil() predicate.BillingEvent {
 	return predicate.BillingEvent(sql.FieldNotNull(FieldDeletedAt))
+}
+
+// PaidAmountEQ applies the EQ predicate on the "paid_amount" field.
+func PaidAmountEQ(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldEQ(FieldPaidAmount, v))
+}
+
+// PaidAmountNEQ applies the NEQ predicate on the "paid_amount" field.
+func PaidAmountNEQ(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldNEQ(FieldPaidAmount, v))
+}
+
+// PaidAmountIn applies the In predicate on the "paid_amount" field.
+func PaidAmountIn(vs ...int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldIn(FieldPaidAmount, vs...))
+}
+
+// PaidAmountNotIn applies the NotIn predicate on the "paid_amount" field.
+func PaidAmountNotIn(vs ...int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldNotIn(FieldPaidAmount, vs...))
+}
+
+// PaidAmountGT applies the GT predicate on the "paid_amount" field.
+func PaidAmountGT(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldGT(FieldPaidAmount, v))
+}
+
+// PaidAmountGTE applies the GTE predicate on the "paid_amount" field.
+func PaidAmountGTE(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldGTE(FieldPaidAmount, v))
+}
+
+// PaidAmountLT applies the LT predicate on the "paid_amount" field.
+func PaidAmountLT(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldLT(FieldPaidAmount, v))
+}
+
+// PaidAmountLTE applies the LTE predicate on the "paid_amount" field.
+func PaidAmountLTE(v int64) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldLTE(FieldPaidAmount, v))
+}
+
+// PaidAmountIsNil applies the IsNil predicate on the "paid_amount" field.
+func PaidAmountIsNil() predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldIsNull(FieldPaidAmount))
+}
+
+// PaidAmountNotNil applies the NotNil predicate on the "paid_amount" field.
+func PaidAmountNotNil() predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldNotNull(FieldPaidAmount))
+}
+
+// PaidCurrencyEQ applies the EQ predicate on the "paid_currency" field.
+func PaidCurrencyEQ(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldEQ(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyNEQ applies the NEQ predicate on the "paid_currency" field.
+func PaidCurrencyNEQ(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldNEQ(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyIn applies the In predicate on the "paid_currency" field.
+func PaidCurrencyIn(vs ...string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldIn(FieldPaidCurrency, vs...))
+}
+
+// PaidCurrencyNotIn applies the NotIn predicate on the "paid_currency" field.
+func PaidCurrencyNotIn(vs ...string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldNotIn(FieldPaidCurrency, vs...))
+}
+
+// PaidCurrencyGT applies the GT predicate on the "paid_currency" field.
+func PaidCurrencyGT(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldGT(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyGTE applies the GTE predicate on the "paid_currency" field.
+func PaidCurrencyGTE(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldGTE(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyLT applies the LT predicate on the "paid_currency" field.
+func PaidCurrencyLT(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldLT(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyLTE applies the LTE predicate on the "paid_currency" field.
+func PaidCurrencyLTE(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldLTE(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyContains applies the Contains predicate on the "paid_currency" field.
+func PaidCurrencyContains(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldContains(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyHasPrefix applies the HasPrefix predicate on the "paid_currency" field.
+func PaidCurrencyHasPrefix(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldHasPrefix(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyHasSuffix applies the HasSuffix predicate on the "paid_currency" field.
+func PaidCurrencyHasSuffix(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldHasSuffix(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyIsNil applies the IsNil predicate on the "paid_currency" field.
+func PaidCurrencyIsNil() predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldIsNull(FieldPaidCurrency))
+}
+
+// PaidCurrencyNotNil applies the NotNil predicate on the "paid_currency" field.
+func PaidCurrencyNotNil() predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldNotNull(FieldPaidCurrency))
+}
+
+// PaidCurrencyEqualFold applies the EqualFold predicate on the "paid_currency" field.
+func PaidCurrencyEqualFold(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldEqualFold(FieldPaidCurrency, v))
+}
+
+// PaidCurrencyContainsFold applies the ContainsFold predicate on the "paid_currency" field.
+func PaidCurrencyContainsFold(v string) predicate.BillingEvent {
+	return predicate.BillingEvent(sql.FieldContainsFold(FieldPaidCurrency, v))
 }
 
 // ProviderEQ applies the EQ predicate on the "provider" field.
@@ -771,7 +906,7 @@ func HasTopupOrder() predicate.BillingEvent {
 func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.BillingEvent {
 	return predicate.BillingEvent(func(s *sql.Selector) {
 		step := newTopupOrderStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.TopupOrder(func(s *sql.Selector) { scope.Neighbors(s, "TopupOrder") }))
+		preds := []predicate.TopupOrder{scope.NeighborsWhere("TopupOrder", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

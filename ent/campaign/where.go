@@ -871,7 +871,7 @@ func HasOwner() predicate.Campaign {
 func HasOwnerWith(preds ...predicate.User) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newOwnerStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.User(func(s *sql.Selector) { scope.Neighbors(s, "User") }))
+		preds := []predicate.User{scope.NeighborsWhere("User", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -895,7 +895,7 @@ func HasActivities() predicate.Campaign {
 func HasActivitiesWith(preds ...predicate.Activity) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newActivitiesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -919,7 +919,7 @@ func HasDeliverables() predicate.Campaign {
 func HasDeliverablesWith(preds ...predicate.Deliverable) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newDeliverablesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Deliverable(func(s *sql.Selector) { scope.Neighbors(s, "Deliverable") }))
+		preds := []predicate.Deliverable{scope.NeighborsWhere("Deliverable", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

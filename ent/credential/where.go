@@ -756,7 +756,7 @@ func HasNotificationProviders() predicate.Credential {
 func HasNotificationProvidersWith(preds ...predicate.NotificationProvider) predicate.Credential {
 	return predicate.Credential(func(s *sql.Selector) {
 		step := newNotificationProvidersStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.NotificationProvider(func(s *sql.Selector) { scope.Neighbors(s, "NotificationProvider") }))
+		preds := []predicate.NotificationProvider{scope.NeighborsWhere("NotificationProvider", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -780,7 +780,7 @@ func HasIntegrations() predicate.Credential {
 func HasIntegrationsWith(preds ...predicate.Integration) predicate.Credential {
 	return predicate.Credential(func(s *sql.Selector) {
 		step := newIntegrationsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Integration(func(s *sql.Selector) { scope.Neighbors(s, "Integration") }))
+		preds := []predicate.Integration{scope.NeighborsWhere("Integration", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

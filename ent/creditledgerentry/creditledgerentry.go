@@ -116,9 +116,8 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/leadmetrics/db/ent/runtime"
 var (
-	Hooks        [2]ent.Hook
-	Interceptors [1]ent.Interceptor
-	Policy       ent.Policy
+	Hooks  [3]ent.Hook
+	Policy ent.Policy
 	// DefaultRefID holds the default value on creation for the "ref_id" field.
 	DefaultRefID func() string
 	// RefIDValidator is a validator for the "ref_id" field. It is called by the builders before save.

@@ -1001,7 +1001,7 @@ func HasTopupOrder() predicate.CreditLedgerEntry {
 func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newTopupOrderStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.TopupOrder(func(s *sql.Selector) { scope.Neighbors(s, "TopupOrder") }))
+		preds := []predicate.TopupOrder{scope.NeighborsWhere("TopupOrder", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1025,7 +1025,7 @@ func HasLlmCall() predicate.CreditLedgerEntry {
 func HasLlmCallWith(preds ...predicate.LlmCallLog) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newLlmCallStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.LlmCallLog(func(s *sql.Selector) { scope.Neighbors(s, "LlmCallLog") }))
+		preds := []predicate.LlmCallLog{scope.NeighborsWhere("LlmCallLog", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1049,7 +1049,7 @@ func HasActivity() predicate.CreditLedgerEntry {
 func HasActivityWith(preds ...predicate.Activity) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newActivityStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -886,7 +886,7 @@ func HasActivity() predicate.Deliverable {
 func HasActivityWith(preds ...predicate.Activity) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newActivityStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -910,7 +910,7 @@ func HasCampaign() predicate.Deliverable {
 func HasCampaignWith(preds ...predicate.Campaign) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newCampaignStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Campaign(func(s *sql.Selector) { scope.Neighbors(s, "Campaign") }))
+		preds := []predicate.Campaign{scope.NeighborsWhere("Campaign", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -934,7 +934,7 @@ func HasHitlApprovals() predicate.Deliverable {
 func HasHitlApprovalsWith(preds ...predicate.HitlApproval) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newHitlApprovalsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
+		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -1021,7 +1021,7 @@ func HasActivity() predicate.DispatchLog {
 func HasActivityWith(preds ...predicate.Activity) predicate.DispatchLog {
 	return predicate.DispatchLog(func(s *sql.Selector) {
 		step := newActivityStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

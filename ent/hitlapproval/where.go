@@ -941,7 +941,7 @@ func HasActivity() predicate.HitlApproval {
 func HasActivityWith(preds ...predicate.Activity) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newActivityStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -965,7 +965,7 @@ func HasDeliverable() predicate.HitlApproval {
 func HasDeliverableWith(preds ...predicate.Deliverable) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newDeliverableStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Deliverable(func(s *sql.Selector) { scope.Neighbors(s, "Deliverable") }))
+		preds := []predicate.Deliverable{scope.NeighborsWhere("Deliverable", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -989,7 +989,7 @@ func HasRequestedByAgent() predicate.HitlApproval {
 func HasRequestedByAgentWith(preds ...predicate.AgentConfig) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newRequestedByAgentStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.AgentConfig(func(s *sql.Selector) { scope.Neighbors(s, "AgentConfig") }))
+		preds := []predicate.AgentConfig{scope.NeighborsWhere("AgentConfig", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1013,7 +1013,7 @@ func HasDecidedBy() predicate.HitlApproval {
 func HasDecidedByWith(preds ...predicate.User) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newDecidedByStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.User(func(s *sql.Selector) { scope.Neighbors(s, "User") }))
+		preds := []predicate.User{scope.NeighborsWhere("User", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -1026,7 +1026,7 @@ func HasActivity() predicate.LlmCallLog {
 func HasActivityWith(preds ...predicate.Activity) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newActivityStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1050,7 +1050,7 @@ func HasAgentConfig() predicate.LlmCallLog {
 func HasAgentConfigWith(preds ...predicate.AgentConfig) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newAgentConfigStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.AgentConfig(func(s *sql.Selector) { scope.Neighbors(s, "AgentConfig") }))
+		preds := []predicate.AgentConfig{scope.NeighborsWhere("AgentConfig", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1074,7 +1074,7 @@ func HasLedgerEntry() predicate.LlmCallLog {
 func HasLedgerEntryWith(preds ...predicate.CreditLedgerEntry) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newLedgerEntryStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.CreditLedgerEntry(func(s *sql.Selector) { scope.Neighbors(s, "CreditLedgerEntry") }))
+		preds := []predicate.CreditLedgerEntry{scope.NeighborsWhere("CreditLedgerEntry", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -158,6 +158,8 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "paid_amount", Type: field.TypeInt64, Nullable: true},
+		{Name: "paid_currency", Type: field.TypeString, Nullable: true, Size: 3, SchemaType: map[string]string{"postgres": "char(3)"}},
 		{Name: "provider", Type: field.TypeEnum, Enums: []string{"stripe", "razorpay", "manual"}},
 		{Name: "provider_event_id", Type: field.TypeString, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
 		{Name: "type", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"postgres": "varchar(100)"}},
@@ -175,7 +177,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "billing_events_topup_orders_billing_events",
-				Columns:    []*schema.Column{BillingEventsColumns[13]},
+				Columns:    []*schema.Column{BillingEventsColumns[15]},
 				RefColumns: []*schema.Column{TopupOrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -189,7 +191,7 @@ var (
 			{
 				Name:    "billingevent_provider_provider_event_id",
 				Unique:  true,
-				Columns: []*schema.Column{BillingEventsColumns[6], BillingEventsColumns[7]},
+				Columns: []*schema.Column{BillingEventsColumns[8], BillingEventsColumns[9]},
 			},
 			{
 				Name:    "billingevent_tenant_id_created_at",
@@ -880,10 +882,16 @@ func init() {
 		"version_positive": "version > 0",
 	}
 	BillingEventsTable.ForeignKeys[0].RefTable = TopupOrdersTable
+	BillingEventsTable.Annotation = &entsql.Annotation{}
+	BillingEventsTable.Annotation.Checks = map[string]string{
+		"paid_amount_non_negative": "paid_amount >= 0",
+		"paid_currency_iso4217":    "paid_currency ~ '^[A-Z]{3}$'",
+	}
 	CampaignsTable.ForeignKeys[0].RefTable = UsersTable
 	CampaignsTable.Annotation = &entsql.Annotation{}
 	CampaignsTable.Annotation.Checks = map[string]string{
 		"budget_amount_non_negative": "budget_amount >= 0",
+		"budget_currency_iso4217":    "budget_currency ~ '^[A-Z]{3}$'",
 		"campaign_schedule_order":    "ends_at IS NULL OR starts_at IS NULL OR ends_at >= starts_at",
 	}
 	CreditLedgerEntriesTable.ForeignKeys[0].RefTable = ActivitiesTable
@@ -925,12 +933,14 @@ func init() {
 	PlansTable.Annotation.Checks = map[string]string{
 		"included_credits_non_negative": "included_credits >= 0",
 		"price_amount_non_negative":     "price_amount >= 0",
+		"price_currency_iso4217":        "price_currency ~ '^[A-Z]{3}$'",
 	}
 	TenantsTable.ForeignKeys[0].RefTable = PlansTable
 	TopupOrdersTable.Annotation = &entsql.Annotation{}
 	TopupOrdersTable.Annotation.Checks = map[string]string{
 		"credits_positive":         "credits > 0",
 		"paid_amount_non_negative": "paid_amount >= 0",
+		"paid_currency_iso4217":    "paid_currency ~ '^[A-Z]{3}$'",
 	}
 	UsersTable.Annotation = &entsql.Annotation{}
 	UsersTable.Annotation.Checks = map[string]string{

@@ -656,7 +656,7 @@ func HasCredential() predicate.NotificationProvider {
 func HasCredentialWith(preds ...predicate.Credential) predicate.NotificationProvider {
 	return predicate.NotificationProvider(func(s *sql.Selector) {
 		step := newCredentialStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Credential(func(s *sql.Selector) { scope.Neighbors(s, "Credential") }))
+		preds := []predicate.Credential{scope.NeighborsWhere("Credential", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

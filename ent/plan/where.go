@@ -711,7 +711,7 @@ func HasTenants() predicate.Plan {
 func HasTenantsWith(preds ...predicate.Tenant) predicate.Plan {
 	return predicate.Plan(func(s *sql.Selector) {
 		step := newTenantsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Tenant(func(s *sql.Selector) { scope.Neighbors(s, "Tenant") }))
+		preds := []predicate.Tenant{scope.NeighborsWhere("Tenant", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -44,16 +44,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	activityMixinHooks0 := activityMixin[0].Hooks()
 	activityMixinHooks1 := activityMixin[1].Hooks()
 	activityMixinHooks2 := activityMixin[2].Hooks()
 
-	activity.Hooks[1] = activityMixinHooks1[0]
+	activity.Hooks[1] = activityMixinHooks0[0]
 
-	activity.Hooks[2] = activityMixinHooks2[0]
-	activityMixinInters1 := activityMixin[1].Interceptors()
-	activityMixinInters2 := activityMixin[2].Interceptors()
-	activity.Interceptors[0] = activityMixinInters1[0]
-	activity.Interceptors[1] = activityMixinInters2[0]
+	activity.Hooks[2] = activityMixinHooks1[0]
+
+	activity.Hooks[3] = activityMixinHooks2[0]
 	activityMixinFields0 := activityMixin[0].Fields()
 	_ = activityMixinFields0
 	activityFields := schema.Activity{}.Fields()
@@ -182,16 +181,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	agentconfigMixinHooks0 := agentconfigMixin[0].Hooks()
 	agentconfigMixinHooks1 := agentconfigMixin[1].Hooks()
 	agentconfigMixinHooks2 := agentconfigMixin[2].Hooks()
 
-	agentconfig.Hooks[1] = agentconfigMixinHooks1[0]
+	agentconfig.Hooks[1] = agentconfigMixinHooks0[0]
 
-	agentconfig.Hooks[2] = agentconfigMixinHooks2[0]
-	agentconfigMixinInters1 := agentconfigMixin[1].Interceptors()
-	agentconfigMixinInters2 := agentconfigMixin[2].Interceptors()
-	agentconfig.Interceptors[0] = agentconfigMixinInters1[0]
-	agentconfig.Interceptors[1] = agentconfigMixinInters2[0]
+	agentconfig.Hooks[2] = agentconfigMixinHooks1[0]
+
+	agentconfig.Hooks[3] = agentconfigMixinHooks2[0]
 	agentconfigMixinFields0 := agentconfigMixin[0].Fields()
 	_ = agentconfigMixinFields0
 	agentconfigFields := schema.AgentConfig{}.Fields()
@@ -338,11 +336,12 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	auditlogMixinHooks0 := auditlogMixin[0].Hooks()
 	auditlogMixinHooks1 := auditlogMixin[1].Hooks()
 
-	auditlog.Hooks[1] = auditlogMixinHooks1[0]
-	auditlogMixinInters1 := auditlogMixin[1].Interceptors()
-	auditlog.Interceptors[0] = auditlogMixinInters1[0]
+	auditlog.Hooks[1] = auditlogMixinHooks0[0]
+
+	auditlog.Hooks[2] = auditlogMixinHooks1[0]
 	auditlogMixinFields0 := auditlogMixin[0].Fields()
 	_ = auditlogMixinFields0
 	auditlogFields := schema.AuditLog{}.Fields()
@@ -481,18 +480,19 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	billingeventMixinHooks0 := billingeventMixin[0].Hooks()
 	billingeventMixinHooks1 := billingeventMixin[1].Hooks()
 	billingeventMixinHooks2 := billingeventMixin[2].Hooks()
 
-	billingevent.Hooks[1] = billingeventMixinHooks1[0]
+	billingevent.Hooks[1] = billingeventMixinHooks0[0]
 
-	billingevent.Hooks[2] = billingeventMixinHooks2[0]
-	billingeventMixinInters1 := billingeventMixin[1].Interceptors()
-	billingeventMixinInters2 := billingeventMixin[2].Interceptors()
-	billingevent.Interceptors[0] = billingeventMixinInters1[0]
-	billingevent.Interceptors[1] = billingeventMixinInters2[0]
+	billingevent.Hooks[2] = billingeventMixinHooks1[0]
+
+	billingevent.Hooks[3] = billingeventMixinHooks2[0]
 	billingeventMixinFields0 := billingeventMixin[0].Fields()
 	_ = billingeventMixinFields0
+	billingeventMixinFields3 := billingeventMixin[3].Fields()
+	_ = billingeventMixinFields3
 	billingeventFields := schema.BillingEvent{}.Fields()
 	_ = billingeventFields
 	// billingeventDescRefID is the schema descriptor for ref_id field.
@@ -543,6 +543,28 @@ func init() {
 	billingevent.DefaultUpdatedAt = billingeventDescUpdatedAt.Default.(func() time.Time)
 	// billingevent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	billingevent.UpdateDefaultUpdatedAt = billingeventDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// billingeventDescPaidAmount is the schema descriptor for paid_amount field.
+	billingeventDescPaidAmount := billingeventMixinFields3[0].Descriptor()
+	// billingevent.PaidAmountValidator is a validator for the "paid_amount" field. It is called by the builders before save.
+	billingevent.PaidAmountValidator = billingeventDescPaidAmount.Validators[0].(func(int64) error)
+	// billingeventDescPaidCurrency is the schema descriptor for paid_currency field.
+	billingeventDescPaidCurrency := billingeventMixinFields3[1].Descriptor()
+	// billingevent.PaidCurrencyValidator is a validator for the "paid_currency" field. It is called by the builders before save.
+	billingevent.PaidCurrencyValidator = func() func(string) error {
+		validators := billingeventDescPaidCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(paid_currency string) error {
+			for _, fn := range fns {
+				if err := fn(paid_currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// billingeventDescProviderEventID is the schema descriptor for provider_event_id field.
 	billingeventDescProviderEventID := billingeventFields[1].Descriptor()
 	// billingevent.ProviderEventIDValidator is a validator for the "provider_event_id" field. It is called by the builders before save.
@@ -609,16 +631,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	campaignMixinHooks0 := campaignMixin[0].Hooks()
 	campaignMixinHooks1 := campaignMixin[1].Hooks()
 	campaignMixinHooks2 := campaignMixin[2].Hooks()
 
-	campaign.Hooks[1] = campaignMixinHooks1[0]
+	campaign.Hooks[1] = campaignMixinHooks0[0]
 
-	campaign.Hooks[2] = campaignMixinHooks2[0]
-	campaignMixinInters1 := campaignMixin[1].Interceptors()
-	campaignMixinInters2 := campaignMixin[2].Interceptors()
-	campaign.Interceptors[0] = campaignMixinInters1[0]
-	campaign.Interceptors[1] = campaignMixinInters2[0]
+	campaign.Hooks[2] = campaignMixinHooks1[0]
+
+	campaign.Hooks[3] = campaignMixinHooks2[0]
 	campaignMixinFields0 := campaignMixin[0].Fields()
 	_ = campaignMixinFields0
 	campaignMixinFields3 := campaignMixin[3].Fields()
@@ -743,16 +764,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	credentialMixinHooks0 := credentialMixin[0].Hooks()
 	credentialMixinHooks1 := credentialMixin[1].Hooks()
 	credentialMixinHooks2 := credentialMixin[2].Hooks()
 
-	credential.Hooks[1] = credentialMixinHooks1[0]
+	credential.Hooks[1] = credentialMixinHooks0[0]
 
-	credential.Hooks[2] = credentialMixinHooks2[0]
-	credentialMixinInters1 := credentialMixin[1].Interceptors()
-	credentialMixinInters2 := credentialMixin[2].Interceptors()
-	credential.Interceptors[0] = credentialMixinInters1[0]
-	credential.Interceptors[1] = credentialMixinInters2[0]
+	credential.Hooks[2] = credentialMixinHooks1[0]
+
+	credential.Hooks[3] = credentialMixinHooks2[0]
 	credentialMixinFields0 := credentialMixin[0].Fields()
 	_ = credentialMixinFields0
 	credentialFields := schema.Credential{}.Fields()
@@ -879,16 +899,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	creditbalanceMixinHooks0 := creditbalanceMixin[0].Hooks()
 	creditbalanceMixinHooks1 := creditbalanceMixin[1].Hooks()
 	creditbalanceMixinHooks2 := creditbalanceMixin[2].Hooks()
 
-	creditbalance.Hooks[1] = creditbalanceMixinHooks1[0]
+	creditbalance.Hooks[1] = creditbalanceMixinHooks0[0]
 
-	creditbalance.Hooks[2] = creditbalanceMixinHooks2[0]
-	creditbalanceMixinInters1 := creditbalanceMixin[1].Interceptors()
-	creditbalanceMixinInters2 := creditbalanceMixin[2].Interceptors()
-	creditbalance.Interceptors[0] = creditbalanceMixinInters1[0]
-	creditbalance.Interceptors[1] = creditbalanceMixinInters2[0]
+	creditbalance.Hooks[2] = creditbalanceMixinHooks1[0]
+
+	creditbalance.Hooks[3] = creditbalanceMixinHooks2[0]
 	creditbalanceMixinFields0 := creditbalanceMixin[0].Fields()
 	_ = creditbalanceMixinFields0
 	creditbalanceFields := schema.CreditBalance{}.Fields()
@@ -981,11 +1000,12 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	creditledgerentryMixinHooks0 := creditledgerentryMixin[0].Hooks()
 	creditledgerentryMixinHooks1 := creditledgerentryMixin[1].Hooks()
 
-	creditledgerentry.Hooks[1] = creditledgerentryMixinHooks1[0]
-	creditledgerentryMixinInters1 := creditledgerentryMixin[1].Interceptors()
-	creditledgerentry.Interceptors[0] = creditledgerentryMixinInters1[0]
+	creditledgerentry.Hooks[1] = creditledgerentryMixinHooks0[0]
+
+	creditledgerentry.Hooks[2] = creditledgerentryMixinHooks1[0]
 	creditledgerentryMixinFields0 := creditledgerentryMixin[0].Fields()
 	_ = creditledgerentryMixinFields0
 	creditledgerentryFields := schema.CreditLedgerEntry{}.Fields()
@@ -1098,16 +1118,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	deliverableMixinHooks0 := deliverableMixin[0].Hooks()
 	deliverableMixinHooks1 := deliverableMixin[1].Hooks()
 	deliverableMixinHooks2 := deliverableMixin[2].Hooks()
 
-	deliverable.Hooks[1] = deliverableMixinHooks1[0]
+	deliverable.Hooks[1] = deliverableMixinHooks0[0]
 
-	deliverable.Hooks[2] = deliverableMixinHooks2[0]
-	deliverableMixinInters1 := deliverableMixin[1].Interceptors()
-	deliverableMixinInters2 := deliverableMixin[2].Interceptors()
-	deliverable.Interceptors[0] = deliverableMixinInters1[0]
-	deliverable.Interceptors[1] = deliverableMixinInters2[0]
+	deliverable.Hooks[2] = deliverableMixinHooks1[0]
+
+	deliverable.Hooks[3] = deliverableMixinHooks2[0]
 	deliverableMixinFields0 := deliverableMixin[0].Fields()
 	_ = deliverableMixinFields0
 	deliverableFields := schema.Deliverable{}.Fields()
@@ -1222,16 +1241,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	dispatchlogMixinHooks0 := dispatchlogMixin[0].Hooks()
 	dispatchlogMixinHooks1 := dispatchlogMixin[1].Hooks()
 	dispatchlogMixinHooks2 := dispatchlogMixin[2].Hooks()
 
-	dispatchlog.Hooks[1] = dispatchlogMixinHooks1[0]
+	dispatchlog.Hooks[1] = dispatchlogMixinHooks0[0]
 
-	dispatchlog.Hooks[2] = dispatchlogMixinHooks2[0]
-	dispatchlogMixinInters1 := dispatchlogMixin[1].Interceptors()
-	dispatchlogMixinInters2 := dispatchlogMixin[2].Interceptors()
-	dispatchlog.Interceptors[0] = dispatchlogMixinInters1[0]
-	dispatchlog.Interceptors[1] = dispatchlogMixinInters2[0]
+	dispatchlog.Hooks[2] = dispatchlogMixinHooks1[0]
+
+	dispatchlog.Hooks[3] = dispatchlogMixinHooks2[0]
 	dispatchlogMixinFields0 := dispatchlogMixin[0].Fields()
 	_ = dispatchlogMixinFields0
 	dispatchlogFields := schema.DispatchLog{}.Fields()
@@ -1364,16 +1382,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	hitlapprovalMixinHooks0 := hitlapprovalMixin[0].Hooks()
 	hitlapprovalMixinHooks1 := hitlapprovalMixin[1].Hooks()
 	hitlapprovalMixinHooks2 := hitlapprovalMixin[2].Hooks()
 
-	hitlapproval.Hooks[1] = hitlapprovalMixinHooks1[0]
+	hitlapproval.Hooks[1] = hitlapprovalMixinHooks0[0]
 
-	hitlapproval.Hooks[2] = hitlapprovalMixinHooks2[0]
-	hitlapprovalMixinInters1 := hitlapprovalMixin[1].Interceptors()
-	hitlapprovalMixinInters2 := hitlapprovalMixin[2].Interceptors()
-	hitlapproval.Interceptors[0] = hitlapprovalMixinInters1[0]
-	hitlapproval.Interceptors[1] = hitlapprovalMixinInters2[0]
+	hitlapproval.Hooks[2] = hitlapprovalMixinHooks1[0]
+
+	hitlapproval.Hooks[3] = hitlapprovalMixinHooks2[0]
 	hitlapprovalMixinFields0 := hitlapprovalMixin[0].Fields()
 	_ = hitlapprovalMixinFields0
 	hitlapprovalFields := schema.HitlApproval{}.Fields()
@@ -1460,16 +1477,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	integrationMixinHooks0 := integrationMixin[0].Hooks()
 	integrationMixinHooks1 := integrationMixin[1].Hooks()
 	integrationMixinHooks2 := integrationMixin[2].Hooks()
 
-	integration.Hooks[1] = integrationMixinHooks1[0]
+	integration.Hooks[1] = integrationMixinHooks0[0]
 
-	integration.Hooks[2] = integrationMixinHooks2[0]
-	integrationMixinInters1 := integrationMixin[1].Interceptors()
-	integrationMixinInters2 := integrationMixin[2].Interceptors()
-	integration.Interceptors[0] = integrationMixinInters1[0]
-	integration.Interceptors[1] = integrationMixinInters2[0]
+	integration.Hooks[2] = integrationMixinHooks1[0]
+
+	integration.Hooks[3] = integrationMixinHooks2[0]
 	integrationMixinFields0 := integrationMixin[0].Fields()
 	_ = integrationMixinFields0
 	integrationFields := schema.Integration{}.Fields()
@@ -1588,16 +1604,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	llmcalllogMixinHooks0 := llmcalllogMixin[0].Hooks()
 	llmcalllogMixinHooks1 := llmcalllogMixin[1].Hooks()
 	llmcalllogMixinHooks2 := llmcalllogMixin[2].Hooks()
 
-	llmcalllog.Hooks[1] = llmcalllogMixinHooks1[0]
+	llmcalllog.Hooks[1] = llmcalllogMixinHooks0[0]
 
-	llmcalllog.Hooks[2] = llmcalllogMixinHooks2[0]
-	llmcalllogMixinInters1 := llmcalllogMixin[1].Interceptors()
-	llmcalllogMixinInters2 := llmcalllogMixin[2].Interceptors()
-	llmcalllog.Interceptors[0] = llmcalllogMixinInters1[0]
-	llmcalllog.Interceptors[1] = llmcalllogMixinInters2[0]
+	llmcalllog.Hooks[2] = llmcalllogMixinHooks1[0]
+
+	llmcalllog.Hooks[3] = llmcalllogMixinHooks2[0]
 	llmcalllogMixinFields0 := llmcalllogMixin[0].Fields()
 	_ = llmcalllogMixinFields0
 	llmcalllogFields := schema.LlmCallLog{}.Fields()
@@ -1744,16 +1759,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	notificationproviderMixinHooks0 := notificationproviderMixin[0].Hooks()
 	notificationproviderMixinHooks1 := notificationproviderMixin[1].Hooks()
 	notificationproviderMixinHooks2 := notificationproviderMixin[2].Hooks()
 
-	notificationprovider.Hooks[1] = notificationproviderMixinHooks1[0]
+	notificationprovider.Hooks[1] = notificationproviderMixinHooks0[0]
 
-	notificationprovider.Hooks[2] = notificationproviderMixinHooks2[0]
-	notificationproviderMixinInters1 := notificationproviderMixin[1].Interceptors()
-	notificationproviderMixinInters2 := notificationproviderMixin[2].Interceptors()
-	notificationprovider.Interceptors[0] = notificationproviderMixinInters1[0]
-	notificationprovider.Interceptors[1] = notificationproviderMixinInters2[0]
+	notificationprovider.Hooks[2] = notificationproviderMixinHooks1[0]
+
+	notificationprovider.Hooks[3] = notificationproviderMixinHooks2[0]
 	notificationproviderMixinFields0 := notificationproviderMixin[0].Fields()
 	_ = notificationproviderMixinFields0
 	notificationproviderFields := schema.NotificationProvider{}.Fields()
@@ -1866,16 +1880,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	planMixinHooks0 := planMixin[0].Hooks()
 	planMixinHooks1 := planMixin[1].Hooks()
 	planMixinHooks2 := planMixin[2].Hooks()
 
-	plan.Hooks[1] = planMixinHooks1[0]
+	plan.Hooks[1] = planMixinHooks0[0]
 
-	plan.Hooks[2] = planMixinHooks2[0]
-	planMixinInters1 := planMixin[1].Interceptors()
-	planMixinInters2 := planMixin[2].Interceptors()
-	plan.Interceptors[0] = planMixinInters1[0]
-	plan.Interceptors[1] = planMixinInters2[0]
+	plan.Hooks[2] = planMixinHooks1[0]
+
+	plan.Hooks[3] = planMixinHooks2[0]
 	planMixinFields0 := planMixin[0].Fields()
 	_ = planMixinFields0
 	planMixinFields3 := planMixin[3].Fields()
@@ -2029,16 +2042,17 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	tenantMixinHooks0 := tenantMixin[0].Hooks()
 	tenantMixinHooks1 := tenantMixin[1].Hooks()
 	tenantMixinHooks2 := tenantMixin[2].Hooks()
 
-	tenant.Hooks[1] = tenantMixinHooks1[0]
+	tenant.Hooks[1] = tenantMixinHooks0[0]
 
-	tenant.Hooks[2] = tenantMixinHooks2[0]
-	tenantMixinInters1 := tenantMixin[1].Interceptors()
-	tenantMixinInters2 := tenantMixin[2].Interceptors()
-	tenant.Interceptors[0] = tenantMixinInters1[0]
-	tenant.Interceptors[1] = tenantMixinInters2[0]
+	tenant.Hooks[2] = tenantMixinHooks1[0]
+
+	tenant.Hooks[3] = tenantMixinHooks1[1]
+
+	tenant.Hooks[4] = tenantMixinHooks2[0]
 	tenantMixinFields0 := tenantMixin[0].Fields()
 	_ = tenantMixinFields0
 	tenantFields := schema.Tenant{}.Fields()
@@ -2162,16 +2176,15 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	topuporderMixinHooks0 := topuporderMixin[0].Hooks()
 	topuporderMixinHooks1 := topuporderMixin[1].Hooks()
 	topuporderMixinHooks2 := topuporderMixin[2].Hooks()
 
-	topuporder.Hooks[1] = topuporderMixinHooks1[0]
+	topuporder.Hooks[1] = topuporderMixinHooks0[0]
 
-	topuporder.Hooks[2] = topuporderMixinHooks2[0]
-	topuporderMixinInters1 := topuporderMixin[1].Interceptors()
-	topuporderMixinInters2 := topuporderMixin[2].Interceptors()
-	topuporder.Interceptors[0] = topuporderMixinInters1[0]
-	topuporder.Interceptors[1] = topuporderMixinInters2[0]
+	topuporder.Hooks[2] = topuporderMixinHooks1[0]
+
+	topuporder.Hooks[3] = topuporderMixinHooks2[0]
 	topuporderMixinFields0 := topuporderMixin[0].Fields()
 	_ = topuporderMixinFields0
 	topuporderMixinFields3 := topuporderMixin[3].Fields()
@@ -2300,19 +2313,18 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	userMixinHooks0 := userMixin[0].Hooks()
 	userMixinHooks1 := userMixin[1].Hooks()
 	userMixinHooks2 := userMixin[2].Hooks()
 	userHooks := schema.User{}.Hooks()
 
-	user.Hooks[1] = userMixinHooks1[0]
+	user.Hooks[1] = userMixinHooks0[0]
 
-	user.Hooks[2] = userMixinHooks2[0]
+	user.Hooks[2] = userMixinHooks1[0]
 
-	user.Hooks[3] = userHooks[0]
-	userMixinInters1 := userMixin[1].Interceptors()
-	userMixinInters2 := userMixin[2].Interceptors()
-	user.Interceptors[0] = userMixinInters1[0]
-	user.Interceptors[1] = userMixinInters2[0]
+	user.Hooks[3] = userMixinHooks2[0]
+
+	user.Hooks[4] = userHooks[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()

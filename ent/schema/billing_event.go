@@ -13,9 +13,12 @@ import (
 // BillingEvent is a payment provider's webhook event, stored raw.
 type BillingEvent struct{ ent.Schema }
 
-// Mixin of BillingEvent.
+// Mixin of BillingEvent. paid_amount and paid_currency are what the
+// provider says was paid or refunded, compared with the order's before any
+// credit moves; typed columns (not the raw payload) so that operators and
+// reconciliation can query them without parsing each provider's format.
 func (BillingEvent) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "paid", Optional: true}}
 }
 
 // Fields of BillingEvent.

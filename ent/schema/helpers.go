@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
+
+	"github.com/leadmetrics/db/input"
 )
 
 const emailLen = 320
@@ -29,7 +31,9 @@ type MoneyMixin struct {
 func (m MoneyMixin) Fields() []ent.Field {
 	amount := field.Int64(m.Prefix + "_amount").NonNegative().
 		Comment("Minor units of the currency (cents, paise).")
-	currency := field.String(m.Prefix + "_currency").MinLen(3).MaxLen(3).SchemaType(currencyType)
+	currency := field.String(m.Prefix + "_currency").MinLen(3).MaxLen(3).SchemaType(currencyType).
+		Annotations(input.Annotation{Currency: true}).
+		Comment("ISO 4217 code: three upper-case ASCII letters.")
 	if m.Optional {
 		return []ent.Field{amount.Optional().Nillable(), currency.Optional().Nillable()}
 	}
@@ -38,7 +42,7 @@ func (m MoneyMixin) Fields() []ent.Field {
 
 // Annotations of MoneyMixin.
 func (m MoneyMixin) Annotations() []schema.Annotation {
-	return []schema.Annotation{nonNegative(m.Prefix + "_amount")}
+	return []schema.Annotation{nonNegative(m.Prefix + "_amount"), columnChecks("iso4217", "~ '^[A-Z]{3}$'", []string{m.Prefix + "_currency"})}
 }
 
 // nonNegative guards integer columns at the database with named checks.

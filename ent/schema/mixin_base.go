@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/schema/mixin"
 
 	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/input"
 )
 
 // Column sizes shared by several entities.
@@ -47,6 +48,10 @@ func (BaseMixin) Fields() []ent.Field {
 			Comment("Soft-delete marker: set means deleted."),
 	}
 }
+
+// Hooks of the base mixin: input hygiene on every entity (NUL bytes,
+// invalid UTF-8, taken ids), before the tenancy hooks run any SQL.
+func (BaseMixin) Hooks() []ent.Hook { return []ent.Hook{input.Hook()} }
 
 // Indexes of the base mixin. The (tenant_id, ref_id) key is total, not
 // partial, so upserts can target it and a soft-deleted row keeps its key.

@@ -696,7 +696,7 @@ func HasPlan() predicate.Tenant {
 func HasPlanWith(preds ...predicate.Plan) predicate.Tenant {
 	return predicate.Tenant(func(s *sql.Selector) {
 		step := newPlanStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Plan(func(s *sql.Selector) { scope.Neighbors(s, "Plan") }))
+		preds := []predicate.Plan{scope.NeighborsWhere("Plan", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -691,7 +691,7 @@ func HasLedgerEntries() predicate.TopupOrder {
 func HasLedgerEntriesWith(preds ...predicate.CreditLedgerEntry) predicate.TopupOrder {
 	return predicate.TopupOrder(func(s *sql.Selector) {
 		step := newLedgerEntriesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.CreditLedgerEntry(func(s *sql.Selector) { scope.Neighbors(s, "CreditLedgerEntry") }))
+		preds := []predicate.CreditLedgerEntry{scope.NeighborsWhere("CreditLedgerEntry", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -715,7 +715,7 @@ func HasBillingEvents() predicate.TopupOrder {
 func HasBillingEventsWith(preds ...predicate.BillingEvent) predicate.TopupOrder {
 	return predicate.TopupOrder(func(s *sql.Selector) {
 		step := newBillingEventsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.BillingEvent(func(s *sql.Selector) { scope.Neighbors(s, "BillingEvent") }))
+		preds := []predicate.BillingEvent{scope.NeighborsWhere("BillingEvent", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

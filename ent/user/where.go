@@ -611,7 +611,7 @@ func HasOwnedCampaigns() predicate.User {
 func HasOwnedCampaignsWith(preds ...predicate.Campaign) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newOwnedCampaignsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Campaign(func(s *sql.Selector) { scope.Neighbors(s, "Campaign") }))
+		preds := []predicate.Campaign{scope.NeighborsWhere("Campaign", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -635,7 +635,7 @@ func HasAssignedActivities() predicate.User {
 func HasAssignedActivitiesWith(preds ...predicate.Activity) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newAssignedActivitiesStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.Activity(func(s *sql.Selector) { scope.Neighbors(s, "Activity") }))
+		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -659,7 +659,7 @@ func HasHitlDecisions() predicate.User {
 func HasHitlDecisionsWith(preds ...predicate.HitlApproval) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newHitlDecisionsStep()
-		preds := append(preds[:len(preds):len(preds)], predicate.HitlApproval(func(s *sql.Selector) { scope.Neighbors(s, "HitlApproval") }))
+		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -4,11 +4,11 @@ package ledgertest
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"testing"
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
@@ -44,6 +44,18 @@ func (e *Env) Tenant(t testing.TB, planID string) (string, context.Context) {
 	return id, privacy.WithTenant(context.Background(), id)
 }
 
+// Post posts p for the tenant of ctx the way the platform would: usage
+// under the tenant's own viewer, every other kind (system-only) as the
+// system viewer naming that tenant. A ctx without a tenant viewer is
+// passed through unchanged, for the refusal cases.
+func (e *Env) Post(ctx context.Context, p ledger.Posting) (*ledger.Entry, error) {
+	if v, ok := privacy.FromContext(ctx); ok && !v.System && p.Kind != creditledgerentry.KindUsage {
+		p.TenantID = v.TenantID
+		ctx = privacy.WithSystem(ctx)
+	}
+	return e.Ledger.Post(ctx, p)
+}
+
 // Plan creates a platform plan and returns its id.
 func (e *Env) Plan(t testing.TB, code string, credits int64) string {
 	t.Helper()
@@ -60,16 +72,8 @@ func (e *Env) Plan(t testing.TB, code string, credits int64) string {
 // assert that a refused call wrote nothing.
 func (e *Env) Fingerprint(t testing.TB) string {
 	t.Helper()
-	var parts []string
-	for _, table := range []string{"credit_balances", "credit_ledger_entries", "llm_call_logs", "topup_orders", "billing_events"} {
-		var sum string
-		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM ` + table + ` t`
-		if err := e.DB.QueryRow(q).Scan(&sum); err != nil {
-			t.Fatal(err)
-		}
-		parts = append(parts, table+"="+sum)
-	}
-	return strings.Join(parts, " ")
+	return testdb.Fingerprint(t, e.DB, "tenants", "credit_balances", "credit_ledger_entries", "llm_call_logs",
+		"topup_orders", "billing_events")
 }
 
 // MustReconcile fails the test when the tenant of ctx has any drift.

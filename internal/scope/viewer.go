@@ -45,14 +45,22 @@ var (
 	ErrCrossTenantRef = errors.New("privacy: reference to another tenant's row")
 	ErrImmutable      = errors.New("privacy: entity is immutable")
 	ErrSystemOnly     = errors.New("privacy: operation reserved to the system viewer")
+	// ErrTenantInactive: the viewer's tenant does not exist, is
+	// soft-deleted, suspended or closed; its writes are refused.
+	ErrTenantInactive = errors.New("privacy: tenant does not exist or is not active")
 )
 
 type viewerKey struct{}
 
 // WithTenant returns ctx with a viewer for tenantID, keeping the actor.
-// A blank id yields a context that is denied everything.
+// A blank id, or the platform's own id (whose rows are the shared catalog
+// and platform records, not a tenant's), yields a context that is denied
+// everything.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
 	v := Viewer{TenantID: strings.TrimSpace(tenantID)}
+	if v.TenantID == PlatformTenantID {
+		v.TenantID = ""
+	}
 	if prev, ok := ctx.Value(viewerKey{}).(Viewer); ok {
 		v.Actor = prev.Actor
 	}
@@ -105,4 +113,10 @@ func WithHardDelete(ctx context.Context) context.Context {
 func HardDelete(ctx context.Context) bool {
 	b, _ := ctx.Value(hardDeleteKey{}).(bool)
 	return b
+}
+
+// WithoutDeleted undoes WithDeleted: the soft-delete rewrite never matches
+// a row that is already deleted.
+func WithoutDeleted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deletedKey{}, false)
 }

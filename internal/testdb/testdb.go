@@ -15,6 +15,7 @@ import (
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 	"github.com/peterldowns/pgtestdb"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
@@ -193,4 +194,40 @@ func Tables(t testing.TB, sqlDB *sql.DB) []string {
 		t.Fatal(err)
 	}
 	return tables
+}
+
+// Tenants inserts an active tenant row for each id, with raw SQL (for
+// fixtures that pick their tenant ids or work below the Ent client): the
+// lifecycle gate refuses writes for a tenant that has no row.
+func Tenants(t testing.TB, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ids ...string) {
+	t.Helper()
+	if _, err := q.ExecContext(context.Background(), `INSERT INTO tenants
+		(id, ref_id, tenant_id, created_at, updated_at, name, slug, status)
+		SELECT id, 'tenant', id, now(), now(), 'Tenant ' || id, 't-' || lower(regexp_replace(id, '[^a-zA-Z0-9]+', '-', 'g')), 'active'
+		FROM unnest($1::text[]) id`, ids); err != nil {
+		t.Fatalf("testdb: create tenants: %v", err)
+	}
+}
+
+// Fingerprint digests the rows of tables (every table when none is given):
+// per table, its row count and an md5 of its rows in id order. Equal
+// fingerprints before and after a refused call prove it wrote nothing.
+func Fingerprint(t testing.TB, sqlDB *sql.DB, tables ...string) string {
+	t.Helper()
+	if len(tables) == 0 {
+		tables = Tables(t, sqlDB)
+	}
+	parts := make([]string, 0, len(tables))
+	for _, table := range tables {
+		var sum string
+		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM ` +
+			pgx.Identifier{table}.Sanitize() + ` t`
+		if err := sqlDB.QueryRow(q).Scan(&sum); err != nil {
+			t.Fatalf("testdb: fingerprint %s: %v", table, err)
+		}
+		parts = append(parts, table+"="+sum)
+	}
+	return strings.Join(parts, " ")
 }

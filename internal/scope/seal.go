@@ -1,0 +1,237 @@
+package scope
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+)
+
+// Sealing: the generated code never lets a caller's function touch the
+// selector a statement is built from. Predicates, order and aggregate
+// functions run on throwaway selectors; what they produce is rendered once,
+// vetted (fragment.go) and frozen; the statement then gets the tenant and
+// soft-delete conjuncts from the context plus the frozen caller SQL. Pending
+// Not/Or, SetP, CollectPredicates, From, joins, unions or selections a
+// caller leaves behind stay on the throwaway. Modify is the one documented
+// escape hatch: modifiers still run on the real selector.
+
+// Sealed is a query's caller predicates and orders, frozen for one
+// execution under one viewer (the generated prepareQuery makes it).
+type Sealed struct {
+	ctx    context.Context
+	node   *Node
+	where  *frozen
+	order  []*frozen
+	err    error // a refusal: the statement carries it and never runs
+	nPreds int   // how many predicates and orders were sealed (Stale)
+	nOrder int
+}
+
+// SealQuery runs the predicates and order functions of a query of entity
+// typ on throwaway selectors and freezes what they produce. On error the
+// returned Sealed still adds the error to any selector it is applied to.
+func SealQuery[P, O ~func(*sql.Selector)](ctx context.Context, typ string, preds []P, orders []O) (*Sealed, error) {
+	s := &Sealed{ctx: ctx, nPreds: len(preds), nOrder: len(orders)}
+	s.err = sealInto(s, typ, preds, orders)
+	return s, s.err
+}
+
+func sealInto[P, O ~func(*sql.Selector)](s *Sealed, typ string, preds []P, orders []O) error {
+	n, err := viewerNode(s.ctx, typ)
+	if err != nil {
+		return err
+	}
+	s.node = n
+	if s.where, err = sealPredicates(sandbox(s.ctx, n), preds); err != nil {
+		return fmt.Errorf("%w (predicate on %s)", err, typ)
+	}
+	if s.order, err = sealOrders(s.ctx, n, orders); err != nil {
+		return fmt.Errorf("%w (order of %s)", err, typ)
+	}
+	return nil
+}
+
+// Stale reports whether s was not sealed from nPreds predicates and nOrder
+// orders (or is nil): an interceptor changed the query after prepareQuery.
+func (s *Sealed) Stale(nPreds, nOrder int) bool {
+	return s == nil || s.nPreds != nPreds || s.nOrder != nOrder
+}
+
+// Where adds the viewer's scope and the frozen caller predicates to sel.
+func (s *Sealed) Where(sel *sql.Selector) {
+	if s.err != nil {
+		sel.AddError(s.err)
+		return
+	}
+	applyScope(s.ctx, s.node, sel)
+	if s.where != nil {
+		sel.Where(s.where.predicate())
+	}
+}
+
+// Order adds the frozen ORDER BY terms to sel.
+func (s *Sealed) Order(sel *sql.Selector) {
+	if s.err != nil {
+		sel.AddError(s.err)
+		return
+	}
+	for _, o := range s.order {
+		sel.OrderExprFunc(o.build)
+	}
+}
+
+// SealMutation freezes the predicates of an update or delete of entity typ
+// and returns the predicate the statement gets: the viewer's scope and
+// the frozen caller predicates; nil when there is nothing to add (Ent's
+// update-by-id cannot take an empty predicate).
+func SealMutation[P ~func(*sql.Selector)](ctx context.Context, typ string, preds []P) (func(*sql.Selector), error) {
+	s, err := SealQuery[P, func(*sql.Selector)](ctx, typ, preds, nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case s.where == nil && !scoped(ctx, s.node):
+		return nil, nil
+	}
+	return s.Where, nil
+}
+
+// NeighborsWhere returns the predicate of an edge predicate's subquery
+// (HasXWith) over entity typ: the caller's predicates on the neighbour,
+// sealed, plus what the viewer may read of it. Ent runs no interceptor there
+// (ent#4450); the viewer comes from the selector's context, which the
+// generated queries always set.
+func NeighborsWhere[P ~func(*sql.Selector)](typ string, preds []P) func(*sql.Selector) {
+	return func(sel *sql.Selector) {
+		ctx := sel.Context()
+		n, err := viewerNode(ctx, typ)
+		if err != nil {
+			sel.AddError(fmt.Errorf("%w (edge predicate on %s)", err, typ))
+			return
+		}
+		// A clone keeps the subquery's table alias, so the caller's columns
+		// render as they would on the real selector.
+		where, err := sealPredicates(sel.Clone().SetP(nil), preds)
+		if err != nil {
+			sel.AddError(fmt.Errorf("%w (edge predicate on %s)", err, typ))
+			return
+		}
+		(&Sealed{ctx: ctx, node: n, where: where}).Where(sel)
+	}
+}
+
+// Aggregate runs aggregate functions (Select/GroupBy Aggregate) on
+// throwaway copies of sel and returns their vetted expressions.
+func Aggregate[F ~func(*sql.Selector) string](sel *sql.Selector, fns []F) ([]string, error) {
+	out := make([]string, 0, len(fns))
+	for _, fn := range fns {
+		sb := sel.Clone()
+		expr := fn(sb)
+		if err := sb.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := vet(expr, nil, fragExpr); err != nil {
+			return nil, fmt.Errorf("%w (aggregate)", err)
+		}
+		out = append(out, expr)
+	}
+	return out, nil
+}
+
+// viewerNode returns the registry node of typ, refusing a context without
+// a viewer, and an unprotected entity to a tenant viewer.
+func viewerNode(ctx context.Context, typ string) (*Node, error) {
+	v, ok := FromContext(ctx)
+	if !ok {
+		return nil, ErrNoViewer
+	}
+	n, ok := Lookup(typ)
+	if !ok || (n.Kind == "" && !v.System) {
+		return nil, fmt.Errorf("%w: entity %s has no tenancy (regenerate ent)", ErrNoViewer, typ)
+	}
+	return n, nil
+}
+
+// sandbox is a fresh selector over n's table, rendering columns as the
+// statement's selector does, carrying ctx for nested edge predicates.
+func sandbox(ctx context.Context, n *Node) *sql.Selector {
+	return sql.Dialect(dialect.Postgres).Select().From(sql.Table(n.Table)).WithContext(ctx)
+}
+
+// sealPredicates runs preds on sb and freezes the WHERE they leave (nil
+// when they leave none).
+func sealPredicates[P ~func(*sql.Selector)](sb *sql.Selector, preds []P) (*frozen, error) {
+	if len(preds) == 0 {
+		return nil, nil
+	}
+	for _, p := range preds {
+		p(sb)
+	}
+	if err := sb.Err(); err != nil {
+		return nil, err
+	}
+	w := sb.P()
+	if w == nil {
+		return nil, nil
+	}
+	return freezePredicate(w)
+}
+
+// sealOrders runs order functions on a sandbox and freezes the ORDER BY
+// terms it renders. Anything else they do shows in the rendering and is
+// refused; so are joins (ordering by a neighbour's field needs Modify or
+// the system viewer).
+func sealOrders[O ~func(*sql.Selector)](ctx context.Context, n *Node, orders []O) ([]*frozen, error) {
+	if len(orders) == 0 {
+		return nil, nil
+	}
+	base, _ := sandbox(ctx, n).Query()
+	sb := sandbox(ctx, n)
+	for _, o := range orders {
+		o(sb)
+	}
+	if err := sb.Err(); err != nil {
+		return nil, err
+	}
+	if sb.HasJoins() {
+		return nil, fmt.Errorf("%w: ordering by another table (a join) is not supported under the tenancy layer", ErrUnsafeSQL)
+	}
+	text, args := sb.Query()
+	if text == base {
+		return nil, nil
+	}
+	terms, ok := strings.CutPrefix(text, base+" ORDER BY ")
+	if !ok {
+		return nil, fmt.Errorf("%w: an order function changed more than ORDER BY: %q", ErrUnsafeSQL, clip(text))
+	}
+	f, err := vet(terms, args, fragExpr)
+	if err != nil {
+		return nil, err
+	}
+	return []*frozen{f}, nil
+}
+
+// scoped reports whether applyScope adds a condition.
+func scoped(ctx context.Context, n *Node) bool {
+	v, _ := FromContext(ctx)
+	return !v.System || n.SoftDelete && !IncludeDeleted(ctx)
+}
+
+// applyScope adds the viewer's tenant condition and, for soft-deletable
+// entities, the live-row condition to sel, as conjuncts no caller code
+// touches.
+func applyScope(ctx context.Context, n *Node, sel *sql.Selector) {
+	v, _ := FromContext(ctx)
+	switch {
+	case v.System:
+	case n.Kind == KindShared:
+		sel.Where(sql.EQ(sel.C(ColumnTenantID), PlatformTenantID))
+	default:
+		sel.Where(sql.EQ(sel.C(ColumnTenantID), v.TenantID))
+	}
+	if n.SoftDelete && !IncludeDeleted(ctx) {
+		sel.Where(sql.IsNull(sel.C(ColumnDeletedAt)))
+	}
+}

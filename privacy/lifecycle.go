@@ -1,0 +1,115 @@
+package privacy
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"entgo.io/ent"
+
+	gen "github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/tenant"
+	"github.com/leadmetrics/db/internal/scope"
+)
+
+// TenantStateTTL bounds how stale the lifecycle gate's view of a tenant
+// may be when its status changes outside this process's Ent client (raw
+// SQL, another process): such a change is seen within this time. A change
+// made through Ent in this process is seen at once (the Tenant hook
+// invalidates the cache).
+const TenantStateTTL = 5 * time.Second
+
+// tenantStates caches, per tenant id, whether the tenant may write, so that
+// a warm write costs no extra round trip. Entries are keyed by tenant id
+// only: a process that opens several databases holding the same tenant ids
+// shares them (tenant ids are cuids, unique across databases in practice).
+var tenantStates = struct {
+	sync.Mutex
+	gen     uint64 // bumped by every invalidation
+	entries map[string]tenantState
+}{entries: map[string]tenantState{}}
+
+type tenantState struct {
+	err     error // nil: active
+	expires time.Time
+}
+
+// InvalidateTenantStates forgets every cached tenant state. The Tenant hook
+// calls it on every tenant mutation made through Ent; call it after
+// changing tenants.status or deleted_at by raw SQL in this process.
+func InvalidateTenantStates() {
+	tenantStates.Lock()
+	tenantStates.gen++
+	clear(tenantStates.entries)
+	tenantStates.Unlock()
+}
+
+// CheckTenantActive returns nil when tenantID is a live, active tenant, and
+// an error matching ErrTenantInactive otherwise (unknown, soft-deleted,
+// suspended or closed). It reads the tenant through c (so inside c's
+// transaction) only when the cached answer is missing or older than
+// TenantStateTTL.
+func CheckTenantActive(ctx context.Context, c *gen.Client, tenantID string) error {
+	now := time.Now()
+	tenantStates.Lock()
+	st, ok := tenantStates.entries[tenantID]
+	g := tenantStates.gen
+	tenantStates.Unlock()
+	if ok && now.Before(st.expires) {
+		return st.err
+	}
+	t, err := c.Tenant.Query().Where(tenant.ID(tenantID)).Only(scope.WithDeleted(WithSystem(ctx)))
+	switch {
+	case gen.IsNotFound(err):
+		err = fmt.Errorf("%w: tenant %q does not exist", ErrTenantInactive, tenantID)
+	case err != nil:
+		return err // not cached: a failed lookup says nothing about the tenant
+	case t.DeletedAt != nil:
+		err = fmt.Errorf("%w: tenant %q is deleted", ErrTenantInactive, tenantID)
+	case t.Status != tenant.StatusActive:
+		err = fmt.Errorf("%w: tenant %q is %s", ErrTenantInactive, tenantID, t.Status)
+	}
+	tenantStates.Lock()
+	if tenantStates.gen == g { // no invalidation raced this lookup
+		tenantStates.entries[tenantID] = tenantState{err: err, expires: now.Add(TenantStateTTL)}
+	}
+	tenantStates.Unlock()
+	return err
+}
+
+// checkLifecycle is the gate of a tenant viewer's mutation.
+func checkLifecycle(ctx context.Context, v Viewer, m ent.Mutation) error {
+	c, ok := m.(interface{ Client() *gen.Client })
+	if !ok {
+		return fmt.Errorf("%w: mutation %T has no client", ErrTenantInactive, m)
+	}
+	return CheckTenantActive(ctx, c.Client(), v.TenantID)
+}
+
+// invalidateOnTenantChange is the Tenant entity's hook: once a tenant
+// mutation has run, and again when its transaction commits, the cached
+// states are dropped, so the next write of any viewer sees the new status
+// (a lookup between the write and the commit would otherwise cache the old
+// state).
+func invalidateOnTenantChange() ent.Hook {
+	return func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			InvalidateTenantStates()
+			v, err := next.Mutate(ctx, m)
+			InvalidateTenantStates()
+			if t, ok := m.(interface{ Tx() (*gen.Tx, error) }); ok {
+				if tx, terr := t.Tx(); terr == nil {
+					tx.OnCommit(func(next gen.Committer) gen.Committer {
+						return gen.CommitFunc(func(ctx context.Context, tx *gen.Tx) error {
+							err := next.Commit(ctx, tx)
+							InvalidateTenantStates()
+							return err
+						})
+					})
+				}
+			}
+			return v, err
+		})
+	}
+}
