@@ -174,12 +174,17 @@ func (f *migrateFlags) withDevURL(ctx context.Context, fn func(devURL string) er
 	return dev.WithDatabase(ctx, f.devURL, dsn, fn)
 }
 
+// dirForNew checks the name of a new file, then opens and validates --dir.
+func (f *migrateFlags) dirForNew(name string) (*atlasmigrate.LocalDir, error) {
+	if err := migrations.CheckName(name); err != nil {
+		return nil, err
+	}
+	return f.validDir()
+}
+
 func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
 	name := args[0]
-	if err := migrations.CheckName(name); err != nil {
-		return err
-	}
-	dir, err := f.validDir()
+	dir, err := f.dirForNew(name)
 	if err != nil {
 		return err
 	}
@@ -208,10 +213,7 @@ func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Wri
 // migration and rehashes atlas.sum.
 func migrateNew(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
 	name := args[0]
-	if err := migrations.CheckName(name); err != nil {
-		return err
-	}
-	dir, err := f.validDir()
+	dir, err := f.dirForNew(name)
 	if err != nil {
 		return err
 	}
