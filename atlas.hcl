@@ -1,13 +1,16 @@
-// Atlas project file. Works unchanged with the official Atlas CLI:
+// Atlas project file. Works unchanged with the official Atlas CLI, the
+// community build included (no ent:// or external_schema, which it lacks):
 //   atlas migrate diff NAME --env local      (same files as `dbctl migrate diff NAME`)
 //   atlas migrate apply --env local          (same lock and revision table as `dbctl migrate apply`)
 //   atlas migrate validate --env local       (same atlas.sum as `dbctl migrate validate`)
 // URLs must not set search_path: the revision table then lives in schema
 // atlas_schema_revisions, where dbctl and the Go API look for it.
 
-// The schema of record: the Ent schema package.
+// The desired state: schema.sql, generated from ent/schema by
+// 'go generate ./...' (internal/cmd/schemasql; CI checks it is fresh).
+// Atlas loads it into the dev database and diffs it against migrations/.
 locals {
-  src = "ent://ent/schema"
+  src = "file://schema.sql"
   dir = "file://migrations"
 }
 

@@ -3,3 +3,4 @@
 package db
 
 //go:generate go run ./internal/cmd/entc
+//go:generate go run ./internal/cmd/schemasql

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
@@ -52,8 +53,12 @@ func FromFS(fsys fs.FS) (migrate.Dir, error) {
 }
 
 // Validate checks the directory against its atlas.sum: an edited, added or
-// removed file without a re-hash fails with migrate.ErrChecksumMismatch.
+// removed file without a re-hash fails with migrate.ErrChecksumMismatch; a
+// file named outside the rule fails with ErrBadName.
 func Validate(dir migrate.Dir) error {
+	if err := CheckFileNames(dir); err != nil {
+		return err
+	}
 	if err := migrate.Validate(dir); err != nil {
 		return fmt.Errorf("migrations: %w (re-run the diff or 'dbctl migrate hash' only if the edit is intended)", err)
 	}
@@ -74,6 +79,15 @@ type Options struct {
 	// BaselineVersion marks a database that already has the schema up to
 	// this version as migrated, without running those files.
 	BaselineVersion string
+	// AllowDirty applies the files on a database that has tables but no
+	// revision history, as the official CLI's --allow-dirty does (the
+	// files must cope with what is there); exclusive with BaselineVersion.
+	AllowDirty bool
+	// Amount, when positive, applies at most that many pending files.
+	Amount int
+	// ToVersion, when set, applies the pending files up to and including
+	// this version, which must be a file of the directory.
+	ToVersion string
 	// Log receives one line per applied file; nil discards.
 	Log func(format string, args ...any)
 }
@@ -89,6 +103,13 @@ type Result struct {
 // that the requests queued behind a waiting ALTER TABLE are not stalled
 // for long.
 const DefaultLockTimeout = 5 * time.Second
+
+// ErrNotClean is returned when the database has tables but no revision
+// history and neither BaselineVersion nor AllowDirty is set.
+var ErrNotClean = errors.New("migrations: the database has tables but no migration history")
+
+// ErrUnknownVersion is returned when ToVersion names no file.
+var ErrUnknownVersion = errors.New("migrations: no migration file has this version")
 
 // ErrLocked is returned when another applier held the lock for LockWait.
 var ErrLocked = errors.New("migrations: another migration holds the lock")
@@ -144,6 +165,9 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 	if err := Validate(dir); err != nil {
 		return nil, err
 	}
+	if err := opts.checkToVersion(dir); err != nil {
+		return nil, err
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -179,6 +203,9 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 	if opts.BaselineVersion != "" {
 		exOpts = append(exOpts, migrate.WithBaselineVersion(opts.BaselineVersion))
 	}
+	if opts.AllowDirty {
+		exOpts = append(exOpts, migrate.WithAllowDirty(true))
+	}
 	ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
 	if err != nil {
 		return nil, err
@@ -189,9 +216,13 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 	case errors.Is(err, migrate.ErrNoPendingFiles):
 		res.Current, err = currentVersion(ctx, rrw)
 		return res, err
+	case errors.As(err, new(*migrate.NotCleanError)):
+		return nil, fmt.Errorf("%w (%w): when its schema already matches a version, baseline it "+
+			"(BaselineVersion, dbctl --baseline VERSION); to run every file on top of what is there, AllowDirty (--allow-dirty)", ErrNotClean, err)
 	case err != nil:
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
+	pending = opts.limit(pending)
 	for _, f := range pending {
 		start := time.Now()
 		if err := applyFile(ctx, conn, dir, f, opts.lockTimeout()); err != nil {
@@ -318,6 +349,36 @@ func (o Options) dir() (migrate.Dir, error) {
 	return Embedded()
 }
 
+// checkToVersion refuses a ToVersion that names no file of dir.
+func (o Options) checkToVersion(dir migrate.Dir) error {
+	if o.ToVersion == "" {
+		return nil
+	}
+	all, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(all, func(f migrate.File) bool { return f.Version() == o.ToVersion }) {
+		return fmt.Errorf("%w: %q", ErrUnknownVersion, o.ToVersion)
+	}
+	return nil
+}
+
+// limit keeps the pending files up to ToVersion, then the first Amount.
+func (o Options) limit(pending []migrate.File) []migrate.File {
+	if o.ToVersion != "" {
+		n := 0
+		for n < len(pending) && pending[n].Version() <= o.ToVersion {
+			n++
+		}
+		pending = pending[:n]
+	}
+	if o.Amount > 0 && o.Amount < len(pending) {
+		pending = pending[:o.Amount]
+	}
+	return pending
+}
+
 func (o Options) lockTimeout() time.Duration {
 	if o.StatementLockTimeout == 0 {
 		return DefaultLockTimeout
@@ -335,7 +396,9 @@ func (o Options) logf(format string, args ...any) {
 type FileStatus struct {
 	Version, Description string
 	State                string // "applied", "pending", "failed", "baseline", "partial"
-	Error                string
+	Error, ErrorStmt     string // what failed, for "failed" and "partial"
+	// AppliedAt is when the file was (last) run; zero when it never was.
+	AppliedAt time.Time
 }
 
 // Status lists every file of dir with its state in db, without locking.
@@ -377,13 +440,14 @@ func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, err
 			st.State = "baseline"
 		}
 		if r, ok := applied[f.Version()]; ok {
+			st.AppliedAt = r.ExecutedAt
 			switch {
 			case r.Type.Has(migrate.RevisionTypeBaseline):
 				st.State = "baseline"
 			case r.Error != "":
-				st.State, st.Error = "failed", r.Error
+				st.State, st.Error, st.ErrorStmt = "failed", r.Error, r.ErrorStmt
 			case r.Applied < r.Total:
-				st.State = "partial"
+				st.State, st.ErrorStmt = "partial", r.ErrorStmt
 			default:
 				st.State = "applied"
 			}

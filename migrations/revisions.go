@@ -179,3 +179,16 @@ func nullBytes(b []byte) any {
 	}
 	return string(b)
 }
+
+// HasRevisions reports whether db has a migration history: then its schema
+// belongs to the migration files, and tools that change it directly
+// (dbctl schema push) must not.
+func HasRevisions(ctx context.Context, db *sql.DB) (bool, error) {
+	ok, err := revisionTableExists(ctx, db)
+	if err != nil || !ok {
+		return false, err
+	}
+	var has bool
+	err = db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+revisionTableSQL+` WHERE version <> $1)`, cloudIDVersion).Scan(&has)
+	return has, err
+}

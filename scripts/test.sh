@@ -1,5 +1,16 @@
 #!/usr/bin/env bash
-# The test command: every package against a real PostgreSQL, race detector on.
+# The test command: every package against a real PostgreSQL, race detector
+# on. gotestsum (pinned below) runs go test -json and prints go test's own
+# lines ("ok  <pkg>  12.3s", failures with their output) as each package
+# finishes, then a summary ("DONE 612 tests, 3 skipped in 301s") and, on
+# failure, the failed tests again. It fails when any test or build fails.
+# Extra arguments go to go test (e.g. -run TestX); GOTESTSUM_FORMAT=testname
+# prints one line per test instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go test -race -count=1 -timeout 20m "$@" ./...
+gotestsum=gotest.tools/gotestsum@v1.13.0
+if ! go run "$gotestsum" --version >/dev/null 2>&1; then
+  echo "test.sh: $gotestsum unavailable (no module proxy?): plain go test" >&2
+  exec go test -race -count=1 -timeout 20m "$@" ./...
+fi
+exec go run "$gotestsum" --format "${GOTESTSUM_FORMAT:-standard-quiet}" -- -race -count=1 -timeout 20m "$@" ./...

@@ -11,20 +11,18 @@ import (
 	"github.com/leadmetrics/db/secrets"
 )
 
-// runCredentials handles "dbctl credentials rotate": re-seal every
+// credentialsCommand is "dbctl credentials rotate": re-seal every
 // credential secret with the current key of CREDENTIALS_KEYS, in batches,
 // each in its own transaction, as the system viewer.
-func runCredentials(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return usageError{"credentials needs a subcommand: rotate"}
-	}
-	fs := flag.NewFlagSet("dbctl credentials rotate", flag.ContinueOnError)
-	fs.SetOutput(out)
+func credentialsCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	batch := fs.Int("batch", 100, "rows re-sealed per transaction")
 	url := fs.String("url", "", "database URL (default DATABASE_URL, else the local server)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err.Error()}
+	return func(ctx context.Context, _ []string, out io.Writer) error {
+		return rotateCredentials(ctx, *url, *batch, out)
 	}
+}
+
+func rotateCredentials(ctx context.Context, url string, batch int, out io.Writer) error {
 	keys, err := secrets.FromEnv()
 	if err != nil {
 		return err
@@ -33,8 +31,8 @@ func runCredentials(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *url != "" {
-		cfg.URL = *url
+	if url != "" {
+		cfg.URL = url
 	}
 	cfg.PoolMin = 1
 	client, err := db.Open(ctx, cfg)
@@ -42,7 +40,7 @@ func runCredentials(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer client.Close()
-	n, err := keys.Rotate(ctx, client, *batch)
+	n, err := keys.Rotate(ctx, client, batch)
 	fmt.Fprintf(out, "re-sealed %d credential(s) with key %q\n", n, keys.Current())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rotation stopped; rows re-sealed so far are committed, rerun to continue")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,18 +35,22 @@ type demoEnv struct {
 // run finds the rows of the first and changes nothing.
 var tenantRef = []string{"tenant_id", "ref_id"}
 
-func runDemo(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("dbctl demo", flag.ContinueOnError)
+func demoCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	url := fs.String("url", "", "database URL (default DATABASE_URL, else the local server)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
+	force := fs.Bool("force", false, "write the demo data even into a database holding other tenants")
+	return func(ctx context.Context, _ []string, out io.Writer) error { return runDemo(ctx, *url, *force, out) }
+}
+
+// ErrForeignTenants refuses to write demo data next to real tenants.
+var ErrForeignTenants = errors.New("the database holds tenants the demo did not create")
+
+func runDemo(ctx context.Context, url string, force bool, out io.Writer) error {
 	cfg, err := db.ConfigFromEnv()
 	if err != nil {
 		return err
 	}
-	if *url != "" {
-		cfg.URL = *url
+	if url != "" {
+		cfg.URL = url
 	}
 	dsn, err := cfg.DSN()
 	if err != nil {
@@ -64,6 +69,15 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer sqlDB.Close()
+	if !force {
+		foreign, err := foreignTenants(ctx, sqlDB)
+		if err != nil {
+			return err
+		}
+		if len(foreign) > 0 {
+			return fmt.Errorf("%w (%s): point --url at a development database, or pass --force", ErrForeignTenants, strings.Join(foreign, ", "))
+		}
+	}
 	step(out, "applying migrations")
 	res, err := migrations.Apply(ctx, sqlDB, migrations.Options{
 		Log: func(format string, args ...any) { step(out, "  "+format, args...) },
@@ -99,6 +113,38 @@ var demoTenants = []struct{ slug, name, plan string }{
 	{"initech-legal", "Initech Legal", "growth"},
 }
 
+// demoTenantRef is the ref_id the demo gives its tenant with this slug; a
+// tenant with a demo slug and another ref_id is not the demo's.
+func demoTenantRef(slug string) string { return "tenant-" + slug }
+
+// foreignTenants lists (up to five) slugs of tenants, live or deleted, the
+// demo did not create; none when the schema is not there yet.
+func foreignTenants(ctx context.Context, sqlDB *sql.DB) ([]string, error) {
+	var exists bool
+	if err := sqlDB.QueryRowContext(ctx, `SELECT to_regclass('public.tenants') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return nil, err
+	}
+	var slugs, refs []string
+	for _, t := range demoTenants {
+		slugs, refs = append(slugs, t.slug), append(refs, demoTenantRef(t.slug))
+	}
+	rows, err := sqlDB.QueryContext(ctx, `SELECT slug FROM tenants
+WHERE (slug, ref_id) NOT IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY slug LIMIT 5`, slugs, refs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 func (e *demoEnv) seed(ctx context.Context) error {
 	sys := privacy.WithSystem(ctx)
 	plans := map[string]string{}
@@ -120,7 +166,7 @@ func (e *demoEnv) seed(ctx context.Context) error {
 	for _, t := range demoTenants {
 		id := cuid.New()
 		tid, err := e.client.Tenant.Create().
-			SetID(id).SetTenantID(id).SetRefID("tenant-"+t.slug).
+			SetID(id).SetTenantID(id).SetRefID(demoTenantRef(t.slug)).
 			SetName(t.name).SetSlug(t.slug).SetPlanID(plans[t.plan]).
 			SetBillingEmail("billing@"+t.slug+".example").
 			SetSettings(map[string]any{"timezone": "UTC", "locale": "en"}).

@@ -60,7 +60,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"nope"}, {"migrate"}, {"migrate", "diff"}, {"migrate", "frobnicate"}} {
+	for _, args := range [][]string{nil, {"nope"}, {"migrate"}, {"migrate", "diff"}, {"migrate", "frobnicate"}, {"migrate", "status", "x"}, {"migrate", "apply", "extra"}, {"migrate", "apply", "1", "2"}, {"migrate", "apply", "0"}} {
 		err := run(context.Background(), args, &bytes.Buffer{})
 		var ue usageError
 		if !errors.As(err, &ue) {

@@ -8,38 +8,30 @@ import (
 	"os"
 	"path/filepath"
 
-	atlasmigrate "ariga.io/atlas/sql/migrate"
-
 	"github.com/leadmetrics/db/internal/erd"
-	"github.com/leadmetrics/db/internal/migratedev"
-	"github.com/leadmetrics/db/migrations"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 )
 
-// schemaERD writes docs/schema.md from the schema the migration directory
+// erdCommand writes docs/schema.md from the schema the migration directory
 // builds on a dev database, or with --check fails when it is stale.
-func schemaERD(ctx context.Context, args []string, out io.Writer) error {
+func erdCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	f := &migrateFlags{}
-	var path string
-	var check bool
-	fs := flag.NewFlagSet("dbctl schema erd", flag.ContinueOnError)
-	fs.StringVar(&f.dir, "dir", "migrations", "migration directory")
-	fs.StringVar(&f.url, "url", "", "server for the throwaway dev database (default DATABASE_URL, else the local server)")
-	fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database (default: a throwaway database)")
-	fs.StringVar(&path, "out", filepath.Join("docs", "schema.md"), "document to write")
-	fs.BoolVar(&check, "check", false, "do not write: fail when the document is stale")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	f.register(fs, fDir|fURL|fDev)
+	path := fs.String("out", filepath.Join("docs", "schema.md"), "document to write")
+	check := fs.Bool("check", false, "do not write: fail when the document is stale")
+	return func(ctx context.Context, _ []string, out io.Writer) error {
+		return schemaERD(ctx, f, *path, *check, out)
 	}
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+}
+
+func schemaERD(ctx context.Context, f *migrateFlags, path string, check bool, out io.Writer) error {
+	dir, err := f.validDir()
 	if err != nil {
-		return err
-	}
-	if err := migrations.Validate(dir); err != nil {
 		return err
 	}
 	var doc []byte
 	err = f.withDevURL(ctx, func(devURL string) error {
-		realm, err := migratedev.Inspect(ctx, devURL, dir)
+		realm, err := dev.Inspect(ctx, devURL, dir)
 		if err != nil {
 			return err
 		}

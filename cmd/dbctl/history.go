@@ -5,13 +5,21 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/leadmetrics/db/internal/migratehistory"
+	"github.com/leadmetrics/db/internal/migrate/history"
+	"github.com/leadmetrics/db/migrations"
 )
 
 // migrateHistory fails when the directory rewrites history relative to
 // --base.
-func migrateHistory(ctx context.Context, f *migrateFlags, out io.Writer) error {
-	commit, how, err := migratehistory.ResolveBase(ctx, f.dir, f.base)
+func migrateHistory(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := f.openDir()
+	if err != nil {
+		return err
+	}
+	if err := migrations.CheckFileNames(dir); err != nil {
+		return err
+	}
+	commit, how, err := history.ResolveBase(ctx, f.dir, f.base)
 	if err != nil {
 		return err
 	}
@@ -19,7 +27,7 @@ func migrateHistory(ctx context.Context, f *migrateFlags, out io.Writer) error {
 		fmt.Fprintf(out, "%s: no git base to compare with (%s)\n", f.dir, how)
 		return nil
 	}
-	if err := migratehistory.Check(ctx, f.dir, commit); err != nil {
+	if err := history.Check(ctx, f.dir, commit); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "%s: append-only since %.12s (%s)\n", f.dir, commit, how)

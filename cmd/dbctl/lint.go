@@ -8,38 +8,34 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/migratehistory"
-	"github.com/leadmetrics/db/internal/migratelint"
-	"github.com/leadmetrics/db/migrations"
+	"github.com/leadmetrics/db/internal/migrate/history"
+	"github.com/leadmetrics/db/internal/migrate/lint"
 )
 
 // migrateLint analyzes the new files and fails on error findings.
-func migrateLint(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateLint(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	res, err := f.lintNew(ctx)
 	if err != nil {
 		return err
 	}
-	migratelint.WriteText(out, f.dir, res)
+	lint.WriteText(out, f.dir, res)
 	return res.Err()
 }
 
 // lintNew validates the directory, splits it into landed and new files and
 // lints the new ones on a dev database.
-func (f *migrateFlags) lintNew(ctx context.Context) (*migratelint.Result, error) {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+func (f *migrateFlags) lintNew(ctx context.Context) (*lint.Result, error) {
+	dir, err := f.validDir()
 	if err != nil {
-		return nil, err
-	}
-	if err := migrations.Validate(dir); err != nil {
 		return nil, err
 	}
 	base, added, err := f.splitNew(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	var res *migratelint.Result
+	var res *lint.Result
 	err = f.withDevURL(ctx, func(devURL string) error {
-		res, err = migratelint.Run(ctx, devURL, base, added)
+		res, err = lint.Run(ctx, devURL, base, added)
 		return err
 	})
 	return res, err
@@ -53,19 +49,19 @@ func (f *migrateFlags) splitNew(ctx context.Context, dir *atlasmigrate.LocalDir)
 		return nil, nil, err
 	}
 	if f.latest > 0 {
-		base, added = migratelint.Latest(files, f.latest)
+		base, added = lint.Latest(files, f.latest)
 		return base, added, nil
 	}
-	commit, how, err := migratehistory.ResolveBase(ctx, f.dir, f.base)
+	commit, how, err := history.ResolveBase(ctx, f.dir, f.base)
 	if err != nil {
 		return nil, nil, err
 	}
 	if commit == "" {
 		fmt.Fprintf(os.Stderr, "dbctl: no git base to compare with (%s): taking the newest file as new\n", how)
-		base, added = migratelint.Latest(files, 1)
+		base, added = lint.Latest(files, 1)
 		return base, added, nil
 	}
-	landed, err := migratehistory.Landed(ctx, f.dir, commit)
+	landed, err := history.Landed(ctx, f.dir, commit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,7 +69,7 @@ func (f *migrateFlags) splitNew(ctx context.Context, dir *atlasmigrate.LocalDir)
 	for name := range landed {
 		names[name] = true
 	}
-	base, added = migratelint.Since(files, names)
+	base, added = lint.Since(files, names)
 	fmt.Fprintf(os.Stderr, "dbctl: %d new file(s) since %.12s (%s)\n", len(added), commit, how)
 	return base, added, nil
 }

@@ -10,18 +10,18 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/internal/erd"
-	"github.com/leadmetrics/db/internal/migratelint"
+	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
-const lintFixture = "../../internal/migratelint/testdata/lint"
+const lintFixture = "../../internal/migrate/lint/testdata/lint"
 
 // TestLintCommand: errors fail the command (exit 1 through main), and the
 // output names file, line and code.
 func TestLintCommand(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"migrate", "lint", "--dir", lintFixture, "--latest", "3", "--dev-url", testdb.EmptyURL(t)}, &out)
-	if !errors.Is(err, migratelint.ErrFindings) {
+	if !errors.Is(err, lint.ErrFindings) {
 		t.Fatalf("got %v, want ErrFindings\n%s", err, out.String())
 	}
 	if want := "/20260108000000_concurrent_in_tx.sql:1: LM104 error:"; !strings.Contains(out.String(), want) {

@@ -3,94 +3,146 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect/sql/schema"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/migratedev"
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/migrations"
 )
 
-// migrateFlags are shared by the migrate subcommands.
+// migrateFlags are shared by the migrate subcommands; each registers the
+// groups it reads.
 type migrateFlags struct {
 	dir         string
 	url         string
 	devURL      string
 	baseline    string
+	allowDirty  bool
+	toVersion   string
 	lockWait    time.Duration
 	lockTimeout time.Duration
 	latest      int
 	base        string
+	check       bool
+	schema      string
+	force       bool
 }
 
-func parseMigrateFlags(name string, args []string) (*migrateFlags, []string, error) {
-	f := &migrateFlags{}
-	fs := flag.NewFlagSet("dbctl migrate "+name, flag.ContinueOnError)
-	fs.StringVar(&f.dir, "dir", "migrations", "migration directory")
-	fs.StringVar(&f.url, "url", "", "target database URL (default DATABASE_URL, else the local server)")
-	fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database for diff and check (default: a throwaway database)")
-	fs.StringVar(&f.baseline, "baseline", "", "apply: version the existing schema already matches")
-	fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "apply: how long to wait for another applier")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "apply: how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
-	fs.IntVar(&f.latest, "latest", 0, "lint, review: analyze the newest N files (instead of --base)")
-	fs.StringVar(&f.base, "base", "auto", "lint, review, history: git revision whose migration files have landed (auto: see MIGRATIONS.md)")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, usageError{err.Error()}
+// Flag groups a migrate command registers.
+const (
+	fDir    = 1 << iota // --dir
+	fURL                // --url
+	fDev                // --dev-url
+	fApply              // apply's flags
+	fBase               // --base, --latest
+	fStatus             // status's flags
+	fSchema             // --schema
+	fForce              // --force (reset)
+)
+
+func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
+	if groups&fDir != 0 {
+		fs.StringVar(&f.dir, "dir", "migrations", "migration directory")
 	}
-	return f, fs.Args(), nil
+	if groups&fURL != 0 {
+		fs.StringVar(&f.url, "url", "", "target database URL (default DATABASE_URL, else the local server)")
+	}
+	if groups&fDev != 0 {
+		fs.StringVar(&f.devURL, "dev-url", os.Getenv("DATABASE_DEV_URL"), "clean dev database (default: a throwaway database on the target server)")
+	}
+	if groups&fApply != 0 {
+		fs.StringVar(&f.baseline, "baseline", "", "version the existing schema already matches")
+		fs.BoolVar(&f.allowDirty, "allow-dirty", false, "apply on a database that has tables but no migration history (exclusive with --baseline)")
+		fs.StringVar(&f.toVersion, "to-version", "", "apply the pending files up to and including this version")
+		fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "how long to wait for another applier")
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
+	}
+	if groups&fSchema != 0 {
+		fs.StringVar(&f.schema, "schema", "./ent/schema", "Ent schema package, loaded from source (never the compiled client)")
+	}
+	if groups&fForce != 0 {
+		fs.BoolVar(&f.force, "force", false, "reset even a database that holds tenants")
+	}
+	if groups&fStatus != 0 {
+		fs.BoolVar(&f.check, "check", false, "exit 1 when files are pending, too (not only when one failed)")
+	}
+	if groups&fBase != 0 {
+		fs.IntVar(&f.latest, "latest", 0, "analyze the newest N files (instead of --base)")
+		fs.StringVar(&f.base, "base", "auto", "git revision whose migration files have landed (auto: see MIGRATIONS.md)")
+	}
 }
 
-func runMigrate(ctx context.Context, sub string, args []string, out io.Writer) error {
-	f, rest, err := parseMigrateFlags(sub, args)
+// migrateCommand builds a command's setup from its flag groups and runner.
+func migrateCommand(groups int, fn func(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error) func(*flag.FlagSet) func(context.Context, []string, io.Writer) error {
+	return func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
+		f := &migrateFlags{}
+		f.register(fs, groups)
+		return func(ctx context.Context, args []string, out io.Writer) error { return fn(ctx, f, args, out) }
+	}
+}
+
+func migrateValidate(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	if _, err := f.validDir(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: atlas.sum matches\n", f.dir)
+	return nil
+}
+
+func migrateHash(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := f.openDir()
 	if err != nil {
 		return err
 	}
-	switch sub {
-	case "diff":
-		if len(rest) != 1 {
-			return usageError{"migrate diff needs exactly one NAME"}
-		}
-		return migrateDiff(ctx, f, rest[0], out)
-	case "check":
-		return migrateCheck(ctx, f, out)
-	case "validate":
-		dir, err := atlasmigrate.NewLocalDir(f.dir)
-		if err != nil {
-			return err
-		}
-		if err := migrations.Validate(dir); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s: atlas.sum matches\n", f.dir)
-		return nil
-	case "hash":
-		dir, err := atlasmigrate.NewLocalDir(f.dir)
-		if err != nil {
-			return err
-		}
-		sum, err := dir.Checksum()
-		if err != nil {
-			return err
-		}
-		return atlasmigrate.WriteSumFile(dir, sum)
-	case "apply":
-		return migrateApply(ctx, f, out)
-	case "status":
-		return migrateStatus(ctx, f, out)
-	case "lint":
-		return migrateLint(ctx, f, out)
-	case "review":
-		return migrateReview(ctx, f, out)
-	case "history":
-		return migrateHistory(ctx, f, out)
+	if err := migrations.CheckFileNames(dir); err != nil {
+		return err
 	}
-	return usageError{fmt.Sprintf("unknown migrate subcommand %q", sub)}
+	return migrations.Rehash(dir)
+}
+
+// errNoDir: the migration directory is not where --dir points.
+var errNoDir = errors.New("migration directory not found")
+
+// openDir opens --dir, explaining how to point at it when it is missing.
+func (f *migrateFlags) openDir() (*atlasmigrate.LocalDir, error) {
+	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
+		wd, _ := os.Getwd()
+		return nil, fmt.Errorf("%w: %q (relative to %s): run dbctl from the repository root, or pass --dir PATH/TO/migrations", errNoDir, f.dir, wd)
+	}
+	return atlasmigrate.NewLocalDir(f.dir)
+}
+
+// loadTables loads --schema from source, explaining how to point at it
+// when a directory path does not exist.
+func (f *migrateFlags) loadTables() ([]*schema.Table, error) {
+	if strings.HasPrefix(f.schema, ".") || filepath.IsAbs(f.schema) {
+		if st, err := os.Stat(f.schema); err != nil || !st.IsDir() {
+			wd, _ := os.Getwd()
+			return nil, fmt.Errorf("ent schema package not found: %q (relative to %s): run dbctl from the repository root, or pass --schema PATH/TO/ent/schema", f.schema, wd)
+		}
+	}
+	return dev.LoadTables(f.schema)
+}
+
+// validDir opens --dir and checks file names and atlas.sum.
+func (f *migrateFlags) validDir() (*atlasmigrate.LocalDir, error) {
+	dir, err := f.openDir()
+	if err != nil {
+		return nil, err
+	}
+	return dir, migrations.Validate(dir)
 }
 
 // targetConfig is the configuration from the environment, with --url.
@@ -109,35 +161,43 @@ func (f *migrateFlags) targetConfig() (db.Config, error) {
 // withDevURL runs fn with a clean dev database: --dev-url, or a throwaway
 // one on the target server, dropped afterwards.
 func (f *migrateFlags) withDevURL(ctx context.Context, fn func(devURL string) error) error {
-	if f.devURL != "" {
-		return fn(f.devURL)
+	dsn := ""
+	if f.devURL == "" {
+		cfg, err := f.targetConfig()
+		if err != nil {
+			return err
+		}
+		if dsn, err = cfg.DSN(); err != nil {
+			return err
+		}
 	}
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	dsn, err := cfg.DSN()
-	if err != nil {
-		return err
-	}
-	devURL, drop, err := pgserver.Throwaway(ctx, dsn, "dbctl_dev")
-	if err != nil {
-		return fmt.Errorf("create a dev database on %s (or set DATABASE_DEV_URL): %w", cfg.Redacted(), err)
-	}
-	defer drop()
-	return fn(devURL)
+	return dev.WithDatabase(ctx, f.devURL, dsn, fn)
 }
 
-func migrateDiff(ctx context.Context, f *migrateFlags, name string, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+// dirForNew checks the name of a new file, then opens and validates --dir.
+func (f *migrateFlags) dirForNew(name string) (*atlasmigrate.LocalDir, error) {
+	if err := migrations.CheckName(name); err != nil {
+		return nil, err
+	}
+	return f.validDir()
+}
+
+func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
+	name := args[0]
+	dir, err := f.dirForNew(name)
 	if err != nil {
 		return err
 	}
-	if err := migrations.Validate(dir); err != nil {
+	before, err := fileNames(dir)
+	if err != nil {
+		return err
+	}
+	tables, err := f.loadTables()
+	if err != nil {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		wrote, err := migratedev.Diff(ctx, devURL, dir, name)
+		wrote, err := dev.Diff(ctx, devURL, dir, name, tables)
 		if err != nil {
 			return err
 		}
@@ -145,48 +205,124 @@ func migrateDiff(ctx context.Context, f *migrateFlags, name string, out io.Write
 			fmt.Fprintln(out, "no changes")
 			return nil
 		}
-		files, err := dir.Files()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "wrote %s/%s and atlas.sum\n", f.dir, files[len(files)-1].Name())
-		return nil
+		return f.printWritten(dir, before, out)
 	})
 }
 
-func migrateCheck(ctx context.Context, f *migrateFlags, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+// migrateNew writes an empty versioned file for a hand-written (data)
+// migration and rehashes atlas.sum.
+func migrateNew(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
+	name := args[0]
+	dir, err := f.dirForNew(name)
 	if err != nil {
 		return err
 	}
-	if err := migrations.Validate(dir); err != nil {
+	files, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	version := newVersion(time.Now(), files)
+	body := fmt.Sprintf(newFileTemplate, name)
+	if err := dir.WriteFile(version+"_"+name+".sql", []byte(body)); err != nil {
+		return err
+	}
+	if err := migrations.Rehash(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s and atlas.sum\n", filepath.Join(f.dir, version+"_"+name+".sql"))
+	return nil
+}
+
+// newFileTemplate opens a hand-written migration (MIGRATIONS.md, "Data
+// migrations").
+const newFileTemplate = `-- %s: a hand-written migration. It runs in its own transaction,
+-- after the files before it; statements end with ';'. Keep it re-runnable
+-- where you can (WHERE clauses that skip rows already done). After editing,
+-- run 'dbctl migrate hash', then 'dbctl migrate lint'.
+
+`
+
+// newVersion is the UTC timestamp version, one second past the newest
+// file when the clock is behind it, so the new file always sorts last.
+func newVersion(now time.Time, files []atlasmigrate.File) string {
+	v := now.UTC().Format("20060102150405")
+	if len(files) > 0 {
+		if newest := files[len(files)-1].Version(); v <= newest {
+			if t, err := time.Parse("20060102150405", newest); err == nil {
+				v = t.Add(time.Second).Format("20060102150405")
+			}
+		}
+	}
+	return v
+}
+
+// fileNames is the set of file names in dir.
+func fileNames(dir atlasmigrate.Dir) (map[string]bool, error) {
+	files, err := dir.Files()
+	names := map[string]bool{}
+	for _, f := range files {
+		names[f.Name()] = true
+	}
+	return names, err
+}
+
+// printWritten prints the path of every file that was not in before.
+func (f *migrateFlags) printWritten(dir atlasmigrate.Dir, before map[string]bool, out io.Writer) error {
+	after, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	for _, file := range after {
+		if !before[file.Name()] {
+			fmt.Fprintf(out, "wrote %s\n", filepath.Join(f.dir, file.Name()))
+		}
+	}
+	fmt.Fprintf(out, "wrote %s\n", filepath.Join(f.dir, atlasmigrate.HashFileName))
+	return nil
+}
+
+func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := f.validDir()
+	if err != nil {
+		return err
+	}
+	tables, err := f.loadTables()
+	if err != nil {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		if err := migratedev.Check(ctx, devURL, dir); err != nil {
+		if err := dev.Check(ctx, devURL, dir, tables); err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "ent/schema and migrations/ are in sync")
+		fmt.Fprintf(out, "%s and %s are in sync\n", f.schema, f.dir)
 		return nil
 	})
 }
 
-func migrateApply(ctx context.Context, f *migrateFlags, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+func migrateApply(ctx context.Context, f *migrateFlags, args []string, out io.Writer) error {
+	amount := 0
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 1 {
+			return usageError{msg: fmt.Sprintf("migrate apply: N must be a positive number of files, not %q", args[0])}
+		}
+		amount = n
+	}
+	if f.allowDirty && f.baseline != "" {
+		return usageError{msg: "migrate apply: --allow-dirty and --baseline exclude each other"}
+	}
+	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.OpenDB(ctx, cfg)
+	_, sqlDB, err := f.openTarget(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer sqlDB.Close()
 	res, err := migrations.Apply(ctx, sqlDB, migrations.Options{
 		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: cmp.Or(f.lockTimeout, -1), BaselineVersion: f.baseline,
+		AllowDirty: f.allowDirty, Amount: amount, ToVersion: f.toVersion,
 		Log: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 	})
 	if err != nil {
@@ -200,16 +336,12 @@ func migrateApply(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	return nil
 }
 
-func migrateStatus(ctx context.Context, f *migrateFlags, out io.Writer) error {
-	dir, err := atlasmigrate.NewLocalDir(f.dir)
+func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
+	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
-	cfg, err := f.targetConfig()
-	if err != nil {
-		return err
-	}
-	sqlDB, err := db.OpenDB(ctx, cfg)
+	cfg, sqlDB, err := f.openTarget(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -218,17 +350,55 @@ func migrateStatus(ctx context.Context, f *migrateFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pending := 0
+	return writeStatus(out, cfg.Redacted(), st, f.check)
+}
+
+// errMigrationsFailed and errMigrationsPending make status exit 1.
+var (
+	errMigrationsFailed  = errors.New("a migration failed: fix the file (or the data) and apply again")
+	errMigrationsPending = errors.New("migrations are pending (--check)")
+)
+
+// writeStatus prints the target, the current and next versions and one
+// line per file; failed files fail it, and pending ones with check.
+func writeStatus(out io.Writer, target string, st []migrations.FileStatus, check bool) error {
+	current, next := "none", "none"
+	var failed, pending int
 	for _, s := range st {
-		line := fmt.Sprintf("%-16s %-9s %s", s.Version, s.State, s.Description)
-		if s.Error != "" {
-			line += "  error: " + s.Error
-		}
-		fmt.Fprintln(out, line)
-		if s.State != "applied" && s.State != "baseline" {
+		switch s.State {
+		case "applied", "baseline":
+			current = s.Version
+		case "failed", "partial":
+			failed++
+		case "pending":
+			if pending == 0 {
+				next = s.Version
+			}
 			pending++
 		}
 	}
-	fmt.Fprintf(out, "%d file(s), %d not applied\n", len(st), pending)
+	fmt.Fprintf(out, "target:  %s\ncurrent: %s\nnext:    %s\n\n", target, current, next)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tDESCRIPTION")
+	for _, s := range st {
+		at := "-"
+		if !s.AppliedAt.IsZero() {
+			at = s.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Version, s.State, at, s.Description)
+	}
+	tw.Flush()
+	for _, s := range st {
+		if s.State == "failed" || s.State == "partial" {
+			fmt.Fprintf(out, "\n%s %s: %s\n  at statement: %s\n", s.Version, s.State, cmpOr(s.Error, "stopped part-way (atlas:txmode none)"), s.ErrorStmt)
+		}
+	}
+	fmt.Fprintf(out, "\n%d file(s): %d applied, %d pending, %d failed\n", len(st), len(st)-pending-failed, pending, failed)
+	switch {
+	case failed > 0:
+		return errMigrationsFailed
+	case check && pending > 0:
+		return errMigrationsPending
+	}
 	return nil
 }

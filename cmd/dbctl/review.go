@@ -4,16 +4,16 @@ import (
 	"context"
 	"io"
 
-	"github.com/leadmetrics/db/internal/migratereview"
+	"github.com/leadmetrics/db/internal/migrate/review"
 )
 
 // migrateReview prints the Markdown summary of the new files; findings do
 // not fail it (lint does).
-func migrateReview(ctx context.Context, f *migrateFlags, out io.Writer) error {
+func migrateReview(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	res, err := f.lintNew(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = out.Write(migratereview.Markdown(res))
+	_, err = out.Write(review.Markdown(res))
 	return err
 }

@@ -11,13 +11,13 @@ import (
 	"ariga.io/atlas/sql/migrate"
 
 	"github.com/leadmetrics/db/internal/erd"
-	"github.com/leadmetrics/db/internal/migratedev"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
 func render(t *testing.T, dir migrate.Dir) []byte {
 	t.Helper()
-	realm, err := migratedev.Inspect(context.Background(), testdb.EmptyURL(t), dir)
+	realm, err := dev.Inspect(context.Background(), testdb.EmptyURL(t), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

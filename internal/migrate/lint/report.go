@@ -1,4 +1,4 @@
-package migratelint
+package lint
 
 import (
 	"fmt"
@@ -60,6 +60,9 @@ func WriteText(w io.Writer, dir string, r *Result) {
 		case len(f.Findings) == 0:
 			fmt.Fprintf(w, "%s: no diagnostics found\n", name)
 		}
+		for _, d := range f.Acknowledged {
+			fmt.Fprintf(w, "%s:%d: %s %s acknowledged (atlas:nolint): %s\n", name, d.Line, d.Code, d.Severity(), d.Message)
+		}
 		for _, d := range f.Findings {
 			fmt.Fprintf(w, "%s:%d: %s %s: %s (%s)\n", name, d.Line, d.Code, d.Severity(), d.Message, d.Report)
 			for _, x := range d.Fixes {
@@ -68,7 +71,7 @@ func WriteText(w io.Writer, dir string, r *Result) {
 			fmt.Fprintf(w, "    see %s\n", DocURL(d.Code))
 		}
 	}
-	fmt.Fprintf(w, "\n%d file(s) analyzed: %d error(s), %d warning(s)\n", len(r.Files), r.Errors(), r.Warnings())
+	fmt.Fprintf(w, "\n%d file(s) analyzed: %d error(s), %d warning(s), %d acknowledged\n", len(r.Files), r.Errors(), r.Warnings(), r.Acknowledged())
 }
 
 // Severity is "error" or "warning".

@@ -1,4 +1,4 @@
-package migratereview_test
+package review_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/migratelint"
-	"github.com/leadmetrics/db/internal/migratereview"
+	"github.com/leadmetrics/db/internal/migrate/lint"
+	"github.com/leadmetrics/db/internal/migrate/review"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
@@ -24,11 +24,11 @@ CREATE UNIQUE INDEX "user_email" ON "users" ("email") WHERE (email <> '');
 ALTER TABLE "users" ADD CONSTRAINT "age_positive" CHECK (age > 0);
 DROP TABLE "old";
 `))
-	res, err := migratelint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
+	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(migratereview.Markdown(res))
+	doc := string(review.Markdown(res))
 	for _, want := range []string{
 		"1 pending migration file(s) after version 20260101000000. Lint: **2 error(s)**,",
 		"### `20260102000000_change.sql`",
@@ -50,5 +50,32 @@ DROP TABLE "old";
 	}
 	if t.Failed() {
 		t.Log(doc)
+	}
+}
+
+// TestMarkdownShowsAcknowledged: a finding silenced by atlas:nolint does
+// not count, but the reviewer still sees it, marked acknowledged.
+func TestMarkdownShowsAcknowledged(t *testing.T) {
+	base := migrate.NewLocalFile("20260101000000_init.sql", []byte(`CREATE TABLE "users" ("id" bigint NOT NULL, "legacy" text NULL, PRIMARY KEY ("id"));
+`))
+	pending := migrate.NewLocalFile("20260102000000_drop.sql", []byte(`-- legacy was never read.
+-- atlas:nolint DS103
+ALTER TABLE "users" DROP COLUMN "legacy";
+`))
+	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(review.Markdown(res))
+	for _, want := range []string{
+		"Lint: **0 error(s)**, 0 warning(s), 1 acknowledged.",
+		"| 3 | [DS103](https://atlasgo.io/lint/analyzers#DS103) | acknowledged error (`atlas:nolint`) | Dropping non-virtual column \"legacy\" |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("review lacks %q:\n%s", want, doc)
+		}
+	}
+	if strings.Contains(doc, "Lint: no findings.") {
+		t.Errorf("review says no findings:\n%s", doc)
 	}
 }

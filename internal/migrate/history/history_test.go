@@ -1,4 +1,4 @@
-package migratehistory_test
+package history_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/migratehistory"
+	"github.com/leadmetrics/db/internal/migrate/history"
 )
 
 // repo is a temporary git repository with a migrations/ directory.
@@ -76,20 +76,20 @@ func TestAppendOnly(t *testing.T) {
 		}, nil},
 		{"edit", func(r *repo) {
 			r.write("migrations/20260101000000_init.sql", "CREATE TABLE a (id bigint);\n")
-		}, []string{migratehistory.Edited}},
+		}, []string{history.Edited}},
 		{"delete", func(r *repo) {
 			os.Remove(filepath.Join(r.dir(), "20260102000000_b.sql"))
-		}, []string{migratehistory.Removed}},
+		}, []string{history.Removed}},
 		{"rename", func(r *repo) {
 			os.Rename(filepath.Join(r.dir(), "20260102000000_b.sql"), filepath.Join(r.dir(), "20260103000000_b.sql"))
-		}, []string{migratehistory.Renamed}},
+		}, []string{history.Renamed}},
 		{"insert older", func(r *repo) {
 			r.write("migrations/20260101120000_between.sql", "CREATE TABLE x (id int);\n")
-		}, []string{migratehistory.Inserted}},
+		}, []string{history.Inserted}},
 		{"insert older and append", func(r *repo) {
 			r.write("migrations/20260101120000_between.sql", "CREATE TABLE x (id int);\n")
 			r.write("migrations/20260103000000_c.sql", "CREATE TABLE c (id int);\n")
-		}, []string{migratehistory.Inserted}},
+		}, []string{history.Inserted}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, base := landed(t)
@@ -99,13 +99,13 @@ func TestAppendOnly(t *testing.T) {
 				if stage == "committed" {
 					r.commit(tc.name)
 				}
-				err := migratehistory.Check(ctx, r.dir(), base)
-				var he *migratehistory.Error
+				err := history.Check(ctx, r.dir(), base)
+				var he *history.Error
 				switch {
 				case tc.kinds == nil && err != nil:
 					t.Fatalf("%s: %v", stage, err)
 				case tc.kinds == nil:
-				case !errors.As(err, &he) || !errors.Is(err, migratehistory.ErrNotAppendOnly):
+				case !errors.As(err, &he) || !errors.Is(err, history.ErrNotAppendOnly):
 					t.Fatalf("%s: got %v, want a history error", stage, err)
 				default:
 					var kinds []string
@@ -126,7 +126,7 @@ func TestAutoBase(t *testing.T) {
 	r := newRepo(t)
 	r.write("migrations/1_init.sql", "CREATE TABLE a (id int);\n")
 	c1 := r.commit("init")
-	if base, how, err := migratehistory.AutoBase(ctx, r.dir()); err != nil || base != "" {
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != "" {
 		t.Fatalf("single commit: base %q (%s) %v, want none", base, how, err)
 	}
 
@@ -134,8 +134,17 @@ func TestAutoBase(t *testing.T) {
 	r.commit("b")
 	r.write("README", "docs\n")
 	r.commit("docs only")
-	if base, how, err := migratehistory.AutoBase(ctx, r.dir()); err != nil || base != c1 {
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != c1 {
 		t.Fatalf("main itself: base %q (%s) %v, want %s, the parent of the last migration commit", base, how, err, c1)
+	}
+	// Before committing a new file on main: only that file is new, not the
+	// last landed one.
+	r.write("migrations/3_uncommitted.sql", "CREATE TABLE u (id int);\n")
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != r.git("rev-parse", "HEAD") {
+		t.Fatalf("uncommitted file: base %q (%s) %v, want HEAD", base, how, err)
+	}
+	if err := os.Remove(filepath.Join(r.dir(), "3_uncommitted.sql")); err != nil {
+		t.Fatal(err)
 	}
 
 	// A branch merged with a merge commit: the base is main before the merge.
@@ -144,13 +153,13 @@ func TestAutoBase(t *testing.T) {
 	r.commit("c")
 	r.write("migrations/4_d.sql", "CREATE TABLE d (id int);\n")
 	r.commit("d")
-	if base, how, err := migratehistory.AutoBase(ctx, r.dir()); err != nil || base != r.git("rev-parse", "main") {
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != r.git("rev-parse", "main") {
 		t.Fatalf("branch: base %q (%s) %v, want the merge-base with main", base, how, err)
 	}
 	r.git("checkout", "-q", "main")
 	mainBefore := r.git("rev-parse", "HEAD")
 	r.git("-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
-	if base, how, err := migratehistory.AutoBase(ctx, r.dir()); err != nil || base != mainBefore {
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != mainBefore {
 		t.Fatalf("after the merge: base %q (%s) %v, want %s", base, how, err, mainBefore)
 	}
 
@@ -160,14 +169,14 @@ func TestAutoBase(t *testing.T) {
 	r.commit("code")
 	r.write("migrations/1_init.sql", "CREATE TABLE a (id bigint);\n") // an edit is not an addition
 	r.commit("edit")
-	if base, how, err := migratehistory.AutoBase(ctx, r.dir()); err != nil || base != mainBefore {
+	if base, how, err := history.AutoBase(ctx, r.dir()); err != nil || base != mainBefore {
 		t.Fatalf("after code commits: base %q (%s) %v, want %s", base, how, err, mainBefore)
 	}
 
 	// CI: a fresh clone of main, where origin/main is HEAD itself.
 	clone := filepath.Join(t.TempDir(), "clone")
 	r.git("clone", "-q", r.root, clone)
-	if base, how, err := migratehistory.AutoBase(ctx, filepath.Join(clone, "migrations")); err != nil || base != mainBefore {
+	if base, how, err := history.AutoBase(ctx, filepath.Join(clone, "migrations")); err != nil || base != mainBefore {
 		t.Fatalf("fresh clone: base %q (%s) %v, want %s", base, how, err, mainBefore)
 	}
 }

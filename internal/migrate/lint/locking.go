@@ -1,4 +1,4 @@
-package migratelint
+package lint
 
 import (
 	"context"

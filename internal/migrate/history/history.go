@@ -1,7 +1,7 @@
-// Package migratehistory keeps the migration history append-only by
+// Package history keeps the migration history append-only by
 // comparing the migration directory with a git base commit, and finds that
 // base for CI.
-package migratehistory
+package history
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "migratehistory: %v compared with %s:", ErrNotAppendOnly, short(e.Base))
+	fmt.Fprintf(&b, "history: %v compared with %s:", ErrNotAppendOnly, short(e.Base))
 	for _, v := range e.Violations {
 		b.WriteString("\n  " + v.String())
 	}
@@ -130,11 +130,13 @@ func Landed(ctx context.Context, dir, base string) (map[string][]byte, error) {
 // and for "--base auto":
 //  1. when HEAD is a branch off main (origin/main, else main), their
 //     merge-base: the branch's files are the new ones;
-//  2. otherwise (a fresh clone of main, HEAD is the submission), the first
+//  2. on main with migration files not committed yet, HEAD: the
+//     uncommitted files are the new ones;
+//  3. otherwise (a fresh clone of main, HEAD is the submission), the first
 //     parent of the newest commit on HEAD's first-parent chain that added a
 //     .sql file to dir: for a merge commit that is main before the merge, so
 //     the new files are what the merge brought;
-//  3. "" when there is no such commit (a single-commit or shallow history):
+//  4. "" when there is no such commit (a single-commit or shallow history):
 //     the caller compares with nothing.
 //
 // The result is described in how.
@@ -153,6 +155,21 @@ func AutoBase(ctx context.Context, dir string) (base, how string, err error) {
 			return mb, "merge-base of HEAD and " + ref, nil
 		}
 		break
+	}
+	// Before committing: the files not in HEAD are the new ones, and the
+	// files HEAD has (say the last merge's) have landed.
+	atHead, err := Landed(ctx, dir, "HEAD")
+	if err != nil {
+		return "", "", err
+	}
+	current, err := readSQL(dir)
+	if err != nil {
+		return "", "", err
+	}
+	for name := range current {
+		if _, ok := atHead[name]; !ok {
+			return head, "HEAD, since the working tree has uncommitted migration files", nil
+		}
 	}
 	// Only added .sql files count: the directory also holds Go code.
 	last, err := git(ctx, dir, "log", "--first-parent", "-1", "--format=%H", "--diff-filter=A", "HEAD", "--", ":(glob)*.sql")
@@ -206,7 +223,7 @@ type GitError struct {
 }
 
 func (e *GitError) Error() string {
-	return fmt.Sprintf("migratehistory: git %s: %v: %s", strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Output))
+	return fmt.Sprintf("history: git %s: %v: %s", strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Output))
 }
 
 func (e *GitError) Unwrap() error { return e.Err }

@@ -1,4 +1,4 @@
-package migratelint_test
+package lint_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/migratelint"
+	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/migrations"
 )
@@ -33,7 +33,7 @@ func fixture(t *testing.T) []migrate.File {
 }
 
 // key is a finding reduced to what the test pins: where and which code.
-func key(d migratelint.Finding) string {
+func key(d lint.Finding) string {
 	return fmt.Sprintf("%s:%d %s %s", d.File, d.Line, d.Code, d.Severity())
 }
 
@@ -42,8 +42,8 @@ func key(d migratelint.Finding) string {
 // official wording of the open-source analyzers.
 func TestFixtureFindings(t *testing.T) {
 	files := fixture(t)
-	base, added := migratelint.Latest(files, len(files)-1)
-	res, err := migratelint.Run(context.Background(), testdb.EmptyURL(t), base, added)
+	base, added := lint.Latest(files, len(files)-1)
+	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), base, added)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,19 +82,30 @@ func TestFixtureFindings(t *testing.T) {
 			t.Errorf("%s: message %q, want the CLI's %q", code, msgs[code], msg)
 		}
 	}
-	if last := res.Files[len(res.Files)-1]; !last.Ignored || len(last.Findings) != 0 {
-		t.Errorf("file-level bare nolint: ignored=%v findings=%v", last.Ignored, last.Findings)
+	if last := res.Files[len(res.Files)-1]; !last.Ignored || len(last.Findings) != 0 ||
+		len(last.Acknowledged) != 1 || last.Acknowledged[0].Code != "DS102" || !last.Acknowledged[0].Error {
+		t.Errorf("file-level bare nolint: ignored=%v findings=%v acknowledged=%v", last.Ignored, last.Findings, last.Acknowledged)
 	}
-	if res.Errors() != 3 || res.Warnings() != 6 || !errors.Is(res.Err(), migratelint.ErrFindings) {
+	var acked []string
+	for _, f := range res.Files {
+		for _, d := range f.Acknowledged {
+			acked = append(acked, key(d))
+		}
+	}
+	if want := []string{"20260106000000_acknowledged.sql:3 DS103 error", "20260110000000_ignored.sql:3 DS102 error"}; !slices.Equal(acked, want) {
+		t.Errorf("acknowledged %v, want %v", acked, want)
+	}
+	if res.Errors() != 3 || res.Warnings() != 6 || !errors.Is(res.Err(), lint.ErrFindings) {
 		t.Fatalf("errors=%d warnings=%d err=%v", res.Errors(), res.Warnings(), res.Err())
 	}
 
 	var out bytes.Buffer
-	migratelint.WriteText(&out, "testdata/lint", res)
+	lint.WriteText(&out, "testdata/lint", res)
 	for _, line := range []string{
 		`testdata/lint/20260102000000_drop_column.sql:2: DS103 error: Dropping non-virtual column "legacy_code" (destructive changes detected)`,
 		`    suggested fix: Add a pre-migration check to ensure column "legacy_code" is NULL before dropping it`,
-		"9 file(s) analyzed: 3 error(s), 6 warning(s)",
+		"9 file(s) analyzed: 3 error(s), 6 warning(s), 2 acknowledged",
+		`testdata/lint/20260106000000_acknowledged.sql:3: DS103 error acknowledged (atlas:nolint): Dropping non-virtual column "score"`,
 	} {
 		if !strings.Contains(out.String(), line+"\n") {
 			t.Errorf("text output lacks %q:\n%s", line, out.String())
@@ -124,7 +135,7 @@ func TestNolintSilencesExactlyItsCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := migrate.NewLocalFile("20260102000000_x.sql", []byte(tc.content))
-			res, err := migratelint.Run(context.Background(), testdb.EmptyURL(t), base, []migrate.File{f})
+			res, err := lint.Run(context.Background(), testdb.EmptyURL(t), base, []migrate.File{f})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +166,7 @@ func TestInitialMigrationLintsClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := migratelint.Run(context.Background(), testdb.EmptyURL(t), nil, files[:1])
+	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), nil, files[:1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +179,8 @@ func TestInitialMigrationLintsClean(t *testing.T) {
 // is reported with its file and line.
 func TestBrokenFileIsALoadError(t *testing.T) {
 	f := migrate.NewLocalFile("20260102000000_bad.sql", []byte("-- comment\nALTER TABLE \"nope\" ADD COLUMN \"x\" int;\n"))
-	_, err := migratelint.Run(context.Background(), testdb.EmptyURL(t), fixture(t)[:1], []migrate.File{f})
-	var le *migratelint.LoadError
+	_, err := lint.Run(context.Background(), testdb.EmptyURL(t), fixture(t)[:1], []migrate.File{f})
+	var le *lint.LoadError
 	if !errors.As(err, &le) || le.File != f.Name() || le.Line != 2 {
 		t.Fatalf("got %v, want a LoadError at %s:2", err, f.Name())
 	}

@@ -1,4 +1,4 @@
-package migratelint
+package lint
 
 import (
 	"context"
@@ -23,9 +23,9 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	if e.Stmt == "" {
-		return fmt.Sprintf("migratelint: %s: %v", e.File, e.Err)
+		return fmt.Sprintf("lint: %s: %v", e.File, e.Err)
 	}
-	return fmt.Sprintf("migratelint: %s:%d: executing %q: %v", e.File, e.Line, e.Stmt, e.Err)
+	return fmt.Sprintf("lint: %s:%d: executing %q: %v", e.File, e.Line, e.Stmt, e.Err)
 }
 
 func (e *LoadError) Unwrap() error { return e.Err }
@@ -171,7 +171,7 @@ func (l *loader) rewrote(file string, pos int, table string) {
 func (l *loader) inspect(ctx context.Context) (*schema.Realm, error) {
 	r, err := l.drv.InspectRealm(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: inspect dev database: %w", err)
+		return nil, fmt.Errorf("lint: inspect dev database: %w", err)
 	}
 	return r, nil
 }

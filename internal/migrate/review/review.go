@@ -1,6 +1,6 @@
-// Package migratereview summarizes what pending migration files change, in
+// Package review summarizes what pending migration files change, in
 // Markdown to paste into a pull request.
-package migratereview
+package review
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	"ariga.io/atlas/sql/schema"
 
-	"github.com/leadmetrics/db/internal/migratelint"
+	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/schemafmt"
 )
 
@@ -23,10 +23,10 @@ type Item struct {
 
 // Items lists the changes of a linted file, statement by statement (a
 // long first file of an empty history is one change at line 1).
-func Items(f *migratelint.FileResult) []Item {
+func Items(f *lint.FileResult) []Item {
 	var out []Item
 	for _, c := range f.Changes {
-		line := migratelint.Line(f.Bytes(), c.Stmt.Pos)
+		line := lint.Line(f.Bytes(), c.Stmt.Pos)
 		for _, it := range describe(c.Changes) {
 			it.Line = line
 			out = append(out, it)
@@ -148,9 +148,14 @@ func orNone(s string) string {
 	return s
 }
 
+func findingRow(b *bytes.Buffer, d lint.Finding, severity string) {
+	fmt.Fprintf(b, "| %d | [%s](%s) | %s | %s | %s |\n", d.Line, d.Code, lint.DocURL(d.Code),
+		severity, schemafmt.Cell(d.Message), schemafmt.Cell(strings.Join(d.Fixes, " ")))
+}
+
 // Markdown renders the summary of res: per file, its schema changes, its
 // lint findings and its SQL.
-func Markdown(res *migratelint.Result) []byte {
+func Markdown(res *lint.Result) []byte {
 	var b bytes.Buffer
 	b.WriteString("## Migration review\n\n")
 	if len(res.Files) == 0 {
@@ -161,8 +166,8 @@ func Markdown(res *migratelint.Result) []byte {
 	if len(res.Base) > 0 {
 		after = "after version " + res.Base[len(res.Base)-1].Version()
 	}
-	fmt.Fprintf(&b, "%d pending migration file(s) %s. Lint: **%d error(s)**, %d warning(s).\n",
-		len(res.Files), after, res.Errors(), res.Warnings())
+	fmt.Fprintf(&b, "%d pending migration file(s) %s. Lint: **%d error(s)**, %d warning(s), %d acknowledged.\n",
+		len(res.Files), after, res.Errors(), res.Warnings(), res.Acknowledged())
 	for _, f := range res.Files {
 		fmt.Fprintf(&b, "\n### `%s`\n\n", f.Name())
 		if items := Items(f); len(items) > 0 {
@@ -176,13 +181,16 @@ func Markdown(res *migratelint.Result) []byte {
 		switch {
 		case f.Ignored:
 			b.WriteString("\nLint: skipped by `-- atlas:nolint` in the file header.\n")
-		case len(f.Findings) == 0:
+		case len(f.Findings) == 0 && len(f.Acknowledged) == 0:
 			b.WriteString("\nLint: no findings.\n")
-		default:
+		}
+		if len(f.Findings)+len(f.Acknowledged) > 0 {
 			b.WriteString("\n| line | code | severity | finding | suggested fix |\n|---:|---|---|---|---|\n")
 			for _, d := range f.Findings {
-				fmt.Fprintf(&b, "| %d | [%s](%s) | %s | %s | %s |\n", d.Line, d.Code, migratelint.DocURL(d.Code),
-					d.Severity(), schemafmt.Cell(d.Message), schemafmt.Cell(strings.Join(d.Fixes, " ")))
+				findingRow(&b, d, d.Severity())
+			}
+			for _, d := range f.Acknowledged {
+				findingRow(&b, d, "acknowledged "+d.Severity()+" (`atlas:nolint`)")
 			}
 		}
 		fmt.Fprintf(&b, "\n<details><summary>SQL</summary>\n\n```sql\n%s\n```\n\n</details>\n", strings.TrimRight(string(f.Bytes()), "\n"))

@@ -1,6 +1,6 @@
-// Package migratelint analyzes new migration files like the official
+// Package lint analyzes new migration files like the official
 // `atlas migrate lint`, on the open-source analyzers plus our locking checks.
-package migratelint
+package lint
 
 import (
 	"context"
@@ -37,6 +37,10 @@ type FileResult struct {
 	*sqlcheck.File           // the file, its per-statement changes and the states around it
 	Findings       []Finding // in statement order per analyzer, analyzers in Analyzers order
 	Ignored        bool      // a bare "-- atlas:nolint" in the header skipped the file
+	// Acknowledged are the findings "atlas:nolint" silenced (all of them
+	// when Ignored): they do not count, but reviewers still see them.
+	// Error says what they would have been.
+	Acknowledged []Finding
 }
 
 // Result is the analysis of the new files on top of the base ones.
@@ -47,6 +51,15 @@ type Result struct {
 
 // Errors counts the findings that fail the lint.
 func (r *Result) Errors() int { return r.count(true) }
+
+// Acknowledged counts the findings silenced by atlas:nolint.
+func (r *Result) Acknowledged() int {
+	n := 0
+	for _, f := range r.Files {
+		n += len(f.Acknowledged)
+	}
+	return n
+}
 
 // Warnings counts the other findings.
 func (r *Result) Warnings() int { return r.count(false) }
@@ -69,7 +82,7 @@ var ErrFindings = errors.New("migration lint found errors")
 // Err is non-nil when the lint should fail.
 func (r *Result) Err() error {
 	if n := r.Errors(); n > 0 {
-		return fmt.Errorf("migratelint: %w (%d error(s), %d warning(s))", ErrFindings, n, r.Warnings())
+		return fmt.Errorf("lint: %w (%d error(s), %d warning(s))", ErrFindings, n, r.Warnings())
 	}
 	return nil
 }
@@ -85,22 +98,22 @@ func Run(ctx context.Context, devURL string, base, files []migrate.File) (_ *Res
 	defer db.Close()
 	drv, err := postgres.Open(db)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: dev database: %w", err)
+		return nil, fmt.Errorf("lint: dev database: %w", err)
 	}
 	// The CLI's lock: two linters sharing one dev database would see each
 	// other's tables.
 	unlock, err := drv.(schema.Locker).Lock(ctx, "atlas_lint", 0)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: lock dev database: %w", err)
+		return nil, fmt.Errorf("lint: lock dev database: %w", err)
 	}
 	defer unlock()
 	restore, err := drv.(migrate.Snapshoter).Snapshot(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migratelint: the dev database must be clean: %w", err)
+		return nil, fmt.Errorf("lint: the dev database must be clean: %w", err)
 	}
 	defer func() {
 		if rerr := restore(context.WithoutCancel(ctx)); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("migratelint: restore dev database: %w", rerr))
+			err = errors.Join(err, fmt.Errorf("lint: restore dev database: %w", rerr))
 		}
 	}()
 
@@ -138,52 +151,58 @@ func Analyzers(rewrites map[string]map[int][]string) ([]sqlcheck.Analyzer, error
 		return nil, err
 	}
 	if len(azs) == 0 {
-		return nil, errors.New("migratelint: no PostgreSQL analyzers registered")
+		return nil, errors.New("lint: no PostgreSQL analyzers registered")
 	}
 	return append(azs, &locking{rewrites: rewrites}, txmode{}), nil
 }
 
-// analyze runs every analyzer on f, dropping the findings its nolint
+// analyze runs every analyzer on f, setting aside the findings its nolint
 // directives acknowledge. As in the CLI, an analyzer's error counts only
 // when some of its findings survived.
 func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer, f *sqlcheck.File) (*FileResult, error) {
 	fr := &FileResult{File: f}
 	nl := readNolint(f)
-	if fr.Ignored = nl.ignored; fr.Ignored {
-		return fr, nil
-	}
+	fr.Ignored = nl.ignored
 	for _, az := range azs {
 		var name string
 		if n, ok := az.(sqlcheck.NamedAnalyzer); ok {
 			name = n.Name()
 		}
 		var (
-			found    []Finding
-			reported bool
+			found, acked []Finding
+			reported     bool
 		)
 		err := az.Analyze(ctx, &sqlcheck.Pass{File: f, Dev: dev, Reporter: sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
 			reported = true
 			for _, d := range r.Diagnostics {
-				if nl.silenced(d.Pos, d.Code, name) {
-					continue
-				}
-				found = append(found, Finding{
+				fd := Finding{
 					File: f.Name(), Line: Line(f.Bytes(), d.Pos), Pos: d.Pos, Code: d.Code, Analyzer: name,
 					Report: r.Text, Message: d.Text, Fixes: fixes(r, d),
-				})
+				}
+				if nl.ignored || nl.silenced(d.Pos, d.Code, name) {
+					acked = append(acked, fd)
+				} else {
+					found = append(found, fd)
+				}
 			}
 		})})
 		if err != nil && !reported {
-			return nil, fmt.Errorf("migratelint: analyzer %s on %s: %w", name, f.Name(), err)
+			return nil, fmt.Errorf("lint: analyzer %s on %s: %w", name, f.Name(), err)
 		}
 		if err != nil && len(found) > 0 {
 			for i := range found {
 				found[i].Error = true
 			}
 		}
+		for i := range acked {
+			acked[i].Error = err != nil
+		}
 		fr.Findings = append(fr.Findings, found...)
+		fr.Acknowledged = append(fr.Acknowledged, acked...)
 	}
-	slices.SortStableFunc(fr.Findings, func(a, b Finding) int { return a.Pos - b.Pos })
+	byPos := func(a, b Finding) int { return a.Pos - b.Pos }
+	slices.SortStableFunc(fr.Findings, byPos)
+	slices.SortStableFunc(fr.Acknowledged, byPos)
 	return fr, nil
 }
 
