@@ -1,8 +1,10 @@
 package db
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -134,15 +136,31 @@ func (c Config) DSN() (string, error) {
 	return u.String(), nil
 }
 
-// Redacted returns the URL with its password replaced, for logs.
+// Redacted returns the URL with its secrets replaced, for logs.
 func (c Config) Redacted() string { return RedactURL(c.URL) }
 
-// RedactURL hides the password of a postgres URL; an unparsable URL is
-// hidden whole.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable database URL)"
-	}
-	return u.Redacted()
+// String prints the configuration with its URL redacted, so %v, %+v and %s
+// never show a password.
+func (c Config) String() string {
+	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s}", c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver)
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return "db.Config" + c.String() }
+
+// LogValue makes log/slog print the configuration redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", c.Redacted()), slog.Int("pool_min", c.PoolMin), slog.Int("pool_max", c.PoolMax),
+		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver),
+	)
+}
+
+// MarshalJSON encodes the configuration redacted, for JSON logs that do
+// not go through slog.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config // drops the methods, so no recursion
+	p := plain(c)
+	p.URL = c.Redacted()
+	return json.Marshal(p)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -89,28 +88,5 @@ func warm(ctx context.Context, db *sql.DB, n int) error {
 	return nil
 }
 
-// redactErr renders err with any password of rawURL removed.
-func redactErr(err error, rawURL string) string {
-	msg := err.Error()
-	if pw := password(rawURL); pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
-	}
-	return msg
-}
-
-func password(rawURL string) string {
-	i := strings.Index(rawURL, "://")
-	if i < 0 {
-		return ""
-	}
-	rest := rawURL[i+3:]
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return ""
-	}
-	userinfo := rest[:at]
-	if c := strings.Index(userinfo, ":"); c >= 0 {
-		return userinfo[c+1:]
-	}
-	return ""
-}
+// redactErr renders err with every secret of rawURL removed.
+func redactErr(err error, rawURL string) string { return Scrub(err.Error(), rawURL) }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+
+	db "github.com/leadmetrics/db"
 )
 
 const usage = `dbctl: operate the Leadmetrics PostgreSQL data layer
@@ -44,14 +46,29 @@ Run 'dbctl migrate CMD -h' for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "dbctl:", err)
+	// Nothing dbctl prints may carry a password of a URL it was given.
+	secrets := append([]string{os.Getenv("DATABASE_URL"), os.Getenv("DATABASE_DEV_URL")}, os.Args[1:]...)
+	if err := run(ctx, os.Args[1:], scrubWriter{os.Stdout, secrets}); err != nil {
+		fmt.Fprintln(os.Stderr, "dbctl:", db.Scrub(err.Error(), secrets...))
 		var ec exitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())
 		}
 		os.Exit(1)
 	}
+}
+
+// scrubWriter removes the secrets of connection strings from output.
+type scrubWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (s scrubWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, db.Scrub(string(p), s.secrets...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 type exitCoder interface{ ExitCode() int }
