@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // LocalURL is the database used when DATABASE_URL is unset: the local
@@ -28,6 +29,10 @@ type Config struct {
 	PoolMax int    // most connections open
 	SSL     bool   // TLS required
 	Driver  string // DriverPgx or DriverPQ
+
+	// ConnectTimeout bounds each new connection (TCP, TLS, startup and
+	// authentication); a URL's own connect_timeout wins.
+	ConnectTimeout time.Duration
 }
 
 // ConfigError reports an invalid configuration value. It names the
@@ -47,11 +52,12 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // DefaultConfig is the configuration with no environment set.
 func DefaultConfig() Config {
-	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx}
+	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx, ConnectTimeout: 10 * time.Second}
 }
 
 // ConfigFromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
-// DATABASE_SSL and DATABASE_DRIVER; unset variables keep their defaults.
+// DATABASE_SSL, DATABASE_DRIVER and DATABASE_CONNECT_TIMEOUT; unset
+// variables keep their defaults.
 func ConfigFromEnv() (Config, error) {
 	return configFrom(os.LookupEnv)
 }
@@ -78,7 +84,28 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if v, ok := lookup("DATABASE_DRIVER"); ok && v != "" {
 		cfg.Driver = strings.TrimSpace(v)
 	}
+	if cfg.ConnectTimeout, err = durationVar(lookup, "DATABASE_CONNECT_TIMEOUT", cfg.ConnectTimeout); err != nil {
+		return Config{}, err
+	}
 	return cfg, cfg.Validate()
+}
+
+// durationVar reads a Go duration ("10s", "1500ms"); a bare integer is
+// seconds, as in libpq's connect_timeout.
+func durationVar(lookup func(string) (string, bool), name string, def time.Duration) (time.Duration, error) {
+	v, ok := lookup(name)
+	v = strings.TrimSpace(v)
+	if !ok || v == "" {
+		return def, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, &ConfigError{name, fmt.Sprintf("want a duration such as 10s or 1500ms, got %q", v)}
+	}
+	return d, nil
 }
 
 func intVar(lookup func(string) (string, bool), name string, def int) (int, error) {
@@ -108,6 +135,8 @@ func (c Config) validDSN() (string, error) {
 		return "", &ConfigError{"DATABASE_POOL_MAX", "must be at least 1"}
 	case c.PoolMin > c.PoolMax:
 		return "", &ConfigError{"DATABASE_POOL_MIN", fmt.Sprintf("%d exceeds DATABASE_POOL_MAX %d", c.PoolMin, c.PoolMax)}
+	case c.ConnectTimeout < 0:
+		return "", &ConfigError{"DATABASE_CONNECT_TIMEOUT", "must not be negative"}
 	case c.Driver != DriverPgx && c.Driver != DriverPQ:
 		return "", &ConfigError{"DATABASE_DRIVER", fmt.Sprintf("want %q or %q, got %q", DriverPgx, DriverPQ, c.Driver)}
 	}
@@ -132,6 +161,10 @@ func (c Config) DSN() (string, error) {
 	case !c.SSL && mode == "":
 		q.Set("sslmode", "disable")
 	}
+	if q.Get("connect_timeout") == "" && c.ConnectTimeout > 0 {
+		// libpq's unit is whole seconds: round up, so it never shrinks to 0 (no limit).
+		q.Set("connect_timeout", strconv.Itoa(int((c.ConnectTimeout+time.Second-1)/time.Second)))
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
@@ -142,7 +175,8 @@ func (c Config) Redacted() string { return RedactURL(c.URL) }
 // String prints the configuration with its URL redacted, so %v, %+v and %s
 // never show a password.
 func (c Config) String() string {
-	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s}", c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver)
+	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s ConnectTimeout:%s}",
+		c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.ConnectTimeout)
 }
 
 // GoString is String for %#v.
@@ -152,7 +186,7 @@ func (c Config) GoString() string { return "db.Config" + c.String() }
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("url", c.Redacted()), slog.Int("pool_min", c.PoolMin), slog.Int("pool_max", c.PoolMax),
-		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver),
+		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver), slog.Duration("connect_timeout", c.ConnectTimeout),
 	)
 }
 

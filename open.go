@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -40,11 +39,12 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 		if err != nil {
 			return nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
 		}
+		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
-			return nil, fmt.Errorf("db: connect to %s: %s", cfg.Redacted(), redactErr(err, cfg.URL))
+			return nil, cfg.connectError(ctx, err)
 		}
 		sqlDB = stdlib.OpenDBFromPool(pool)
 	case DriverPQ:
@@ -55,20 +55,19 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 	sqlDB.SetMaxOpenConns(cfg.PoolMax)
 	sqlDB.SetMaxIdleConns(cfg.PoolMax)
 	sqlDB.SetConnMaxIdleTime(0)
-	if err := warm(ctx, sqlDB, cfg.PoolMin); err != nil {
+	if err := warm(ctx, sqlDB, cfg.PoolMin, cfg.effectiveConnectTimeout()); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("db: connect to %s: %s", cfg.Redacted(), redactErr(err, cfg.URL))
+		return nil, cfg.connectError(ctx, err)
 	}
 	return sqlDB, nil
 }
 
 // warm opens n connections, one after another, and returns them to the idle pool, so
 // the first requests do not pay for the handshake; it also proves the
-// server answers.
-func warm(ctx context.Context, db *sql.DB, n int) error {
+// server answers. Each connection gets the connect timeout, in case the
+// driver's own limit does not cover a step.
+func warm(parent context.Context, db *sql.DB, n int, timeout time.Duration) error {
 	n = max(n, 1)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	conns := make([]*sql.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -76,16 +75,27 @@ func warm(ctx context.Context, db *sql.DB, n int) error {
 		}
 	}()
 	for range n {
-		c, err := db.Conn(ctx)
-		if err != nil {
-			return err
+		ctx, cancel := parent, context.CancelFunc(func() {})
+		if timeout > 0 {
+			// A little slack, so the driver's own timeout fires first.
+			ctx, cancel = context.WithTimeout(parent, timeout+timeout/4)
 		}
-		conns = append(conns, c)
-		if err := c.PingContext(ctx); err != nil {
+		err := warmOne(ctx, db, &conns)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func warmOne(ctx context.Context, db *sql.DB, conns *[]*sql.Conn) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	*conns = append(*conns, c)
+	return c.PingContext(ctx)
 }
 
 // redactErr renders err with every secret of rawURL removed.

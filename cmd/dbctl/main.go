@@ -39,7 +39,8 @@ Usage:
 Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
 database for diff, check, lint, review and schema erd; default: a throwaway database
 on the same server),
-DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER.
+DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER,
+DATABASE_CONNECT_TIMEOUT (default 10s).
 Run 'dbctl migrate CMD -h' for a command's flags.
 `
 
