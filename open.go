@@ -3,9 +3,13 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/lib/pq" // registers the "postgres" driver
@@ -14,19 +18,36 @@ import (
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
 )
 
-// Open connects with cfg, checks the server answers, and returns a ready
-// Ent client. Close the client to release the pool.
-func Open(ctx context.Context, cfg Config) (*ent.Client, error) {
+// DB is one connection pool with both faces: the Ent client (embedded, so
+// h.User.Query() works) and the *sql.DB under it, for raw SQL, migrations,
+// COPY and the ledger. Both share the pool: DATABASE_POOL_MAX bounds them
+// together. Close releases the pool.
+type DB struct {
+	*ent.Client
+	SQL *sql.DB
+}
+
+// Open connects with cfg, checks the server answers, and returns the Ent
+// client and the *sql.DB on one pool.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
 	sqlDB, err := OpenDB(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	drv := entsql.OpenDB("postgres", sqlDB)
-	return ent.NewClient(ent.Driver(drv)), nil
+	return &DB{Client: NewClient(sqlDB), SQL: sqlDB}, nil
 }
 
-// OpenDB returns the configured *sql.DB underneath the client, for raw SQL,
-// migrations and COPY. It is connected and its minimum pool is open.
+// NewClient returns an Ent client on an existing pool (from OpenDB), with
+// the policies and hooks of ent/runtime registered. Closing the client
+// closes sqlDB.
+func NewClient(sqlDB *sql.DB) *ent.Client {
+	return ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+}
+
+// OpenDB returns the configured *sql.DB alone, for tools that need no Ent
+// client (migrations, dbctl). It is connected and its minimum pool is open.
+// Do not call it next to Open for the same service: that is two pools;
+// use Open's SQL field.
 func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 	dsn, err := cfg.validDSN()
 	if err != nil {
@@ -42,11 +63,23 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
+		started := new(atomic.Int32) // connection attempts begun, for warmPool
+		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return nil, cfg.connectError(ctx, err)
 		}
-		sqlDB = stdlib.OpenDBFromPool(pool)
+		// pgxpool is the only pool: database/sql keeps no idle connections
+		// of its own (each would pin a pgxpool connection), and closing
+		// the *sql.DB closes the pgxpool.
+		sqlDB = sql.OpenDB(poolConnector{stdlib.GetPoolConnector(pool), pool})
+		sqlDB.SetMaxIdleConns(0)
+		sqlDB.SetMaxOpenConns(cfg.PoolMax)
+		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
+			go sqlDB.Close() // waits for attempts still hanging on a silent server
+			return nil, cfg.connectError(ctx, err)
+		}
+		return sqlDB, nil
 	case DriverPQ:
 		if sqlDB, err = sql.Open(DriverPQ, dsn); err != nil {
 			return nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
@@ -60,6 +93,45 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 		return nil, cfg.connectError(ctx, err)
 	}
 	return sqlDB, nil
+}
+
+// poolConnector is pgx's pool connector whose Close (called by
+// sql.DB.Close) closes the pgxpool.
+type poolConnector struct {
+	driver.Connector
+	pool *pgxpool.Pool
+}
+
+func (c poolConnector) Close() error { c.pool.Close(); return nil }
+
+// warmPool waits for pgxpool's own background connections to reach
+// MinConns, so the first requests do not pay for the handshake, then pings
+// one of them to prove the server answers. Opening them ourselves would
+// race the pool and leave more than MinConns open.
+func warmPool(ctx context.Context, pool *pgxpool.Pool, started *atomic.Int32, n int, timeout time.Duration) error {
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for n > 0 {
+		st := pool.Stat()
+		if int(st.IdleConns()+st.AcquiredConns()) >= n {
+			break
+		}
+		if int(started.Load()) >= n && st.ConstructingConns() == 0 {
+			// The background attempts failed: a ping shows why, unless
+			// they already used up the connect timeout.
+			if timeout > 0 && time.Since(start) >= timeout {
+				return fmt.Errorf("no answer: %w", context.DeadlineExceeded)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return pool.Ping(ctx)
 }
 
 // warm opens n connections, one after another, and returns them to the idle pool, so
