@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,12 @@ type Config struct {
 	// ConnectTimeout bounds each new connection (TCP, TLS, startup and
 	// authentication); a URL's own connect_timeout wins.
 	ConnectTimeout time.Duration
+
+	// Set on every connection at startup (0 or "": the server's default);
+	// a URL's own parameter of the same name wins.
+	StatementTimeout time.Duration // statement_timeout
+	IdleTxTimeout    time.Duration // idle_in_transaction_session_timeout
+	ApplicationName  string        // application_name, shown in pg_stat_activity
 }
 
 // ConfigError reports an invalid configuration value. It names the
@@ -52,12 +59,14 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // DefaultConfig is the configuration with no environment set.
 func DefaultConfig() Config {
-	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx, ConnectTimeout: 10 * time.Second}
+	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx, ConnectTimeout: 10 * time.Second,
+		ApplicationName: filepath.Base(os.Args[0])}
 }
 
 // ConfigFromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
-// DATABASE_SSL, DATABASE_DRIVER and DATABASE_CONNECT_TIMEOUT; unset
-// variables keep their defaults.
+// DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT,
+// DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT and
+// DATABASE_APPLICATION_NAME; unset variables keep their defaults.
 func ConfigFromEnv() (Config, error) {
 	return configFrom(os.LookupEnv)
 }
@@ -84,8 +93,20 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if v, ok := lookup("DATABASE_DRIVER"); ok && v != "" {
 		cfg.Driver = strings.TrimSpace(v)
 	}
-	if cfg.ConnectTimeout, err = durationVar(lookup, "DATABASE_CONNECT_TIMEOUT", cfg.ConnectTimeout); err != nil {
-		return Config{}, err
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+	}{
+		{"DATABASE_CONNECT_TIMEOUT", &cfg.ConnectTimeout},
+		{"DATABASE_STATEMENT_TIMEOUT", &cfg.StatementTimeout},
+		{"DATABASE_IDLE_TX_TIMEOUT", &cfg.IdleTxTimeout},
+	} {
+		if *d.v, err = durationVar(lookup, d.name, *d.v); err != nil {
+			return Config{}, err
+		}
+	}
+	if v, ok := lookup("DATABASE_APPLICATION_NAME"); ok && strings.TrimSpace(v) != "" {
+		cfg.ApplicationName = strings.TrimSpace(v)
 	}
 	return cfg, cfg.Validate()
 }
@@ -137,6 +158,13 @@ func (c Config) validDSN() (string, error) {
 		return "", &ConfigError{"DATABASE_POOL_MIN", fmt.Sprintf("%d exceeds DATABASE_POOL_MAX %d", c.PoolMin, c.PoolMax)}
 	case c.ConnectTimeout < 0:
 		return "", &ConfigError{"DATABASE_CONNECT_TIMEOUT", "must not be negative"}
+	case c.StatementTimeout < 0:
+		return "", &ConfigError{"DATABASE_STATEMENT_TIMEOUT", "must not be negative"}
+	case c.IdleTxTimeout < 0:
+		return "", &ConfigError{"DATABASE_IDLE_TX_TIMEOUT", "must not be negative"}
+	case len(c.ApplicationName) > 63 || strings.ContainsFunc(c.ApplicationName, func(r rune) bool { return r < 0x20 || r > 0x7e }):
+		// PostgreSQL truncates longer names and replaces non-ASCII ones.
+		return "", &ConfigError{"DATABASE_APPLICATION_NAME", "want at most 63 printable ASCII characters"}
 	case c.Driver != DriverPgx && c.Driver != DriverPQ:
 		return "", &ConfigError{"DATABASE_DRIVER", fmt.Sprintf("want %q or %q, got %q", DriverPgx, DriverPQ, c.Driver)}
 	}
@@ -161,12 +189,32 @@ func (c Config) DSN() (string, error) {
 	case !c.SSL && mode == "":
 		q.Set("sslmode", "disable")
 	}
-	if q.Get("connect_timeout") == "" && c.ConnectTimeout > 0 {
+	setDefault := func(k, v string) {
+		if q.Get(k) == "" && v != "" {
+			q.Set(k, v)
+		}
+	}
+	if c.ConnectTimeout > 0 {
 		// libpq's unit is whole seconds: round up, so it never shrinks to 0 (no limit).
-		q.Set("connect_timeout", strconv.Itoa(int((c.ConnectTimeout+time.Second-1)/time.Second)))
+		setDefault("connect_timeout", strconv.Itoa(int((c.ConnectTimeout+time.Second-1)/time.Second)))
+	}
+	// Startup parameters: both drivers send unknown URL parameters to the
+	// server, which applies them to the session before the first query.
+	setDefault("application_name", c.ApplicationName)
+	if c.StatementTimeout > 0 {
+		setDefault("statement_timeout", millis(c.StatementTimeout))
+	}
+	if c.IdleTxTimeout > 0 {
+		setDefault("idle_in_transaction_session_timeout", millis(c.IdleTxTimeout))
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// millis renders d in PostgreSQL's default unit for timeouts, rounded up so
+// a positive duration never becomes 0 (no limit).
+func millis(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 }
 
 // Redacted returns the URL with its secrets replaced, for logs.
@@ -175,8 +223,8 @@ func (c Config) Redacted() string { return RedactURL(c.URL) }
 // String prints the configuration with its URL redacted, so %v, %+v and %s
 // never show a password.
 func (c Config) String() string {
-	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s ConnectTimeout:%s}",
-		c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.ConnectTimeout)
+	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s ConnectTimeout:%s StatementTimeout:%s IdleTxTimeout:%s ApplicationName:%q}",
+		c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.ConnectTimeout, c.StatementTimeout, c.IdleTxTimeout, c.ApplicationName)
 }
 
 // GoString is String for %#v.
@@ -187,6 +235,8 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("url", c.Redacted()), slog.Int("pool_min", c.PoolMin), slog.Int("pool_max", c.PoolMax),
 		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver), slog.Duration("connect_timeout", c.ConnectTimeout),
+		slog.Duration("statement_timeout", c.StatementTimeout), slog.Duration("idle_tx_timeout", c.IdleTxTimeout),
+		slog.String("application_name", c.ApplicationName),
 	)
 }
 

@@ -40,7 +40,8 @@ Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
 database for diff, check, lint, review and schema erd; default: a throwaway database
 on the same server),
 DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER,
-DATABASE_CONNECT_TIMEOUT (default 10s).
+DATABASE_CONNECT_TIMEOUT (default 10s), DATABASE_STATEMENT_TIMEOUT (not for migrate),
+DATABASE_IDLE_TX_TIMEOUT, DATABASE_APPLICATION_NAME.
 Run 'dbctl migrate CMD -h' for a command's flags.
 `
 
