@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/billing"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
@@ -50,17 +52,27 @@ func newTxEnv(t *testing.T) *txEnv {
 // the balance.
 func (e *txEnv) state(t *testing.T, email string) (users int, balance int64) {
 	t.Helper()
+	var orders int
 	if err := e.h.SQL.QueryRow(`SELECT (SELECT count(*) FROM users WHERE email = $1),
-		(SELECT balance FROM credit_balances WHERE tenant_id = $2)`, email, e.tenant).Scan(&users, &balance); err != nil {
+		(SELECT balance FROM credit_balances WHERE tenant_id = $2), (SELECT count(*) FROM topup_orders WHERE ref_id = $1)`,
+		email, e.tenant).Scan(&users, &balance, &orders); err != nil {
 		t.Fatal(err)
+	}
+	if orders != users && email != "" && email != "carol@example.com" {
+		t.Fatalf("%d users but %d orders for %s: not one transaction", users, orders, email)
 	}
 	return users, balance
 }
 
-// writeAndDebit is an Ent write plus a ledger debit in one transaction.
+// writeAndDebit is an Ent write, a billing order and a ledger debit in
+// one transaction.
 func (e *txEnv) writeAndDebit(email, key string) func(ctx context.Context, tx *db.Tx) error {
 	return func(ctx context.Context, tx *db.Tx) error {
 		if err := tx.User.Create().SetTenantID(e.tenant).SetRefID(email).SetEmail(email).SetName("Ada").Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := billing.New(tx.Client, e.h.SQL, e.ledger).CreateOrder(ctx, billing.OrderRequest{RefID: email,
+			Provider: topuporder.ProviderStripe, ProviderOrderID: "pi-" + email, Credits: 10, PaidAmount: 100, PaidCurrency: "USD"}); err != nil {
 			return err
 		}
 		_, err := e.ledger.PostTx(ctx, tx.SQL, ledger.Posting{Kind: creditledgerentry.KindUsage, Amount: -30, IdempotencyKey: key})
