@@ -25,16 +25,19 @@ import (
 type DB struct {
 	*ent.Client
 	SQL *sql.DB
+
+	pool *pgxpool.Pool // the pool under SQL with the pgx driver; nil with lib/pq
+	cfg  Config
 }
 
 // Open connects with cfg, checks the server answers, and returns the Ent
 // client and the *sql.DB on one pool.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	sqlDB, err := OpenDB(ctx, cfg)
+	sqlDB, pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &DB{Client: NewClient(sqlDB), SQL: sqlDB}, nil
+	return &DB{Client: NewClient(sqlDB), SQL: sqlDB, pool: pool, cfg: cfg}, nil
 }
 
 // NewClient returns an Ent client on an existing pool (from OpenDB), with
@@ -49,16 +52,21 @@ func NewClient(sqlDB *sql.DB) *ent.Client {
 // Do not call it next to Open for the same service: that is two pools;
 // use Open's SQL field.
 func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
+	sqlDB, _, err := openPool(ctx, cfg)
+	return sqlDB, err
+}
+
+func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 	dsn, err := cfg.validDSN()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var sqlDB *sql.DB
 	switch cfg.Driver {
 	case DriverPgx:
 		pcfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
 		}
 		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
 		pcfg.MinConns = int32(cfg.PoolMin)
@@ -67,22 +75,22 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
-			return nil, cfg.connectError(ctx, err)
+			return nil, nil, cfg.connectError(ctx, err)
 		}
-		// pgxpool is the only pool: database/sql keeps no idle connections
-		// of its own (each would pin a pgxpool connection), and closing
-		// the *sql.DB closes the pgxpool.
+		// pgxpool is the only pool: database/sql keeps no connections of
+		// its own (each would pin a pgxpool connection) and sets no limit
+		// (callers wait in pgxpool, where the wait is measured), and
+		// closing the *sql.DB closes the pgxpool.
 		sqlDB = sql.OpenDB(poolConnector{stdlib.GetPoolConnector(pool), pool})
 		sqlDB.SetMaxIdleConns(0)
-		sqlDB.SetMaxOpenConns(cfg.PoolMax)
 		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
 			go sqlDB.Close() // waits for attempts still hanging on a silent server
-			return nil, cfg.connectError(ctx, err)
+			return nil, nil, cfg.connectError(ctx, err)
 		}
-		return sqlDB, nil
+		return sqlDB, pool, nil
 	case DriverPQ:
 		if sqlDB, err = sql.Open(DriverPQ, dsn); err != nil {
-			return nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
 		}
 	}
 	sqlDB.SetMaxOpenConns(cfg.PoolMax)
@@ -90,9 +98,9 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 	sqlDB.SetConnMaxIdleTime(0)
 	if err := warm(ctx, sqlDB, cfg.PoolMin, cfg.effectiveConnectTimeout()); err != nil {
 		sqlDB.Close()
-		return nil, cfg.connectError(ctx, err)
+		return nil, nil, cfg.connectError(ctx, err)
 	}
-	return sqlDB, nil
+	return sqlDB, nil, nil
 }
 
 // poolConnector is pgx's pool connector whose Close (called by
