@@ -167,4 +167,3 @@ func (e *LockedError) Error() string {
 
 // Is lets errors.Is(err, ErrLocked) match.
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }
-

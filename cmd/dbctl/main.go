@@ -18,6 +18,8 @@ const usage = `dbctl: operate the Leadmetrics PostgreSQL data layer
 
 Usage:
   dbctl demo                       create the database if missing, migrate, write demo data, report
+  dbctl doctor                     reachability, server, settings, TLS, pool, migrations vs this
+                                   binary (behind/ahead), the migration lock's holder
   dbctl credentials rotate         re-seal credential secrets with the current key of CREDENTIALS_KEYS
   dbctl migrate diff NAME          write a new migration from ent/schema vs migrations/
   dbctl migrate apply              apply pending migrations (locked, one transaction per file)
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runDemo(ctx, args[1:], out)
 	case "credentials":
 		return runCredentials(ctx, args[1:], out)
+	case "doctor":
+		return runDoctor(ctx, args[1:], out)
 	case "migrate":
 		if len(args) < 2 {
 			return usageError{"migrate needs a subcommand"}
