@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // LocalURL is the database used when DATABASE_URL is unset: the local
@@ -40,6 +43,16 @@ type Config struct {
 	StatementTimeout time.Duration // statement_timeout
 	IdleTxTimeout    time.Duration // idle_in_transaction_session_timeout
 	ApplicationName  string        // application_name, shown in pg_stat_activity
+
+	// Observability, pgx driver only; everything off by default, and off
+	// installs nothing on the statement path.
+	Tracing        bool                 // a span per statement (OpenTelemetry), under the caller's span
+	Metrics        bool                 // pool and statement-duration metrics (OpenTelemetry)
+	TracerProvider trace.TracerProvider `json:"-"` // nil: the global one; setting it turns Tracing on
+	MeterProvider  metric.MeterProvider `json:"-"` // nil: the global one; setting it turns Metrics on
+	LogQueries     bool                 // every statement at Debug through Logger
+	SlowQuery      time.Duration        // statements at least this slow at Warn; 0: off
+	Logger         *slog.Logger         `json:"-"` // nil: slog.Default()
 }
 
 // ConfigError reports an invalid configuration value. It names the
@@ -83,12 +96,8 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if cfg.PoolMax, err = intVar(lookup, "DATABASE_POOL_MAX", cfg.PoolMax); err != nil {
 		return Config{}, err
 	}
-	if v, ok := lookup("DATABASE_SSL"); ok && v != "" {
-		b, perr := strconv.ParseBool(strings.TrimSpace(v))
-		if perr != nil {
-			return Config{}, &ConfigError{"DATABASE_SSL", fmt.Sprintf("want true or false, got %q", v)}
-		}
-		cfg.SSL = b
+	if cfg.SSL, err = boolVar(lookup, "DATABASE_SSL", cfg.SSL); err != nil {
+		return Config{}, err
 	}
 	if v, ok := lookup("DATABASE_DRIVER"); ok && v != "" {
 		cfg.Driver = strings.TrimSpace(v)
@@ -105,10 +114,37 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, err
 		}
 	}
+	for _, b := range []struct {
+		name string
+		v    *bool
+	}{
+		{"DATABASE_TRACING", &cfg.Tracing}, {"DATABASE_METRICS", &cfg.Metrics}, {"DATABASE_LOG_QUERIES", &cfg.LogQueries},
+	} {
+		if *b.v, err = boolVar(lookup, b.name, *b.v); err != nil {
+			return Config{}, err
+		}
+	}
+	ms, err := intVar(lookup, "DATABASE_SLOW_QUERY_MS", 0)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.SlowQuery = time.Duration(ms) * time.Millisecond
 	if v, ok := lookup("DATABASE_APPLICATION_NAME"); ok && strings.TrimSpace(v) != "" {
 		cfg.ApplicationName = strings.TrimSpace(v)
 	}
 	return cfg, cfg.Validate()
+}
+
+func boolVar(lookup func(string) (string, bool), name string, def bool) (bool, error) {
+	v, ok := lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, &ConfigError{name, fmt.Sprintf("want true or false, got %q", v)}
+	}
+	return b, nil
 }
 
 // durationVar reads a Go duration ("10s", "1500ms"); a bare integer is
@@ -162,6 +198,10 @@ func (c Config) validDSN() (string, error) {
 		return "", &ConfigError{"DATABASE_STATEMENT_TIMEOUT", "must not be negative"}
 	case c.IdleTxTimeout < 0:
 		return "", &ConfigError{"DATABASE_IDLE_TX_TIMEOUT", "must not be negative"}
+	case c.SlowQuery < 0:
+		return "", &ConfigError{"DATABASE_SLOW_QUERY_MS", "must not be negative"}
+	case c.Driver == DriverPQ && (c.tracingOn() || c.metricsOn() || c.logOn()):
+		return "", &ConfigError{"DATABASE_DRIVER", "tracing, metrics and query logging need the pgx driver"}
 	case len(c.ApplicationName) > 63 || strings.ContainsFunc(c.ApplicationName, func(r rune) bool { return r < 0x20 || r > 0x7e }):
 		// PostgreSQL truncates longer names and replaces non-ASCII ones.
 		return "", &ConfigError{"DATABASE_APPLICATION_NAME", "want at most 63 printable ASCII characters"}

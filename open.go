@@ -71,6 +71,7 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
+		cfg.instrument(pcfg)
 		started := new(atomic.Int32) // connection attempts begun, for warmPool
 		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -86,6 +87,10 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
 			go sqlDB.Close() // waits for attempts still hanging on a silent server
 			return nil, nil, cfg.connectError(ctx, err)
+		}
+		if err := cfg.recordPoolStats(pool); err != nil {
+			sqlDB.Close()
+			return nil, nil, fmt.Errorf("db: pool metrics: %w", err)
 		}
 		return sqlDB, pool, nil
 	case DriverPQ:

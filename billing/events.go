@@ -89,7 +89,8 @@ func ReversalKey(orderID string) string { return "topup-reversal:" + orderID }
 // a tenant viewer only reaches its own orders (ErrUnknownOrder otherwise,
 // nothing written). The returned error is nil for ignored events; for a
 // failed one the event is stored and the error says why.
-func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
+func (b *Billing) HandleEvent(ctx context.Context, ev Event) (delivered *Outcome, deliveryErr error) {
+	defer func() { observeEvent(ctx, ev, delivered, deliveryErr) }()
 	if err := ev.validate(); err != nil {
 		return nil, err
 	}
