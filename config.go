@@ -26,6 +26,11 @@ const (
 	DriverPQ  = "postgres" // lib/pq
 )
 
+// PoolerPgBouncer is DATABASE_POOLER for PgBouncer in transaction pooling
+// mode (and similar poolers that move a client between server sessions
+// after each transaction).
+const PoolerPgBouncer = "pgbouncer"
+
 // Config says how to reach PostgreSQL and how large the pool is.
 type Config struct {
 	URL     string // postgres:// URL; its password is never printed
@@ -33,6 +38,7 @@ type Config struct {
 	PoolMax int    // most connections open
 	SSL     bool   // TLS required
 	Driver  string // DriverPgx or DriverPQ
+	Pooler  string // "" (direct) or PoolerPgBouncer
 
 	// ConnectTimeout bounds each new connection (TCP, TLS, startup and
 	// authentication); a URL's own connect_timeout wins.
@@ -101,6 +107,9 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if v, ok := lookup("DATABASE_DRIVER"); ok && v != "" {
 		cfg.Driver = strings.TrimSpace(v)
+	}
+	if v, ok := lookup("DATABASE_POOLER"); ok && v != "" {
+		cfg.Pooler = strings.ToLower(strings.TrimSpace(v))
 	}
 	for _, d := range []struct {
 		name string
@@ -198,6 +207,15 @@ func (c Config) validDSN() (string, error) {
 		return "", &ConfigError{"DATABASE_STATEMENT_TIMEOUT", "must not be negative"}
 	case c.IdleTxTimeout < 0:
 		return "", &ConfigError{"DATABASE_IDLE_TX_TIMEOUT", "must not be negative"}
+	case c.Pooler != "" && c.Pooler != PoolerPgBouncer:
+		return "", &ConfigError{"DATABASE_POOLER", fmt.Sprintf("want %q or empty, got %q", PoolerPgBouncer, c.Pooler)}
+	case c.Pooler != "" && c.Driver != DriverPgx:
+		return "", &ConfigError{"DATABASE_POOLER", "needs the pgx driver (lib/pq prepares in a separate round trip)"}
+	case c.Pooler != "" && (c.StatementTimeout > 0 || c.IdleTxTimeout > 0):
+		// PgBouncer refuses them as startup parameters, and a session SET
+		// would leak to other clients: set them on the role instead.
+		return "", &ConfigError{"DATABASE_STATEMENT_TIMEOUT", "not applied through a transaction pooler: " +
+			"set statement_timeout and idle_in_transaction_session_timeout on the role (ALTER ROLE ... SET)"}
 	case c.SlowQuery < 0:
 		return "", &ConfigError{"DATABASE_SLOW_QUERY_MS", "must not be negative"}
 	case c.Driver == DriverPQ && (c.tracingOn() || c.metricsOn() || c.logOn()):
@@ -263,8 +281,8 @@ func (c Config) Redacted() string { return RedactURL(c.URL) }
 // String prints the configuration with its URL redacted, so %v, %+v and %s
 // never show a password.
 func (c Config) String() string {
-	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s ConnectTimeout:%s StatementTimeout:%s IdleTxTimeout:%s ApplicationName:%q}",
-		c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.ConnectTimeout, c.StatementTimeout, c.IdleTxTimeout, c.ApplicationName)
+	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s Pooler:%q ConnectTimeout:%s StatementTimeout:%s IdleTxTimeout:%s ApplicationName:%q}",
+		c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.Pooler, c.ConnectTimeout, c.StatementTimeout, c.IdleTxTimeout, c.ApplicationName)
 }
 
 // GoString is String for %#v.
@@ -274,7 +292,7 @@ func (c Config) GoString() string { return "db.Config" + c.String() }
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("url", c.Redacted()), slog.Int("pool_min", c.PoolMin), slog.Int("pool_max", c.PoolMax),
-		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver), slog.Duration("connect_timeout", c.ConnectTimeout),
+		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver), slog.String("pooler", c.Pooler), slog.Duration("connect_timeout", c.ConnectTimeout),
 		slog.Duration("statement_timeout", c.StatementTimeout), slog.Duration("idle_tx_timeout", c.IdleTxTimeout),
 		slog.String("application_name", c.ApplicationName),
 	)

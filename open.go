@@ -72,6 +72,9 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
 		cfg.instrument(pcfg)
+		if cfg.Pooler != "" {
+			pcfg.ConnConfig.DefaultQueryExecMode = poolerExecMode
+		}
 		started := new(atomic.Int32) // connection attempts begun, for warmPool
 		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -107,6 +110,12 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 	}
 	return sqlDB, nil, nil
 }
+
+// poolerExecMode is the pgx query mode behind a transaction pooler: no
+// named prepared statements (a later transaction may run on another server
+// session, and PgBouncer 1.18 does not track them). See BENCHMARKS.md for
+// the choice.
+var poolerExecMode = pgx.QueryExecModeCacheDescribe
 
 // poolConnector is pgx's pool connector whose Close (called by
 // sql.DB.Close) closes the pgxpool.
