@@ -7,6 +7,7 @@
 #   scripts/pgbouncer.sh start   # prints postgres://postgres@127.0.0.1:6432/?sslmode=disable
 #   scripts/pgbouncer.sh stop
 #   scripts/pgbouncer.sh url
+#   scripts/pgbouncer.sh status  # exit 0 when running
 #
 # PGBOUNCER_PORT (6432), PGBOUNCER_DIR (/tmp/leadmetrics-pgbouncer-PORT),
 # PGBOUNCER_SERVER_HOST/PORT (127.0.0.1:5432) override the defaults. Every
@@ -74,5 +75,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) echo "$url" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  status) running ;;
+  *) echo "usage: $0 start|stop|url|status" >&2; exit 2 ;;
 esac
