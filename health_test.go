@@ -13,15 +13,20 @@ import (
 	"github.com/leadmetrics/db/migrations"
 )
 
-func openHandle(t *testing.T, url string, driver string, poolMax int) *db.DB {
-	t.Helper()
+// openHandle opens a handle on url with a pool of one to start and what
+// set changes, closed when the test ends.
+func openHandle(tb testing.TB, url string, set func(*db.Config)) *db.DB {
+	tb.Helper()
 	cfg := db.DefaultConfig()
-	cfg.URL, cfg.Driver, cfg.PoolMin, cfg.PoolMax = url, driver, 1, poolMax
+	cfg.URL, cfg.PoolMin = url, 1
+	if set != nil {
+		set(&cfg)
+	}
 	h, err := db.Open(context.Background(), cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { h.Close() })
+	tb.Cleanup(func() { h.Close() })
 	return h
 }
 
@@ -29,7 +34,7 @@ func openHandle(t *testing.T, url string, driver string, poolMax int) *db.DB {
 // ahead (typed error naming the newer version).
 func TestCheckMigrationStates(t *testing.T) {
 	ctx := context.Background()
-	h := openHandle(t, testdb.EmptyURL(t), db.DriverPgx, 3)
+	h := openHandle(t, testdb.EmptyURL(t), nil)
 	embedded, _ := migrations.Embedded()
 	files, _ := embedded.Files()
 
@@ -66,7 +71,7 @@ func TestCheckMigrationStates(t *testing.T) {
 func TestCheckSaturatedAndUnavailable(t *testing.T) {
 	for _, driver := range []string{db.DriverPgx, db.DriverPQ} {
 		t.Run(driver, func(t *testing.T) {
-			h := openHandle(t, testdb.URL(t), driver, 2)
+			h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.Driver, c.PoolMax = driver, 2 })
 			var held []*sql.Conn
 			for range 2 {
 				c, err := h.SQL.Conn(context.Background())

@@ -15,7 +15,7 @@ import (
 	"github.com/leadmetrics/db/privacy"
 )
 
-// directURL is a migrated test database reached without the pooler, and
+// directAndPooled returns a migrated test database reached without the pooler, and
 // the same database through TEST_PGBOUNCER_URL ("" when unset).
 func directAndPooled(t testing.TB) (direct, pooled string) {
 	u := testdb.URL(t)
@@ -55,18 +55,15 @@ func BenchmarkPoolerModes(b *testing.B) {
 	}
 	handles := make([]*db.DB, len(variants))
 	for i, v := range variants {
-		cfg := db.DefaultConfig()
-		cfg.URL, cfg.PoolMin, cfg.PoolMax = v.url, 1, 2
 		if v.mode != nil {
-			cfg.Pooler = db.PoolerPgBouncer
 			defer db.SetPoolerExecMode(*v.mode)()
 		}
-		h, err := db.Open(context.Background(), cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer h.Close()
-		handles[i] = h
+		handles[i] = openHandle(b, v.url, func(c *db.Config) {
+			c.PoolMax = 2
+			if v.mode != nil {
+				c.Pooler = db.PoolerPgBouncer
+			}
+		})
 	}
 	tenant := cuid.New()
 	ctx := privacy.WithTenant(context.Background(), tenant)

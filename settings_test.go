@@ -23,14 +23,12 @@ func TestSessionSettingsOnEveryPooledConnection(t *testing.T) {
 	url := testdb.URL(t)
 	for _, driver := range []string{db.DriverPgx, db.DriverPQ} {
 		t.Run(driver, func(t *testing.T) {
-			cfg := db.DefaultConfig()
-			cfg.URL, cfg.Driver, cfg.PoolMin, cfg.PoolMax = url, driver, 1, 4
-			cfg.StatementTimeout, cfg.IdleTxTimeout, cfg.ApplicationName = 1500*time.Millisecond, 3*time.Second, "settings-"+driver
-			h, err := db.Open(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
+			var cfg db.Config
+			h := openHandle(t, url, func(c *db.Config) {
+				c.Driver, c.PoolMax = driver, 4
+				c.StatementTimeout, c.IdleTxTimeout, c.ApplicationName = 1500*time.Millisecond, 3*time.Second, "settings-"+driver
+				cfg = *c
+			})
 			ctx := context.Background()
 			var conns []*sql.Conn
 			for range cfg.PoolMax {
@@ -60,7 +58,7 @@ func TestSessionSettingsOnEveryPooledConnection(t *testing.T) {
 				c.Close()
 			}
 			// The timeout is in force, not just shown.
-			_, err = h.SQL.ExecContext(ctx, `SELECT pg_sleep(30)`)
+			_, err := h.SQL.ExecContext(ctx, `SELECT pg_sleep(30)`)
 			var pgErr *pgconn.PgError
 			var pqErr *pq.Error
 			if !(errors.As(err, &pgErr) && pgErr.Code == "57014") && !(errors.As(err, &pqErr) && pqErr.Code == "57014") {
@@ -73,13 +71,7 @@ func TestSessionSettingsOnEveryPooledConnection(t *testing.T) {
 // TestSessionSettingsDefaults: no timeout beyond the server's, and the
 // binary's name as application_name.
 func TestSessionSettingsDefaults(t *testing.T) {
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin = testdb.URL(t), 1
-	h, err := db.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openHandle(t, testdb.URL(t), nil)
 	var st, app string
 	if err := h.SQL.QueryRow(`SELECT current_setting('statement_timeout'), current_setting('application_name')`).Scan(&st, &app); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
-	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -21,7 +20,7 @@ import (
 // drift hits them alike), and reports each one's time and its ratio to
 // "off". Reproduce: see BENCHMARKS.md.
 func BenchmarkInstrumentation(b *testing.B) {
-	url := testdb.URL(b)
+	url, _ := directAndPooled(b) // direct even in a pooler run
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample())) // records, exports nowhere
 	variants := []struct {
 		name string
@@ -38,15 +37,7 @@ func BenchmarkInstrumentation(b *testing.B) {
 	}
 	handles := make([]*db.DB, len(variants))
 	for i, v := range variants {
-		cfg := db.DefaultConfig()
-		cfg.URL, cfg.PoolMin, cfg.PoolMax = url, 1, 2
-		v.set(&cfg)
-		h, err := db.Open(context.Background(), cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer h.Close()
-		handles[i] = h
+		handles[i] = openHandle(b, url, func(c *db.Config) { c.PoolMax = 2; v.set(c) })
 	}
 	tenant := cuid.New()
 	ctx, span := tp.Tracer("bench").Start(privacy.WithTenant(context.Background(), tenant), "request")

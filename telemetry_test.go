@@ -45,13 +45,7 @@ func attrOf(attrs []attribute.KeyValue, key attribute.Key) (attribute.Value, boo
 func TestTracingOneSpanPerStatement(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.TracerProvider = testdb.URL(t), 1, tp
-	h, err := db.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.TracerProvider = tp })
 	tenant := cuid.New()
 	ctx, parent := tp.Tracer("test").Start(privacy.WithTenant(context.Background(), tenant), "request")
 	for _, email := range []string{"a@example.com", "b@example.com"} {
@@ -145,14 +139,9 @@ func sumInt(a metricdata.Aggregation, match func(attribute.Set) bool) int64 {
 // statement duration histogram, read with the SDK's manual reader.
 func TestPoolAndStatementMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = testdb.URL(t), 1, 2
-	cfg.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	h, err := db.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openHandle(t, testdb.URL(t), func(c *db.Config) {
+		c.PoolMax, c.MeterProvider = 2, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() { h.SQL.Exec(`SELECT pg_sleep(0.02)`) })
@@ -239,15 +228,9 @@ func TestLedgerAndWebhookMetrics(t *testing.T) {
 // rows, never the arguments; every statement at Debug with LogQueries.
 func TestQueryLogging(t *testing.T) {
 	var buf bytes.Buffer
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin = testdb.URL(t), 1
-	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.SlowQuery = 50 * time.Millisecond
-	h, err := db.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	url := testdb.URL(t)
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := openHandle(t, url, func(c *db.Config) { c.Logger, c.SlowQuery = logger, 50*time.Millisecond })
 	tenant := cuid.New()
 	ctx := privacy.WithTenant(context.Background(), tenant)
 	buf.Reset()
@@ -275,12 +258,7 @@ func TestQueryLogging(t *testing.T) {
 		t.Fatalf("slow query record: %s", lines[0])
 	}
 
-	cfg.SlowQuery, cfg.LogQueries = 0, true
-	h2, err := db.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h2.Close()
+	h2 := openHandle(t, url, func(c *db.Config) { c.Logger, c.LogQueries = logger, true })
 	buf.Reset()
 	if _, err := h2.User.Query().Count(ctx); err != nil {
 		t.Fatal(err)

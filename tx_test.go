@@ -28,13 +28,7 @@ type txEnv struct {
 
 func newTxEnv(t *testing.T) *txEnv {
 	t.Helper()
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = testdb.URL(t), 1, 4
-	h, err := db.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.PoolMax = 4 })
 	id := cuid.New()
 	if err := h.Tenant.Create().SetID(id).SetTenantID(id).SetRefID("tenant").SetName("T").SetSlug("t-" + id).
 		Exec(privacy.WithSystem(context.Background())); err != nil {
