@@ -20,7 +20,7 @@ import (
 // drift hits them alike), and reports each one's time and its ratio to
 // "off". Reproduce: see BENCHMARKS.md.
 func BenchmarkInstrumentation(b *testing.B) {
-	url, _ := directAndPooled(b) // direct even in a pooler run
+	url, _ := directAndPooled(b)                                                    // direct even in a pooler run
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample())) // records, exports nowhere
 	variants := []struct {
 		name string
