@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func lookupFrom(env map[string]string) func(string) (string, bool) {
@@ -55,6 +56,16 @@ func TestConfigErrorsNameTheVariableAndHideThePassword(t *testing.T) {
 		{map[string]string{"DATABASE_POOL_MIN": "30", "DATABASE_POOL_MAX": "10"}, "DATABASE_POOL_MIN"},
 		{map[string]string{"DATABASE_SSL": "yes please"}, "DATABASE_SSL"},
 		{map[string]string{"DATABASE_DRIVER": "mysql"}, "DATABASE_DRIVER"},
+		{map[string]string{"DATABASE_STATEMENT_TIMEOUT": "forever"}, "DATABASE_STATEMENT_TIMEOUT"},
+		{map[string]string{"DATABASE_POOLER": "pgpool"}, "DATABASE_POOLER"},
+		{map[string]string{"DATABASE_POOLER": "pgbouncer", "DATABASE_DRIVER": "postgres"}, "DATABASE_POOLER"},
+		{map[string]string{"DATABASE_POOLER": "pgbouncer", "DATABASE_STATEMENT_TIMEOUT": "5s"}, "DATABASE_STATEMENT_TIMEOUT"},
+		{map[string]string{"DATABASE_SLOW_QUERY_MS": "-1"}, "DATABASE_SLOW_QUERY_MS"},
+		{map[string]string{"DATABASE_TRACING": "maybe"}, "DATABASE_TRACING"},
+		{map[string]string{"DATABASE_TRACING": "true", "DATABASE_DRIVER": "postgres"}, "DATABASE_DRIVER"},
+		{map[string]string{"DATABASE_IDLE_TX_TIMEOUT": "-5s"}, "DATABASE_IDLE_TX_TIMEOUT"},
+		{map[string]string{"DATABASE_APPLICATION_NAME": "caf\u00e9"}, "DATABASE_APPLICATION_NAME"},
+		{map[string]string{"DATABASE_APPLICATION_NAME": strings.Repeat("a", 64)}, "DATABASE_APPLICATION_NAME"},
 		{map[string]string{"DATABASE_URL": "postgres://u:" + pw + "@h/db?sslmode=disable", "DATABASE_SSL": "true"}, "DATABASE_SSL"},
 	}
 	for _, c := range cases {
@@ -84,5 +95,28 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 		if strings.Contains(err.Error(), pw) {
 			t.Fatalf("%s: error leaks the password: %v", driver, err)
 		}
+	}
+}
+
+func TestConfigSessionSettingsFromEnv(t *testing.T) {
+	cfg, err := configFrom(lookupFrom(map[string]string{
+		"DATABASE_STATEMENT_TIMEOUT": "2500ms", "DATABASE_IDLE_TX_TIMEOUT": "30", "DATABASE_APPLICATION_NAME": "billing-worker",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StatementTimeout != 2500*time.Millisecond || cfg.IdleTxTimeout != 30*time.Second || cfg.ApplicationName != "billing-worker" {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	dsn, _ := cfg.DSN()
+	for _, want := range []string{"statement_timeout=2500", "idle_in_transaction_session_timeout=30000", "application_name=billing-worker"} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("DSN %s lacks %s", dsn, want)
+		}
+	}
+	// The URL's own parameter wins.
+	cfg.URL += "&statement_timeout=100"
+	if dsn, _ := cfg.DSN(); !strings.Contains(dsn, "statement_timeout=100&") && !strings.HasSuffix(dsn, "statement_timeout=100") {
+		t.Errorf("URL's statement_timeout lost: %s", dsn)
 	}
 }

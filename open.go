@@ -3,11 +3,13 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
-	"strings"
+	"sync/atomic"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/lib/pq" // registers the "postgres" driver
@@ -16,60 +18,150 @@ import (
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
 )
 
-// Open connects with cfg, checks the server answers, and returns a ready
-// Ent client. Close the client to release the pool.
-func Open(ctx context.Context, cfg Config) (*ent.Client, error) {
-	sqlDB, err := OpenDB(ctx, cfg)
+// DB is one connection pool with both faces: the Ent client (embedded, so
+// h.User.Query() works) and the *sql.DB under it, for raw SQL, migrations,
+// COPY and the ledger. Both share the pool: DATABASE_POOL_MAX bounds them
+// together. Close releases the pool.
+type DB struct {
+	*ent.Client
+	SQL *sql.DB
+
+	pool *pgxpool.Pool // the pool under SQL with the pgx driver; nil with lib/pq
+	cfg  Config
+}
+
+// Open connects with cfg, checks the server answers, and returns the Ent
+// client and the *sql.DB on one pool.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	sqlDB, pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	drv := entsql.OpenDB("postgres", sqlDB)
-	return ent.NewClient(ent.Driver(drv)), nil
+	return &DB{Client: NewClient(sqlDB), SQL: sqlDB, pool: pool, cfg: cfg}, nil
 }
 
-// OpenDB returns the configured *sql.DB underneath the client, for raw SQL,
-// migrations and COPY. It is connected and its minimum pool is open.
+// NewClient returns an Ent client on an existing pool (from OpenDB), with
+// the policies and hooks of ent/runtime registered. Closing the client
+// closes sqlDB.
+func NewClient(sqlDB *sql.DB) *ent.Client {
+	return ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+}
+
+// OpenDB returns the configured *sql.DB alone, for tools that need no Ent
+// client (migrations, dbctl). It is connected and its minimum pool is open.
+// Do not call it next to Open for the same service: that is two pools;
+// use Open's SQL field.
 func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
+	sqlDB, _, err := openPool(ctx, cfg)
+	return sqlDB, err
+}
+
+func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 	dsn, err := cfg.validDSN()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var sqlDB *sql.DB
 	switch cfg.Driver {
 	case DriverPgx:
 		pcfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
 		}
+		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
+		cfg.instrument(pcfg)
+		if cfg.Pooler != "" {
+			pcfg.ConnConfig.DefaultQueryExecMode = poolerExecMode
+		}
+		started := new(atomic.Int32) // connection attempts begun, for warmPool
+		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
-			return nil, fmt.Errorf("db: connect to %s: %s", cfg.Redacted(), redactErr(err, cfg.URL))
+			return nil, nil, cfg.connectError(ctx, err)
 		}
-		sqlDB = stdlib.OpenDBFromPool(pool)
+		// pgxpool is the only pool: database/sql keeps no connections of
+		// its own (each would pin a pgxpool connection) and sets no limit
+		// (callers wait in pgxpool, where the wait is measured), and
+		// closing the *sql.DB closes the pgxpool.
+		sqlDB = sql.OpenDB(poolConnector{stdlib.GetPoolConnector(pool), pool})
+		sqlDB.SetMaxIdleConns(0)
+		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
+			go sqlDB.Close() // waits for attempts still hanging on a silent server
+			return nil, nil, cfg.connectError(ctx, err)
+		}
+		if err := cfg.recordPoolStats(pool); err != nil {
+			sqlDB.Close()
+			return nil, nil, fmt.Errorf("db: pool metrics: %w", err)
+		}
+		return sqlDB, pool, nil
 	case DriverPQ:
 		if sqlDB, err = sql.Open(DriverPQ, dsn); err != nil {
-			return nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
 		}
 	}
 	sqlDB.SetMaxOpenConns(cfg.PoolMax)
 	sqlDB.SetMaxIdleConns(cfg.PoolMax)
 	sqlDB.SetConnMaxIdleTime(0)
-	if err := warm(ctx, sqlDB, cfg.PoolMin); err != nil {
+	if err := warm(ctx, sqlDB, cfg.PoolMin, cfg.effectiveConnectTimeout()); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("db: connect to %s: %s", cfg.Redacted(), redactErr(err, cfg.URL))
+		return nil, nil, cfg.connectError(ctx, err)
 	}
-	return sqlDB, nil
+	return sqlDB, nil, nil
+}
+
+// poolerExecMode is the pgx query mode behind a transaction pooler: no
+// named prepared statements (a later transaction may run on another server
+// session, and PgBouncer 1.18 does not track them). See BENCHMARKS.md for
+// the choice.
+var poolerExecMode = pgx.QueryExecModeCacheDescribe
+
+// poolConnector is pgx's pool connector whose Close (called by
+// sql.DB.Close) closes the pgxpool.
+type poolConnector struct {
+	driver.Connector
+	pool *pgxpool.Pool
+}
+
+func (c poolConnector) Close() error { c.pool.Close(); return nil }
+
+// warmPool waits for pgxpool's own background connections to reach
+// MinConns, so the first requests do not pay for the handshake, then pings
+// one of them to prove the server answers. Opening them ourselves would
+// race the pool and leave more than MinConns open.
+func warmPool(ctx context.Context, pool *pgxpool.Pool, started *atomic.Int32, n int, timeout time.Duration) error {
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for n > 0 {
+		st := pool.Stat()
+		if int(st.IdleConns()+st.AcquiredConns()) >= n {
+			break
+		}
+		if int(started.Load()) >= n && st.ConstructingConns() == 0 {
+			// The background attempts failed: a ping shows why, unless
+			// they already used up the connect timeout.
+			if timeout > 0 && time.Since(start) >= timeout {
+				return fmt.Errorf("no answer: %w", context.DeadlineExceeded)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return pool.Ping(ctx)
 }
 
 // warm opens n connections, one after another, and returns them to the idle pool, so
 // the first requests do not pay for the handshake; it also proves the
-// server answers.
-func warm(ctx context.Context, db *sql.DB, n int) error {
+// server answers. Each connection gets the connect timeout, in case the
+// driver's own limit does not cover a step.
+func warm(parent context.Context, db *sql.DB, n int, timeout time.Duration) error {
 	n = max(n, 1)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	conns := make([]*sql.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -77,40 +169,28 @@ func warm(ctx context.Context, db *sql.DB, n int) error {
 		}
 	}()
 	for range n {
-		c, err := db.Conn(ctx)
-		if err != nil {
-			return err
+		ctx, cancel := parent, context.CancelFunc(func() {})
+		if timeout > 0 {
+			// A little slack, so the driver's own timeout fires first.
+			ctx, cancel = context.WithTimeout(parent, timeout+timeout/4)
 		}
-		conns = append(conns, c)
-		if err := c.PingContext(ctx); err != nil {
+		err := warmOne(ctx, db, &conns)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// redactErr renders err with any password of rawURL removed.
-func redactErr(err error, rawURL string) string {
-	msg := err.Error()
-	if pw := password(rawURL); pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+func warmOne(ctx context.Context, db *sql.DB, conns *[]*sql.Conn) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
 	}
-	return msg
+	*conns = append(*conns, c)
+	return c.PingContext(ctx)
 }
 
-func password(rawURL string) string {
-	i := strings.Index(rawURL, "://")
-	if i < 0 {
-		return ""
-	}
-	rest := rawURL[i+3:]
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return ""
-	}
-	userinfo := rest[:at]
-	if c := strings.Index(userinfo, ":"); c >= 0 {
-		return userinfo[c+1:]
-	}
-	return ""
-}
+// redactErr renders err with every secret of rawURL removed.
+func redactErr(err error, rawURL string) string { return Scrub(err.Error(), rawURL) }

@@ -118,7 +118,8 @@ func ReversalKey(orderID string) string { return ledger.KeyPrefixReversal + orde
 // (ErrAmountMismatch) and moves nothing. The returned error is nil for
 // ignored events; for a failed one the event is stored and the error says
 // why.
-func (b *Billing) HandleEvent(ctx context.Context, ev Event) (*Outcome, error) {
+func (b *Billing) HandleEvent(ctx context.Context, ev Event) (delivered *Outcome, deliveryErr error) {
+	defer func() { observeEvent(ctx, ev, delivered, deliveryErr) }()
 	if err := systemOnly(ctx, "handle a provider event"); err != nil {
 		return nil, err
 	}

@@ -183,6 +183,12 @@ const (
 // the tenant's first posting creates the balance row, and a duplicate that
 // raced the original reads it back.
 func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
+	e, err := l.postOnce(ctx, q, p, call)
+	observe(ctx, p.Kind, e, err)
+	return e, err
+}
+
+func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}

@@ -90,6 +90,10 @@ type Options struct {
 	ToVersion string
 	// Log receives one line per applied file; nil discards.
 	Log func(format string, args ...any)
+	// AllowAhead lets Apply succeed on a database with migrations newer
+	// than every file of Dir (old binaries during an expand/contract
+	// rollout); without it Apply returns an *AheadError.
+	AllowAhead bool
 }
 
 // Result lists what Apply did.
@@ -181,10 +185,17 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 	if wait == 0 {
 		wait = 2 * time.Minute
 	}
+	holder, _ := Holder(ctx, conn) // best effort: only for the messages
+	if holder != nil {
+		opts.logf("waiting for lock held by %s", holder)
+	}
 	unlock, err := drv.(schema.Locker).Lock(ctx, LockName, wait)
 	if err != nil {
 		if errors.Is(err, schema.ErrLocked) {
-			return nil, ErrLocked
+			if h, _ := Holder(ctx, conn); h != nil {
+				holder = h
+			}
+			return nil, &LockedError{Holder: holder}
 		}
 		return nil, fmt.Errorf("migrations: take lock: %w", err)
 	}
@@ -199,6 +210,9 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 		return nil, err
 	}
 	rrw := revisions{conn: conn}
+	if err := checkAhead(ctx, rrw, dir, opts); err != nil {
+		return nil, err
+	}
 	var exOpts []migrate.ExecutorOption
 	if opts.BaselineVersion != "" {
 		exOpts = append(exOpts, migrate.WithBaselineVersion(opts.BaselineVersion))
@@ -332,6 +346,24 @@ func txNone(f migrate.File) bool {
 		}
 	}
 	return false
+}
+
+// checkAhead refuses a database with migrations newer than dir's.
+func checkAhead(ctx context.Context, rrw revisions, dir migrate.Dir, opts Options) error {
+	files, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	revs, err := rrw.ReadRevisions(ctx)
+	if err != nil {
+		return err
+	}
+	ahead := compare(files, revs).AheadErr()
+	if ahead != nil && opts.AllowAhead {
+		opts.logf("%v (allowed)", ahead)
+		return nil
+	}
+	return ahead
 }
 
 func currentVersion(ctx context.Context, rrw revisions) (string, error) {

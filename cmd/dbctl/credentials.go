@@ -35,12 +35,12 @@ func rotateCredentials(ctx context.Context, url string, batch int, out io.Writer
 		cfg.URL = url
 	}
 	cfg.PoolMin = 1
-	client, err := db.Open(ctx, cfg)
+	h, err := db.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	n, err := keys.Rotate(ctx, client, batch)
+	defer h.Close()
+	n, err := keys.Rotate(ctx, h.Client, batch)
 	fmt.Fprintf(out, "re-sealed %d credential(s) with key %q\n", n, keys.Current())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rotation stopped; rows re-sealed so far are committed, rerun to continue")

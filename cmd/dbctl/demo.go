@@ -87,7 +87,7 @@ func runDemo(ctx context.Context, url string, force bool, out io.Writer) error {
 	}
 	step(out, "schema at version %s (%d applied now)", res.Current, len(res.Applied))
 
-	env := &demoEnv{client: ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB))), db: sqlDB, out: out}
+	env := &demoEnv{client: db.NewClient(sqlDB), db: sqlDB, out: out}
 	step(out, "writing demo data")
 	if err := env.seed(ctx); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -35,6 +36,8 @@ var commands = []*command{
 	{path: "demo", summary: "create the database if missing, migrate, write demo data, report",
 		help:  "Refuses a database holding tenants the demo did not create (slugs other than its own) unless --force.",
 		setup: demoCommand},
+	{path: "doctor", summary: "reachability, server, settings, TLS, pool, migrations vs this binary (behind/ahead), the migration lock's holder",
+		setup: doctorCommand},
 	{path: "credentials rotate", summary: "re-seal credential secrets with the current key of CREDENTIALS_KEYS", setup: credentialsCommand},
 	{path: "migrate diff", args: "NAME", nargs: [2]int{1, 1}, summary: "write a new migration from ent/schema vs migrations/",
 		help: "NAME: " + migrations.NameRule + ". Prints the path of the file it wrote.", setup: migrateCommand(fDir|fURL|fDev|fSchema, migrateDiff)},
@@ -66,7 +69,9 @@ var commands = []*command{
 const environment = `Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
 database for diff, check, lint, review and schema erd; default: a throwaway
 database on the same server), DATABASE_POOL_MIN, DATABASE_POOL_MAX,
-DATABASE_SSL, DATABASE_DRIVER.
+DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT (default 10s),
+DATABASE_STATEMENT_TIMEOUT (not for migrate), DATABASE_IDLE_TX_TIMEOUT,
+DATABASE_APPLICATION_NAME.
 `
 
 // usage is the top-level help, or a group's ("migrate") when group is set.
@@ -88,7 +93,9 @@ func usage(group string) string {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout)
+	// Nothing dbctl prints may carry a password of a URL it was given.
+	secrets := append([]string{os.Getenv("DATABASE_URL"), os.Getenv("DATABASE_DEV_URL")}, os.Args[1:]...)
+	err := run(ctx, os.Args[1:], scrubWriter{os.Stdout, secrets})
 	if ctx.Err() != nil {
 		// Interrupted: whatever was running saw the cancelled context and
 		// stopped (transactions rolled back); exit as shells expect.
@@ -96,13 +103,26 @@ func main() {
 		os.Exit(130)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "dbctl:", err)
+		fmt.Fprintln(os.Stderr, "dbctl:", db.Scrub(err.Error(), secrets...))
 		var ec exitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())
 		}
 		os.Exit(1)
 	}
+}
+
+// scrubWriter removes the secrets of connection strings from output.
+type scrubWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (s scrubWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, db.Scrub(string(p), s.secrets...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 type exitCoder interface{ ExitCode() int }

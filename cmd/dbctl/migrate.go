@@ -155,6 +155,9 @@ func (f *migrateFlags) targetConfig() (db.Config, error) {
 		cfg.URL = f.url
 	}
 	cfg.PoolMin = 1
+	// A migration is bounded by --lock-timeout, not by the services'
+	// DATABASE_STATEMENT_TIMEOUT: a long index build must not be cut off.
+	cfg.StatementTimeout = 0
 	return cfg, cfg.Validate()
 }
 

@@ -147,9 +147,26 @@ func (migrator) Migrate(ctx context.Context, sqlDB *sql.DB, _ pgtestdb.Config) e
 }
 
 // URL returns the URL of a new migrated database, dropped after the test.
+// With TEST_PGBOUNCER_URL set it reaches the database through that
+// PgBouncer (transaction pooling); the template and the cloning stay direct.
 func URL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, pgConfig(t), migrator{}).URL()
+	return viaPooler(t, pgtestdb.Custom(t, pgConfig(t), migrator{}).URL())
+}
+
+// viaPooler points rawURL at TEST_PGBOUNCER_URL's host and port when set.
+func viaPooler(t testing.TB, rawURL string) string {
+	pooler := os.Getenv("TEST_PGBOUNCER_URL")
+	if pooler == "" {
+		return rawURL
+	}
+	p, err := url.Parse(pooler)
+	u, err2 := url.Parse(rawURL)
+	if err != nil || err2 != nil {
+		t.Fatalf("testdb: unparsable TEST_PGBOUNCER_URL or database URL")
+	}
+	u.Host = p.Host
+	return u.String()
 }
 
 // EmptyURL returns the URL of a new database with no schema at all.
@@ -170,6 +187,11 @@ func Open(t testing.TB, rawURL string) *sql.DB {
 	t.Helper()
 	cfg := db.DefaultConfig()
 	cfg.URL, cfg.PoolMin = rawURL, 1
+	if os.Getenv("TEST_PGBOUNCER_URL") != "" {
+		// Every handle in a pooler run uses the pooler's query mode: some
+		// reach PgBouncer through a test's own proxy.
+		cfg.Pooler = db.PoolerPgBouncer
+	}
 	sqlDB, err := db.OpenDB(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)

@@ -1,0 +1,113 @@
+package db_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadmetrics/db/internal/testdb"
+)
+
+// buildDBCtl builds the operator command once per test binary run.
+func buildDBCtl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dbctl")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/dbctl").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/dbctl: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runDBCtl runs the built dbctl with env added and returns all it printed.
+func runDBCtl(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, _ := cmd.CombinedOutput() // most runs fail on purpose
+	return string(out)
+}
+
+// withPassword puts pw into u as the userinfo password or as a password=
+// query parameter.
+func withPassword(t *testing.T, raw, pw string, inQuery bool) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inQuery {
+		q := u.Query()
+		q.Set("password", pw)
+		u.RawQuery = q.Encode()
+	} else {
+		u.User = url.UserPassword(u.User.Username(), pw)
+	}
+	return u.String()
+}
+
+// TestDBCtlNeverPrintsThePassword runs the real binary's commands with URLs
+// that carry a unique password (in the userinfo, in the query, in a URL
+// that does not parse, in a key=value string; reachable and not) and scans
+// every line they print, stdout and stderr, for it.
+func TestDBCtlNeverPrintsThePassword(t *testing.T) {
+	bin := buildDBCtl(t)
+	pw := "Pw-" + strings.ReplaceAll(t.Name(), "/", "") + "-" + time.Now().Format("150405.000000")
+	live := testdb.URL(t)
+	missing := strings.Replace(live, live[strings.LastIndex(live, "/")+1:strings.Index(live, "?")], "no_such_db_for_secrets", 1)
+	liveURLs := []string{withPassword(t, live, pw, false), withPassword(t, live, pw, true)}
+	urls := []string{
+		liveURLs[0], liveURLs[1],
+		withPassword(t, missing, pw, false),
+		withPassword(t, missing, pw, true),
+		"postgres://app:" + pw + "@127.0.0.1:1/leadmetrics",
+		"postgres://app@127.0.0.1:1/leadmetrics?password=" + pw,
+		"postgres://app:" + pw + "@127.0.0.1:bad port/leadmetrics",
+		"postgres://app@127.0.0.1:bad port/leadmetrics?sslmode=disable&password=" + pw,
+		"host=127.0.0.1 port=1 user=app password=" + pw,
+	}
+	commands := [][]string{
+		{"migrate", "status"},
+		{"migrate", "apply"},
+		{"credentials", "rotate"},
+		{"demo"},
+	}
+	ran := 0
+	key := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	for _, u := range urls {
+		for _, args := range commands {
+			if args[0] == "demo" && !slices.Contains(liveURLs, u) && strings.Contains(u, ":5432/") {
+				continue // the demo would create the missing database
+			}
+			for _, viaFlag := range []bool{false, true} {
+				env := []string{"DATABASE_URL=" + u, "CREDENTIALS_KEYS=" + key}
+				argv := args
+				if viaFlag {
+					env = []string{"DATABASE_URL=", "CREDENTIALS_KEYS=" + key}
+					argv = append(append([]string{}, args...), "--url", u)
+				}
+				out := runDBCtl(t, bin, env, argv...)
+				ran++
+				for _, line := range strings.Split(out, "\n") {
+					if strings.Contains(line, pw) {
+						t.Errorf("dbctl %s (url %s, flag %t) printed the password:\n%s", strings.Join(args, " "), u[:12], viaFlag, line)
+					}
+				}
+				if strings.TrimSpace(out) == "" {
+					t.Errorf("dbctl %s printed nothing: the scan proves nothing", strings.Join(argv, " "))
+				}
+			}
+		}
+	}
+	t.Logf("%d runs scanned", ran)
+}

@@ -1,0 +1,141 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/lib/pq"
+
+	"github.com/leadmetrics/db/ent"
+)
+
+// Tx is one database transaction with both faces: an Ent client whose
+// every query and mutation (hooks and policies included) runs in it, and
+// the *sql.Tx for raw SQL and ledger.PostTx.
+type Tx struct {
+	*ent.Client
+	SQL *sql.Tx
+}
+
+// ErrTxConflict matches a transaction that failed on a serialization
+// failure (SQLSTATE 40001) or a deadlock (40P01) and was not retried
+// (or failed on every attempt): rerunning it may succeed.
+var ErrTxConflict = errors.New("db: transaction conflict (serialization failure or deadlock)")
+
+// TxOption tunes WithTx.
+type TxOption func(*txOptions)
+
+type txOptions struct {
+	sql.TxOptions
+	attempts int // 1 unless the caller declared the function idempotent
+}
+
+// Idempotent declares that fn may run more than once: everything it does
+// goes through the transaction (no e-mails, no external calls, no state
+// kept between attempts), so a serialization failure or deadlock reruns
+// it, up to attempts times in all (3 when attempts <= 1).
+func Idempotent(attempts int) TxOption {
+	return func(o *txOptions) {
+		o.attempts = attempts
+		if attempts <= 1 {
+			o.attempts = 3
+		}
+	}
+}
+
+// Isolation sets the transaction's isolation level (default: the
+// server's, READ COMMITTED).
+func Isolation(level sql.IsolationLevel) TxOption {
+	return func(o *txOptions) { o.Isolation = level }
+}
+
+// ReadOnly starts a READ ONLY transaction.
+func ReadOnly() TxOption { return func(o *txOptions) { o.ReadOnly = true } }
+
+// WithTx runs fn in one transaction on the handle's pool and commits when
+// fn returns nil. An error or a panic in fn rolls everything back (the
+// panic continues). Ent writes through tx.Client and ledger postings
+// through ledger.PostTx(ctx, tx.SQL, ...) commit or roll back together.
+//
+// A serialization failure or deadlock is retried only when the caller
+// passed Idempotent; otherwise, and after the last attempt, the error
+// matches ErrTxConflict.
+func (d *DB) WithTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error, opts ...TxOption) error {
+	return runTx(ctx, d.SQL, fn, opts...)
+}
+
+func runTx(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, tx *Tx) error, opts ...TxOption) error {
+	o := txOptions{attempts: 1}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for attempt := 1; ; attempt++ {
+		err := runTxOnce(ctx, sqlDB, fn, &o.TxOptions)
+		if !isConflict(err) {
+			return err
+		}
+		if attempt >= o.attempts || ctx.Err() != nil {
+			return fmt.Errorf("%w (attempt %d of %d): %w", ErrTxConflict, attempt, o.attempts, err)
+		}
+		// Jittered backoff, so two conflicting retries do not meet again.
+		backoff := time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrTxConflict, err)
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, tx *Tx) error, opts *sql.TxOptions) (err error) {
+	sqlTx, err := sqlDB.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			sqlTx.Rollback() // a panic in fn: undo, then let it continue
+		}
+	}()
+	tx := &Tx{Client: ent.NewClient(ent.Driver(txDriver{entsql.Conn{ExecQuerier: sqlTx}})), SQL: sqlTx}
+	if err := fn(ctx, tx); err != nil {
+		done = true
+		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("db: rollback: %w", rerr))
+		}
+		return err
+	}
+	done = true
+	return sqlTx.Commit()
+}
+
+// txDriver is the Ent driver inside WithTx: statements go to the *sql.Tx,
+// and the transactions Ent opens for multi-statement writes (edges,
+// bulk) are no-ops inside it, as in Ent's own transactional client.
+type txDriver struct{ entsql.Conn }
+
+func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
+func (txDriver) Close() error                             { return nil }
+func (txDriver) Dialect() string                          { return dialect.Postgres }
+
+// isConflict reports a serialization failure or deadlock, from either
+// driver.
+func isConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "40001" || pqErr.Code == "40P01"
+	}
+	return false
+}
