@@ -49,15 +49,19 @@ launch() {
   fi
 }
 
-# states prints "name host:port state" for each data node, from the monitor.
+# states prints "name host:port state settled|moving" for each data node, from the monitor.
 states() {
   as psql -XAtq -F ' ' -h 127.0.0.1 -p "$mport" -d pg_auto_failover -U autoctl_node \
-    -c "SELECT nodename, nodehost || ':' || nodeport, reportedstate FROM pgautofailover.node ORDER BY nodeid" 2>/dev/null
+    -c "SELECT nodename, nodehost || ':' || nodeport, reportedstate,
+          CASE WHEN reportedstate = goalstate AND health = 1 THEN 'settled' ELSE 'moving' END
+        FROM pgautofailover.node ORDER BY nodeid" 2>/dev/null
 }
 
+# healthy: a primary and a secondary, both where the monitor wants them
+# and passing its health checks (a failover can happen again).
 healthy() {
   local s; s="$(states)" || return 1
-  grep -Eq ' (primary)$' <<<"$s" && grep -Eq ' secondary$' <<<"$s"
+  grep -Eq ' primary settled$' <<<"$s" && grep -Eq ' secondary settled$' <<<"$s"
 }
 
 start() {
