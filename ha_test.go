@@ -2,6 +2,8 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -353,4 +355,107 @@ func haRound(t *testing.T, h *db.DB, l *ledger.Ledger, b *billing.Billing, sys c
 	if !r.OK() {
 		t.Errorf("drift after the failover: %v", r)
 	}
+}
+
+// readURLOf is u with target_session_attrs=standby: only a standby serves.
+func readURLOf(t *testing.T, u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("target_session_attrs", "standby")
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+func inRecovery(t *testing.T, q *sql.DB) bool {
+	t.Helper()
+	var rec bool
+	if err := q.QueryRow(`SELECT pg_is_in_recovery()`).Scan(&rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// TestStandbyReads: reads under db.ReadOnlyContext are served by the
+// standby, writes under it are refused, and reads fall back to the
+// primary when the standby lags or is stopped.
+func TestStandbyReads(t *testing.T) {
+	u := haDatabase(t)
+	waitHealthy(t)
+	h := openHA(t, u, func(c *db.Config) { c.ReadURL, c.MaxReplicaLag = readURLOf(t, u), time.Minute })
+	ctx := context.Background()
+	testdb.Tenants(t, h.SQL, "ro-tenant")
+	sys := privacy.WithSystem(ctx)
+	ro := db.ReadOnlyContext(sys)
+
+	if !inRecovery(t, h.Reader(ro)) {
+		t.Fatal("a read-only read was not served by the standby")
+	}
+	if inRecovery(t, h.Reader(sys)) {
+		t.Fatal("a plain read was served by the standby")
+	}
+	// Ent reads work under it (wherever they run), writes do not.
+	deadline := time.Now().Add(time.Minute)
+	for n := 0; n != 1; time.Sleep(100 * time.Millisecond) {
+		var err error
+		if n, err = h.Tenant.Query().Count(ro); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby never showed the tenant: %d tenants", n)
+		}
+	}
+	if _, err := h.Tenant.Create().SetID("ro-tenant-2").SetName("x").SetSlug("ro-2").Save(ro); !errors.Is(err, db.ErrReadOnly) {
+		t.Fatalf("Ent create under a read-only context: %v, want ErrReadOnly", err)
+	}
+	if err := h.WithTx(ro, func(context.Context, *db.Tx) error { return nil }); !errors.Is(err, db.ErrReadOnly) {
+		t.Fatalf("WithTx under a read-only context: %v, want ErrReadOnly", err)
+	}
+	l := ledger.New(h.Client, h.SQL)
+	if _, err := l.Post(ro, ledger.Posting{Kind: creditledgerentry.KindGrant, Amount: 1, IdempotencyKey: "ro", TenantID: "ro-tenant"}); !errors.Is(err, db.ErrReadOnly) {
+		t.Fatalf("ledger posting under a read-only context: %v, want ErrReadOnly", err)
+	}
+
+	t.Run("lag", func(t *testing.T) {
+		// Pause replay on the standby, write on the primary: the standby
+		// falls behind and a handle with a small lag bound reads from the
+		// primary.
+		standby := openHA(t, readURLOf(t, u))
+		if _, err := standby.SQL.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { standby.SQL.Exec(`SELECT pg_wal_replay_resume()`) })
+		strict := openHA(t, u, func(c *db.Config) { c.ReadURL, c.MaxReplicaLag = readURLOf(t, u), time.Millisecond })
+		if _, err := l.Post(sys, ledger.Posting{Kind: creditledgerentry.KindGrant, Amount: 1, IdempotencyKey: "lag", TenantID: "ro-tenant"}); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); inRecovery(t, strict.Reader(ro)); time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a read was served by a standby whose replay is paused behind the primary")
+			}
+		}
+		if !inRecovery(t, h.Reader(ro)) {
+			t.Fatal("a read within the handle's lag bound (1 min) left the standby")
+		}
+	})
+
+	t.Run("stopped", func(t *testing.T) {
+		t.Cleanup(func() {
+			if out, err := exec.Command("scripts/ha.sh", "start").CombinedOutput(); err != nil {
+				t.Errorf("scripts/ha.sh start: %v\n%s", err, out)
+			}
+		})
+		if out, err := exec.Command("scripts/ha.sh", "stop-standby").CombinedOutput(); err != nil {
+			t.Fatalf("scripts/ha.sh stop-standby: %v\n%s", err, out)
+		}
+		time.Sleep(1100 * time.Millisecond) // the last check's answer expires (replicaCheckEvery)
+		if inRecovery(t, h.Reader(ro)) {
+			t.Fatal("a read was served by a stopped standby")
+		}
+		if n, err := h.Tenant.Query().Count(ro); err != nil || n != 1 {
+			t.Fatalf("Ent read with the standby stopped: %d, %v", n, err)
+		}
+	})
 }

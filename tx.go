@@ -78,6 +78,9 @@ func runTx(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, tx *
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if IsReadOnlyContext(ctx) && !o.ReadOnly {
+		return ErrReadOnly
+	}
 	conflicts := 0
 	var err error
 	run := func(ctx context.Context) error {

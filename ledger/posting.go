@@ -17,6 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/input"
+	"github.com/leadmetrics/db/internal/readonly"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
 )
@@ -203,6 +204,9 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 }
 
 func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
+	if readonly.Is(ctx) {
+		return nil, fmt.Errorf("ledger: posting %q: %w", p.IdempotencyKey, readonly.ErrWrite)
+	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@
 #   scripts/ha.sh status   # each node's state; exit 0 when a primary and a secondary run
 #   scripts/ha.sh url      # the multi-host URL
 #   scripts/ha.sh primary  # host:port of the current primary
+#   scripts/ha.sh stop-standby  # stop the secondary node (start brings it back)
 #
 # HA_DIR (/tmp/leadmetrics-ha), HA_PORT (5500: the monitor; the nodes take
 # the next two ports) override the defaults. Trust authentication, no TLS:
@@ -64,8 +65,11 @@ healthy() {
   grep -Eq ' primary settled$' <<<"$s" && grep -Eq ' secondary settled$' <<<"$s"
 }
 
+# up: every process of the formation runs here and the monitor is content.
+up() { running "$dir/monitor" && running "$dir/node1" && running "$dir/node2" && healthy; }
+
 start() {
-  if healthy; then echo "$url"; return; fi
+  if up; then echo "$url"; return; fi
   mkdir -p "$dir/run" "$dir/config" "$dir/data"
   [[ "$(id -u)" == 0 ]] && chown -R postgres "$dir"
   launch "$dir/monitor" "$dir/monitor.log" monitor --pgport "$mport" --hostname 127.0.0.1 --auth trust --no-ssl
@@ -79,7 +83,7 @@ start() {
   done
   local n
   for n in $(seq 1 1800); do
-    if healthy; then echo "$url"; return; fi
+    if up; then echo "$url"; return; fi
     # pg_basebackup waits for a spread checkpoint (minutes on a busy
     # machine); an explicit CHECKPOINT on the primary finishes it now.
     if (( n % 20 == 0 )); then
@@ -109,18 +113,28 @@ stop() {
 
 status() {
   states || { echo "monitor not running"; return 1; }
-  healthy
+  up
 }
 
 primary() {
   states | awk '$3 == "primary" || $3 == "wait_primary" { print $2; found=1; exit } END { exit !found }'
 }
 
+# stop_standby stops the secondary's node (pg_autoctl and PostgreSQL), for
+# the read-fallback test; start brings it back.
+stop_standby() {
+  local name; name="$(states | awk '$3 == "secondary" { print $1; exit }')"
+  [[ -n "$name" ]] || { echo "ha.sh: no secondary" >&2; exit 1; }
+  as pg_autoctl stop --pgdata "$dir/$name"
+  for _ in $(seq 1 100); do running "$dir/$name" || return 0; sleep 0.1; done
+}
+
 case "${1:-}" in
+  stop-standby) stop_standby ;;
   start) start ;;
   stop) stop ;;
   status) status ;;
   url) echo "$url" ;;
   primary) primary ;;
-  *) echo "usage: $0 start|stop|status|url|primary" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|url|primary|stop-standby" >&2; exit 2 ;;
 esac
