@@ -13,6 +13,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/internal/readonly"
+	"github.com/leadmetrics/db/retry"
 )
 
 // ErrReadOnly matches a write (an Ent mutation, WithTx without the
@@ -138,16 +139,22 @@ type routeDriver struct {
 	replica        *replica
 }
 
+// Exec outside a transaction is one autocommitted write: a lost
+// connection leaves its outcome unknown (ErrOutcomeUnknown).
 func (r routeDriver) Exec(ctx context.Context, query string, args, v any) error {
 	if IsReadOnlyContext(ctx) {
 		return ErrReadOnly
 	}
-	return r.Driver.Exec(ctx, query, args, v)
+	return retry.Unknown(r.Driver.Exec(ctx, query, args, v))
 }
 
 func (r routeDriver) Query(ctx context.Context, query string, args, v any) error {
 	if !IsReadOnlyContext(ctx) {
-		return r.Driver.Query(ctx, query, args, v)
+		err := r.Driver.Query(ctx, query, args, v)
+		if err != nil && isWrite(query) {
+			return retry.Unknown(err)
+		}
+		return err
 	}
 	if isWrite(query) {
 		return ErrReadOnly // Ent's INSERT ... RETURNING and UPDATE ... RETURNING are queries
@@ -177,8 +184,18 @@ func (r routeDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.
 	if IsReadOnlyContext(ctx) && (opts == nil || !opts.ReadOnly) {
 		return nil, ErrReadOnly
 	}
-	return r.Driver.BeginTx(ctx, opts)
+	tx, err := r.Driver.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return commitTx{tx}, nil
 }
+
+// commitTx is an Ent transaction whose COMMIT, lost with its connection,
+// is ErrOutcomeUnknown.
+type commitTx struct{ dialect.Tx }
+
+func (t commitTx) Commit() error { return retry.Unknown(t.Tx.Commit()) }
 
 // isWrite reports a statement that starts with a writing keyword: the
 // statements Ent builds never hide a write in a CTE.

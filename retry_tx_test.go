@@ -72,3 +72,26 @@ func TestReadOnlyContextRefusesWrites(t *testing.T) {
 		t.Fatal("Reader without DATABASE_READ_URL is not the primary's pool")
 	}
 }
+
+// An Ent write outside a transaction whose connection is lost while it
+// runs is db.ErrOutcomeUnknown: it is not rerun, the caller checks.
+func TestEntWriteLostIsOutcomeUnknown(t *testing.T) {
+	h := openHandle(t, testdb.URL(t), nil)
+	// The insert's own backend is terminated (57P01) while it runs.
+	if _, err := h.SQL.Exec(`CREATE FUNCTION ha_cut() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(1); RETURN NEW; END $$;
+		CREATE TRIGGER ha_cut BEFORE INSERT ON tenants FOR EACH ROW EXECUTE FUNCTION ha_cut()`); err != nil {
+		t.Fatal(err)
+	}
+	sys := privacy.WithSystem(context.Background())
+	_, err := h.Tenant.Create().SetID("cut-t").SetName("x").SetSlug("cut-t").Save(sys)
+	if !errors.Is(err, db.ErrOutcomeUnknown) {
+		t.Fatalf("Ent create on a lost connection: %v, want ErrOutcomeUnknown", err)
+	}
+	if _, err := h.SQL.Exec(`DROP TRIGGER ha_cut ON tenants`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Tenant.Create().SetID("ok-t").SetName("y").SetSlug("ok-t").Save(sys); err != nil {
+		t.Fatalf("the pool did not recover: %v", err)
+	}
+}

@@ -94,10 +94,13 @@ func sqlState(err error) string {
 func Retryable(err error) bool { return Classify(err) != Permanent }
 
 // Unknown returns err wrapped in ErrOutcomeUnknown when it is a Failover
-// error, for a write that is not retried; other errors are returned as
-// they are.
+// error of a write that may have reached the server (pgx knows when
+// nothing was sent), for a write that is not retried; other errors are
+// returned as they are. A server's own 57P01 counts: with synchronous
+// replication a COMMIT can be applied locally and then cut off while it
+// waits for the standby.
 func Unknown(err error) error {
-	if Classify(err) != Failover || errors.Is(err, ErrOutcomeUnknown) {
+	if Classify(err) != Failover || errors.Is(err, ErrOutcomeUnknown) || pgconn.SafeToRetry(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
