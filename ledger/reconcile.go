@@ -169,3 +169,12 @@ func reconcile(ctx context.Context, q querier, query string, args ...any) (*Repo
 	}
 	return r, rows.Err()
 }
+
+// ReconcileSQL returns the statement Reconcile (all false, one parameter:
+// the tenant) or ReconcileAll sends, for EXPLAIN in scale benchmarks.
+func ReconcileSQL(all bool) string {
+	if all {
+		return reconcileAllSQL
+	}
+	return reconcileOneSQL
+}

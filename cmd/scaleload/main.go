@@ -28,14 +28,15 @@ func main() {
 	name := flag.String("db", "", "database to (re)create; default leadmetrics_scale_<percent>")
 	bench := flag.Bool("bench", false, "after loading (or with -skip-load), print the scale table")
 	skip := flag.Bool("skip-load", false, "use the existing database as is")
+	before := flag.Bool("before", false, "main's indexes and statements before issue 13 (database suffix _before)")
 	flag.Parse()
-	if err := run(*size, *tenants, *server, *name, *bench, *skip); err != nil {
+	if err := run(*size, *tenants, *server, *name, *bench, *skip, *before); err != nil {
 		fmt.Fprintln(os.Stderr, "scaleload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size string, tenants int, server, name string, bench, skip bool) error {
+func run(size string, tenants int, server, name string, bench, skip, before bool) error {
 	ctx := context.Background()
 	f, err := scaleload.ParseSize(size)
 	if err != nil {
@@ -43,6 +44,9 @@ func run(size string, tenants int, server, name string, bench, skip bool) error 
 	}
 	if name == "" {
 		name = "leadmetrics_scale_" + strings.ReplaceAll(strconv.FormatFloat(f*100, 'f', -1, 64), ".", "_")
+		if before {
+			name += "_before"
+		}
 	}
 	u, err := pgserver.WithDatabase(server, name)
 	if err != nil {
@@ -65,6 +69,11 @@ func run(size string, tenants int, server, name string, bench, skip bool) error 
 		if _, err := migrations.Apply(ctx, sqlDB, migrations.Options{}); err != nil {
 			return err
 		}
+		if before {
+			if _, err := sqlDB.ExecContext(ctx, scaleload.BeforeSQL); err != nil {
+				return err
+			}
+		}
 		res, err := scaleload.Load(ctx, sqlDB, scaleload.Spec{Tenants: tenants, Fraction: f})
 		if err != nil {
 			return err
@@ -81,7 +90,7 @@ func run(size string, tenants int, server, name string, bench, skip bool) error 
 		return err
 	}
 	if bench {
-		return scaleload.Bench(ctx, sqlDB, os.Stdout)
+		return scaleload.Bench(ctx, u, before, tenants, os.Stdout)
 	}
 	return nil
 }
