@@ -117,7 +117,7 @@ WHERE NOT EXISTS (SELECT 1 FROM ins) AND NOT EXISTS (SELECT 1 FROM prior)`
 
 // scanEntry reads one row of the posting statement: the status, the entry
 // when there is one, and the balance reported with a refusal.
-func scanEntry(row *sql.Row) (status string, e *ent.CreditLedgerEntry, balance int64, err error) {
+func scanEntry(row interface{ Scan(...any) error }) (status string, e *ent.CreditLedgerEntry, balance int64, err error) {
 	var (
 		id, ref, tenant, kind, key, desc, actor, order, call, activity sql.NullString
 		created, updated                                               sql.NullTime
