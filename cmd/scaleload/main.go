@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/migrations"
+	"github.com/leadmetrics/db/privacy"
+	"github.com/leadmetrics/db/retention"
 )
 
 func main() {
@@ -28,15 +31,16 @@ func main() {
 	name := flag.String("db", "", "database to (re)create; default leadmetrics_scale_<percent>")
 	bench := flag.Bool("bench", false, "after loading (or with -skip-load), print the scale table")
 	skip := flag.Bool("skip-load", false, "use the existing database as is")
+	purge := flag.Bool("retention", false, "purge the oldest 10% of LLM calls (destructive) and report time, WAL and ledger rows rewritten")
 	before := flag.Bool("before", false, "main's indexes and statements before issue 13 (database suffix _before)")
 	flag.Parse()
-	if err := run(*size, *tenants, *server, *name, *bench, *skip, *before); err != nil {
+	if err := run(*size, *tenants, *server, *name, *bench, *skip, *before, *purge); err != nil {
 		fmt.Fprintln(os.Stderr, "scaleload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size string, tenants int, server, name string, bench, skip, before bool) error {
+func run(size string, tenants int, server, name string, bench, skip, before, purge bool) error {
 	ctx := context.Background()
 	f, err := scaleload.ParseSize(size)
 	if err != nil {
@@ -90,7 +94,12 @@ func run(size string, tenants int, server, name string, bench, skip, before bool
 		return err
 	}
 	if bench {
-		return scaleload.Bench(ctx, u, before, tenants, os.Stdout)
+		if err := scaleload.Bench(ctx, u, before, tenants, os.Stdout); err != nil {
+			return err
+		}
+	}
+	if purge {
+		return purgeOldest(ctx, sqlDB, before)
 	}
 	return nil
 }
@@ -106,5 +115,63 @@ func printSizes(ctx context.Context, sqlDB *sql.DB) error {
 		}
 		fmt.Printf("%-24s %10d %10d %10d %8d\n", t, rows, heap/max(rows, 1), idx/max(rows, 1), n)
 	}
+	return nil
+}
+
+// purgeOldest deletes the LLM calls older than 90% of the loaded year:
+// before, as plain batched deletes (the foreign key's ON DELETE SET NULL
+// rewrites the ledger entries of billed calls); after, with retention.Purge.
+func purgeOldest(ctx context.Context, sqlDB *sql.DB, before bool) error {
+	age := time.Duration(0.9 * 365 * 24 * float64(time.Hour))
+	var lsn0 string
+	if err := sqlDB.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn0); err != nil {
+		return err
+	}
+	start := time.Now()
+	var n int64
+	if before {
+		rows, err := sqlDB.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			for {
+				r, err := sqlDB.ExecContext(ctx, `DELETE FROM llm_call_logs WHERE id IN (SELECT id FROM llm_call_logs
+					WHERE tenant_id = $1 AND created_at < $2 ORDER BY created_at LIMIT 5000)`, id, time.Now().Add(-age))
+				if err != nil {
+					return err
+				}
+				k, _ := r.RowsAffected()
+				n += k
+				if k < 5000 {
+					break
+				}
+			}
+		}
+	} else {
+		res, err := retention.Purge(privacy.WithSystem(ctx), sqlDB,
+			[]retention.Policy{{Table: retention.LLMCalls, MaxAge: age}}, retention.Options{})
+		if err != nil {
+			return err
+		}
+		n = res[retention.LLMCalls]
+	}
+	took := time.Since(start)
+	var wal, rewritten int64
+	if err := sqlDB.QueryRowContext(ctx, `SELECT pg_current_wal_lsn() - $1::pg_lsn,
+		(SELECT count(*) FROM credit_ledger_entries WHERE kind = 'usage' AND llm_call_id IS NULL)`, lsn0).Scan(&wal, &rewritten); err != nil {
+		return err
+	}
+	fmt.Printf("retention of LLM calls older than %s: %d rows deleted in %s, %d WAL bytes (%d per row), %d ledger entries rewritten\n",
+		age.Round(time.Hour), n, took.Round(time.Millisecond), wal, wal/max(n, 1), rewritten)
 	return nil
 }
