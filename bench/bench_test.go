@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"testing"
 	"os"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
