@@ -214,3 +214,32 @@ func literal(t *testing.T, a any) string {
 	t.Fatalf("no literal for %T", a)
 	return ""
 }
+
+// TestBalanceUpdatesStayHOT: credit_balances leaves room on each page
+// (fillfactor 50), so updating every balance row once, as postings do, is a
+// HOT update that writes no index entry. With full pages, most would not be.
+func TestBalanceUpdatesStayHOT(t *testing.T) {
+	ctx := context.Background()
+	sqlDB := testdb.DB(t)
+	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Small); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var upd, hot int64
+	if _, err := conn.ExecContext(ctx, `UPDATE credit_balances SET balance = balance + 1, last_seq = last_seq, updated_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'credit_balances'`).Scan(&upd, &hot); err != nil {
+		t.Fatal(err)
+	}
+	if upd < int64(scaleload.Small.Tenants) || hot < upd*9/10 {
+		t.Fatalf("%d of %d balance updates were HOT, want at least 90%%", hot, upd)
+	}
+}
