@@ -35,12 +35,16 @@ CREATE UNIQUE INDEX "campaign_tenant_id_ref_id" ON "campaigns" ("tenant_id", "re
 CREATE INDEX "campaign_tenant_id_status" ON "campaigns" ("tenant_id", "status");
 -- Create "activities" table
 CREATE TABLE "activities" ("id" character varying(25) NOT NULL, "ref_id" character varying(128) NOT NULL, "tenant_id" character varying(25) NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "deleted_at" timestamptz NULL, "type" character varying(100) NOT NULL, "title" character varying(200) NOT NULL, "status" character varying NOT NULL DEFAULT 'pending', "priority" bigint NOT NULL DEFAULT 0, "scheduled_at" timestamptz NULL, "started_at" timestamptz NULL, "completed_at" timestamptz NULL, "input" jsonb NULL, "output" jsonb NULL, "error" text NULL, "attempts" bigint NOT NULL DEFAULT 0, "agent_config_id" character varying(25) NULL, "campaign_id" character varying(25) NULL, "assignee_id" character varying(25) NULL, PRIMARY KEY ("id"), CONSTRAINT "activities_agent_configs_activities" FOREIGN KEY ("agent_config_id") REFERENCES "agent_configs" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "activities_campaigns_activities" FOREIGN KEY ("campaign_id") REFERENCES "campaigns" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "activities_users_assigned_activities" FOREIGN KEY ("assignee_id") REFERENCES "users" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "attempts_non_negative" CHECK (attempts >= 0));
+-- Create index "activity_live" to table: "activities"
+CREATE INDEX "activity_live" ON "activities" ("tenant_id", "id") WHERE (deleted_at IS NULL);
 -- Create index "activity_tenant_id_campaign_id" to table: "activities"
 CREATE INDEX "activity_tenant_id_campaign_id" ON "activities" ("tenant_id", "campaign_id");
 -- Create index "activity_tenant_id_ref_id" to table: "activities"
 CREATE UNIQUE INDEX "activity_tenant_id_ref_id" ON "activities" ("tenant_id", "ref_id");
 -- Create index "activity_tenant_id_status_scheduled_at" to table: "activities"
 CREATE INDEX "activity_tenant_id_status_scheduled_at" ON "activities" ("tenant_id", "status", "scheduled_at");
+-- Create index "activity_work_queue" to table: "activities"
+CREATE INDEX "activity_work_queue" ON "activities" ("tenant_id", "scheduled_at") WHERE ((((status)::text = 'pending'::text) OR ((status)::text = 'queued'::text)) AND (deleted_at IS NULL));
 -- Create "topup_orders" table
 CREATE TABLE "topup_orders" ("id" character varying(25) NOT NULL, "ref_id" character varying(128) NOT NULL, "tenant_id" character varying(25) NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "deleted_at" timestamptz NULL, "paid_amount" bigint NOT NULL, "paid_currency" character(3) NOT NULL, "provider" character varying NOT NULL, "provider_order_id" character varying(128) NOT NULL, "credits" bigint NOT NULL, "status" character varying NOT NULL DEFAULT 'created', "paid_at" timestamptz NULL, PRIMARY KEY ("id"), CONSTRAINT "credits_positive" CHECK (credits > 0), CONSTRAINT "paid_amount_non_negative" CHECK (paid_amount >= 0), CONSTRAINT "paid_currency_iso4217" CHECK (paid_currency ~ '^[A-Z]{3}$'::text));
 -- Create index "topuporder_provider_provider_order_id" to table: "topup_orders"
@@ -71,8 +75,6 @@ CREATE TABLE "credit_ledger_entries" ("id" character varying(25) NOT NULL, "ref_
 CREATE UNIQUE INDEX "credit_ledger_entries_llm_call_id_key" ON "credit_ledger_entries" ("llm_call_id");
 -- Create index "creditledgerentry_tenant_id_created_at" to table: "credit_ledger_entries"
 CREATE INDEX "creditledgerentry_tenant_id_created_at" ON "credit_ledger_entries" ("tenant_id", "created_at");
--- Create index "creditledgerentry_tenant_id_idempotency_key" to table: "credit_ledger_entries"
-CREATE UNIQUE INDEX "creditledgerentry_tenant_id_idempotency_key" ON "credit_ledger_entries" ("tenant_id", "idempotency_key");
 -- Create index "creditledgerentry_tenant_id_ref_id" to table: "credit_ledger_entries"
 CREATE UNIQUE INDEX "creditledgerentry_tenant_id_ref_id" ON "credit_ledger_entries" ("tenant_id", "ref_id");
 -- Create index "creditledgerentry_tenant_id_seq" to table: "credit_ledger_entries"
@@ -87,6 +89,8 @@ CREATE UNIQUE INDEX "deliverable_tenant_id_ref_id" ON "deliverables" ("tenant_id
 CREATE INDEX "deliverable_tenant_id_status" ON "deliverables" ("tenant_id", "status");
 -- Create "dispatch_logs" table
 CREATE TABLE "dispatch_logs" ("id" character varying(25) NOT NULL, "ref_id" character varying(128) NOT NULL, "tenant_id" character varying(25) NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "deleted_at" timestamptz NULL, "provider" character varying(100) NOT NULL, "channel" character varying NOT NULL, "recipient" character varying(320) NOT NULL, "template" character varying(100) NULL, "status" character varying NOT NULL DEFAULT 'queued', "provider_message_id" character varying(128) NULL, "attempts" bigint NOT NULL DEFAULT 0, "error" text NULL, "sent_at" timestamptz NULL, "delivered_at" timestamptz NULL, "activity_id" character varying(25) NULL, PRIMARY KEY ("id"), CONSTRAINT "dispatch_logs_activities_dispatches" FOREIGN KEY ("activity_id") REFERENCES "activities" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "attempts_non_negative" CHECK (attempts >= 0));
+-- Create index "dispatchlog_failed" to table: "dispatch_logs"
+CREATE INDEX "dispatchlog_failed" ON "dispatch_logs" ("tenant_id", "created_at") WHERE (((status)::text = 'failed'::text) AND (deleted_at IS NULL));
 -- Create index "dispatchlog_tenant_id_created_at" to table: "dispatch_logs"
 CREATE INDEX "dispatchlog_tenant_id_created_at" ON "dispatch_logs" ("tenant_id", "created_at");
 -- Create index "dispatchlog_tenant_id_ref_id" to table: "dispatch_logs"
@@ -95,6 +99,8 @@ CREATE UNIQUE INDEX "dispatchlog_tenant_id_ref_id" ON "dispatch_logs" ("tenant_i
 CREATE INDEX "dispatchlog_tenant_id_status" ON "dispatch_logs" ("tenant_id", "status");
 -- Create "hitl_approvals" table
 CREATE TABLE "hitl_approvals" ("id" character varying(25) NOT NULL, "ref_id" character varying(128) NOT NULL, "tenant_id" character varying(25) NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "deleted_at" timestamptz NULL, "status" character varying NOT NULL DEFAULT 'pending', "comment" text NULL, "requested_at" timestamptz NOT NULL, "decided_at" timestamptz NULL, "expires_at" timestamptz NULL, "activity_id" character varying(25) NULL, "requested_by_agent_id" character varying(25) NULL, "deliverable_id" character varying(25) NULL, "decided_by_id" character varying(25) NULL, PRIMARY KEY ("id"), CONSTRAINT "hitl_approvals_activities_hitl_approvals" FOREIGN KEY ("activity_id") REFERENCES "activities" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "hitl_approvals_agent_configs_hitl_requests" FOREIGN KEY ("requested_by_agent_id") REFERENCES "agent_configs" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "hitl_approvals_deliverables_hitl_approvals" FOREIGN KEY ("deliverable_id") REFERENCES "deliverables" ("id") ON UPDATE NO ACTION ON DELETE SET NULL, CONSTRAINT "hitl_approvals_users_hitl_decisions" FOREIGN KEY ("decided_by_id") REFERENCES "users" ("id") ON UPDATE NO ACTION ON DELETE SET NULL);
+-- Create index "hitlapproval_pending" to table: "hitl_approvals"
+CREATE INDEX "hitlapproval_pending" ON "hitl_approvals" ("tenant_id", "requested_at") WHERE (((status)::text = 'pending'::text) AND (deleted_at IS NULL));
 -- Create index "hitlapproval_tenant_id_activity_id" to table: "hitl_approvals"
 CREATE INDEX "hitlapproval_tenant_id_activity_id" ON "hitl_approvals" ("tenant_id", "activity_id");
 -- Create index "hitlapproval_tenant_id_ref_id" to table: "hitl_approvals"

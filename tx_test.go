@@ -189,3 +189,55 @@ func TestWithTxRetriesSerializationFailureWhenIdempotent(t *testing.T) {
 		t.Fatalf("balance %d after the retried debit, want 99 (one debit)", balance)
 	}
 }
+
+// An operator's manual payment (billing.TransitionTx) joins the shared
+// transaction: the order's move, its credit and an Ent write commit or roll
+// back together.
+func TestWithTxJoinsAManualPayment(t *testing.T) {
+	e := newTxEnv(t)
+	b := billing.New(e.h.Client, e.h.SQL, e.ledger)
+	o, err := b.CreateOrder(e.ctx, billing.OrderRequest{RefID: "manual", Provider: topuporder.ProviderManual,
+		ProviderOrderID: "man-1", Credits: 40, PaidAmount: 100, PaidCurrency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payAndNote := func(fail bool) func(ctx context.Context, tx *db.Tx) error {
+		return func(ctx context.Context, tx *db.Tx) error {
+			if _, err := b.TransitionTx(ctx, tx.SQL, o.ID, topuporder.StatusPaid); err != nil {
+				return err
+			}
+			if err := tx.AuditLog.Create().SetTenantID(e.tenant).SetActorType("system").SetAction("order.paid").
+				SetEntityType("topup_order").SetEntityID(o.ID).Exec(ctx); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("operator cancelled")
+			}
+			return nil
+		}
+	}
+	state := func() (status string, balance int64, notes int) {
+		t.Helper()
+		if err := e.h.SQL.QueryRow(`SELECT (SELECT status FROM topup_orders WHERE id = $1),
+			(SELECT balance FROM credit_balances WHERE tenant_id = $2),
+			(SELECT count(*) FROM audit_logs WHERE entity_id = $1)`, o.ID, e.tenant).Scan(&status, &balance, &notes); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err := e.h.WithTx(e.sys, payAndNote(true)); err == nil {
+		t.Fatal("a failing transaction committed")
+	}
+	if status, balance, notes := state(); status == "paid" || balance != 100 || notes != 0 {
+		t.Fatalf("after rollback: order %s, balance %d, %d notes; want unpaid, 100, 0", status, balance, notes)
+	}
+	if err := e.h.WithTx(e.sys, payAndNote(false)); err != nil {
+		t.Fatal(err)
+	}
+	if status, balance, notes := state(); status != "paid" || balance != 140 || notes != 1 {
+		t.Fatalf("after commit: order %s, balance %d, %d notes; want paid, 140, 1", status, balance, notes)
+	}
+	if _, err := b.TransitionTx(e.ctx, nil, o.ID, topuporder.StatusRefunded); !errors.Is(err, privacy.ErrSystemOnly) {
+		t.Fatalf("a tenant moving its order: %v, want ErrSystemOnly", err)
+	}
+}

@@ -238,6 +238,23 @@ func (b *Billing) duplicate(ctx context.Context, ev Event) (*Outcome, error) {
 // Only the system viewer moves orders (privacy.ErrSystemOnly): paying
 // credits the tenant.
 func (b *Billing) Transition(ctx context.Context, orderID string, to Status) (*ledger.Entry, error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	e, err := b.TransitionTx(ctx, tx, orderID, to)
+	if err != nil {
+		return nil, err
+	}
+	return e, tx.Commit()
+}
+
+// TransitionTx is Transition inside the caller's transaction (db.WithTx's
+// tx.SQL), so the move, its ledger posting and the caller's other writes
+// commit or roll back together. HandleEvent has no such variant: a
+// provider event is its own unit of work, deduplicated as it commits.
+func (b *Billing) TransitionTx(ctx context.Context, tx *sql.Tx, orderID string, to Status) (*ledger.Entry, error) {
 	if err := systemOnly(ctx, "move an order"); err != nil {
 		return nil, err
 	}
@@ -247,20 +264,11 @@ func (b *Billing) Transition(ctx context.Context, orderID string, to Status) (*l
 	if topuporder.StatusValidator(to) != nil {
 		return nil, invalid(ErrInvalidOrder, "status %q", to)
 	}
-	tx, err := b.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
 	o, err := lockOrder(ctx, tx, orderByIDSQL, orderID)
 	if err != nil {
 		return nil, err
 	}
-	e, err := b.apply(ctx, tx, o, to)
-	if err != nil {
-		return nil, err
-	}
-	return e, tx.Commit()
+	return b.apply(ctx, tx, o, to)
 }
 
 // order is the locked row an event or a transition works on.

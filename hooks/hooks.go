@@ -1,5 +1,5 @@
-// Package hooks holds the Ent hooks and interceptors of the data layer:
-// tenant stamping, cross-tenant reference checks and soft delete.
+// Package hooks holds the Ent hooks of the data layer: tenant stamping,
+// cross-tenant reference checks and soft delete.
 package hooks
 
 import (

@@ -203,7 +203,16 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 	return e, err
 }
 
-func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
+// prepared is a posting that passed every check Go makes: its tenant,
+// whether the system posts, and the posting statement's arguments.
+type prepared struct {
+	tenant string
+	system bool
+	args   []any
+}
+
+// prepare validates and authorizes p and builds its statement arguments.
+func prepare(ctx context.Context, p *Posting) (*prepared, error) {
 	if readonly.Is(ctx) {
 		return nil, fmt.Errorf("ledger: posting %q: %w", p.IdempotencyKey, readonly.ErrWrite)
 	}
@@ -214,7 +223,7 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 	if err := inputError(input.Text("ledger.Posting", "actor", actor)); err != nil {
 		return nil, err
 	}
-	tenant, system, err := authorize(ctx, &p)
+	tenant, system, err := authorize(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +234,17 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 	if err != nil {
 		return nil, err
 	}
-	args := []any{tenant, p.IdempotencyKey, cuid.New(), string(p.Kind), p.Amount,
+	return &prepared{tenant: tenant, system: system, args: []any{tenant, p.IdempotencyKey, cuid.New(), string(p.Kind), p.Amount,
 		nullable(p.Description), nullable(actor), meta,
-		nullable(p.TopupOrderID), nullable(p.LLMCallID), nullable(p.ActivityID)}
+		nullable(p.TopupOrderID), nullable(p.LLMCallID), nullable(p.ActivityID)}}, nil
+}
+
+func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
+	pp, err := prepare(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
+	tenant, system, args := pp.tenant, pp.system, pp.args
 	stmt := postSQL[system]
 	if call != nil {
 		stmt = postCallSQL[system]

@@ -55,7 +55,7 @@ var (
 )
 
 const entryByKeySQL = `SELECT 'existing', ` + entryCols + `
-	FROM credit_ledger_entries WHERE tenant_id = $1 AND idempotency_key = $2`
+	FROM credit_ledger_entries WHERE tenant_id = $1 AND ref_id = $2`
 
 func buildPostSQL(withCall, system bool) string {
 	gate := tenantGate("$1", system)
@@ -88,14 +88,14 @@ func buildPostSQL(withCall, system bool) string {
 	return `WITH bal AS MATERIALIZED (
 	SELECT balance, last_seq FROM credit_balances WHERE tenant_id = $1 FOR UPDATE
 ), prior AS MATERIALIZED (
-	SELECT ` + entryCols + ` FROM credit_ledger_entries WHERE tenant_id = $1 AND idempotency_key = $2
+	SELECT ` + entryCols + ` FROM credit_ledger_entries WHERE tenant_id = $1 AND ref_id = $2
 ), ` + callCTE + `ins AS (
 	INSERT INTO credit_ledger_entries (id, ref_id, tenant_id, created_at, updated_at, kind, amount, balance_after, seq,
 		idempotency_key, description, actor, metadata, topup_order_id, llm_call_id, activity_id)
 	SELECT $3, $2, $1, now(), now(), $4, $5, bal.balance + $5, bal.last_seq + 1, $2, $6, $7, $8::jsonb, $9, ` + llmCall + `, $11
 	FROM ` + from + `
 	WHERE ` + gate + ` AND ` + links + ` AND (` + mayOverdraw + ` OR bal.balance + $5 >= 0)
-	ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+	ON CONFLICT (tenant_id, ref_id) DO NOTHING
 	RETURNING ` + entryCols + `
 ), upd AS (
 	UPDATE credit_balances b SET balance = ins.balance_after, last_seq = ins.seq, updated_at = now()
@@ -117,7 +117,7 @@ WHERE NOT EXISTS (SELECT 1 FROM ins) AND NOT EXISTS (SELECT 1 FROM prior)`
 
 // scanEntry reads one row of the posting statement: the status, the entry
 // when there is one, and the balance reported with a refusal.
-func scanEntry(row *sql.Row) (status string, e *ent.CreditLedgerEntry, balance int64, err error) {
+func scanEntry(row interface{ Scan(...any) error }) (status string, e *ent.CreditLedgerEntry, balance int64, err error) {
 	var (
 		id, ref, tenant, kind, key, desc, actor, order, call, activity sql.NullString
 		created, updated                                               sql.NullTime

@@ -1,5 +1,6 @@
 // Package privacy carries who is calling (the viewer) in the context and
-// enforces tenant isolation through Ent privacy policies and interceptors.
+// enforces tenant isolation through Ent privacy policies; the generated code
+// confines every statement to the viewer's rows (internal/scope).
 package privacy
 
 import (

@@ -64,6 +64,8 @@ var commands = []*command{
 			"When the prototype is done, write the migration with 'dbctl migrate diff NAME' and reset the database.",
 		setup: pushCommand},
 	{path: "schema erd", summary: "write (or check) the ER diagram and table reference", setup: erdCommand},
+	{path: "retention", summary: "purge LLM call, dispatch and audit logs older than an age, in batches (never the ledger)",
+		help: "Resumable: a rerun continues where a stopped one left off. LLM calls a ledger entry names are kept.", setup: retentionCommand},
 }
 
 const environment = `Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev

@@ -73,6 +73,22 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ActivitiesColumns[2], ActivitiesColumns[18]},
 			},
+			{
+				Name:    "activity_work_queue",
+				Unique:  false,
+				Columns: []*schema.Column{ActivitiesColumns[2], ActivitiesColumns[10]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "(status = 'pending' OR status = 'queued') AND deleted_at IS NULL",
+				},
+			},
+			{
+				Name:    "activity_live",
+				Unique:  false,
+				Columns: []*schema.Column{ActivitiesColumns[2], ActivitiesColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "deleted_at IS NULL",
+				},
+			},
 		},
 	}
 	// AgentConfigsColumns holds the columns for the "agent_configs" table.
@@ -359,11 +375,6 @@ var (
 				Columns: []*schema.Column{CreditLedgerEntriesColumns[2], CreditLedgerEntriesColumns[1]},
 			},
 			{
-				Name:    "creditledgerentry_tenant_id_idempotency_key",
-				Unique:  true,
-				Columns: []*schema.Column{CreditLedgerEntriesColumns[2], CreditLedgerEntriesColumns[10]},
-			},
-			{
 				Name:    "creditledgerentry_tenant_id_seq",
 				Unique:  true,
 				Columns: []*schema.Column{CreditLedgerEntriesColumns[2], CreditLedgerEntriesColumns[9]},
@@ -479,6 +490,14 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{DispatchLogsColumns[2], DispatchLogsColumns[10]},
 			},
+			{
+				Name:    "dispatchlog_failed",
+				Unique:  false,
+				Columns: []*schema.Column{DispatchLogsColumns[2], DispatchLogsColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status = 'failed' AND deleted_at IS NULL",
+				},
+			},
 		},
 	}
 	// HitlApprovalsColumns holds the columns for the "hitl_approvals" table.
@@ -545,6 +564,14 @@ var (
 				Name:    "hitlapproval_tenant_id_activity_id",
 				Unique:  false,
 				Columns: []*schema.Column{HitlApprovalsColumns[2], HitlApprovalsColumns[11]},
+			},
+			{
+				Name:    "hitlapproval_pending",
+				Unique:  false,
+				Columns: []*schema.Column{HitlApprovalsColumns[2], HitlApprovalsColumns[8]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status = 'pending' AND deleted_at IS NULL",
+				},
 			},
 		},
 	}

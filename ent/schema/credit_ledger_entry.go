@@ -47,10 +47,11 @@ func (CreditLedgerEntry) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of CreditLedgerEntry.
+// Indexes of CreditLedgerEntry. The idempotency key is unique per tenant
+// through (tenant_id, ref_id): a posting stores its key in both columns
+// and conflicts on ref_id, so a second unique index would only cost writes.
 func (CreditLedgerEntry) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("tenant_id", "idempotency_key").Unique(),
 		index.Fields("tenant_id", "seq").Unique(),
 		index.Fields("tenant_id", "created_at"),
 	}

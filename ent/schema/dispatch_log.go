@@ -2,6 +2,7 @@ package schema
 
 import (
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -48,6 +49,9 @@ func (DispatchLog) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("tenant_id", "created_at"),
 		index.Fields("tenant_id", "status"),
+		// The failed list (page.FailedDispatches), newest first.
+		index.Fields("tenant_id", "created_at").StorageKey("dispatchlog_failed").
+			Annotations(entsql.IndexWhere("status = 'failed' AND deleted_at IS NULL")),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -50,5 +51,8 @@ func (HitlApproval) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("tenant_id", "status", "expires_at"),
 		index.Fields("tenant_id", "activity_id"),
+		// The pending list (page.PendingApprovals), oldest request first.
+		index.Fields("tenant_id", "requested_at").StorageKey("hitlapproval_pending").
+			Annotations(entsql.IndexWhere("status = 'pending' AND deleted_at IS NULL")),
 	}
 }

@@ -1,6 +1,7 @@
 // Package scope is the dependency-free core of tenant isolation: the viewer
 // in the context, the registry of entities the generated code fills in, and
-// the SQL filters shared by queries, edge predicates and checks. Services use
+// the sealing of caller SQL behind the tenant scope (seal.go), shared by
+// queries, edge predicates, updates, deletes and checks. Services use
 // it through the privacy and hooks packages; the generated ent code imports it
 // directly, which those packages cannot allow (they import ent).
 package scope
