@@ -283,8 +283,15 @@ func haRound(t *testing.T, h *db.DB, l *ledger.Ledger, b *billing.Billing, sys c
 		wg.Wait()
 		t.Fatalf("kill -9 %d: %v", postmaster, err)
 	}
-	// From here no process of the old primary runs: a write that starts
-	// now and succeeds was served by the new one.
+	// SIGKILL takes effect when each process is next scheduled: wait until
+	// the postmaster is gone (or a zombie), so that a write that starts
+	// after killedAt and succeeds was served by the new primary.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", postmaster))
+		if _, rest, _ := strings.Cut(string(stat), ") "); err != nil || strings.HasPrefix(rest, "Z") {
+			break
+		}
+	}
 	killedAt = time.Now()
 	killed.Store(true)
 	for deadline := time.Now().Add(3 * time.Minute); firstAfter.Load() == 0 && time.Now().Before(deadline); {
