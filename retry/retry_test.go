@@ -58,10 +58,7 @@ func TestUnknownWrapsFailoverOnly(t *testing.T) {
 	if err := retry.Unknown(lost); !errors.Is(err, retry.ErrOutcomeUnknown) || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Unknown(connection lost) = %v, want ErrOutcomeUnknown wrapping the cause", err)
 	}
-	refused := &pgconn.ConnectError{} // nothing was sent: pgconn.SafeToRetry
-	if !pgconn.SafeToRetry(refused) {
-		t.Skip("pgx no longer marks connect errors safe to retry")
-	}
+	refused := notSent{io.ErrUnexpectedEOF} // a failover error pgx marks as sent nothing
 	for _, err := range []error{&pgconn.PgError{Code: "40001"}, &pgconn.PgError{Code: "23505"}, context.Canceled, refused} {
 		if errors.Is(retry.Unknown(err), retry.ErrOutcomeUnknown) {
 			t.Errorf("Unknown(%v) says outcome unknown: the server answered, nothing was written", err)
@@ -97,3 +94,10 @@ func TestDoStopsAtTheDeadline(t *testing.T) {
 		t.Fatalf("Do under a deadline = %d attempts, %v; want several attempts then the last error", attempts, err)
 	}
 }
+
+// notSent is a connection error pgx reports as safe to retry: it happened
+// before anything was sent (pgconn.SafeToRetry).
+type notSent struct{ error }
+
+func (e notSent) Unwrap() error   { return e.error }
+func (notSent) SafeToRetry() bool { return true }
