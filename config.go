@@ -40,6 +40,13 @@ type Config struct {
 	Driver  string // DriverPgx or DriverPQ
 	Pooler  string // "" (direct) or PoolerPgBouncer
 
+	// ReadURL lists standbys (one or more hosts) for reads under
+	// ReadOnly(ctx); "" reads from the primary. Same credentials rules as URL.
+	ReadURL string
+	// MaxReplicaLag: a standby further behind than this (replay lag) is
+	// skipped and the read goes to the primary; 0 accepts any lag.
+	MaxReplicaLag time.Duration
+
 	// ConnectTimeout bounds each new connection (TCP, TLS, startup and
 	// authentication); a URL's own connect_timeout wins.
 	ConnectTimeout time.Duration
@@ -78,14 +85,15 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // DefaultConfig is the configuration with no environment set.
 func DefaultConfig() Config {
-	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx, ConnectTimeout: 10 * time.Second,
+	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx, ConnectTimeout: 10 * time.Second, MaxReplicaLag: 5 * time.Second,
 		ApplicationName: filepath.Base(os.Args[0])}
 }
 
 // ConfigFromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
 // DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT,
-// DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT and
-// DATABASE_APPLICATION_NAME; unset variables keep their defaults.
+// DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT,
+// DATABASE_APPLICATION_NAME, DATABASE_READ_URL and
+// DATABASE_MAX_REPLICA_LAG; unset variables keep their defaults.
 func ConfigFromEnv() (Config, error) {
 	return configFrom(os.LookupEnv)
 }
@@ -94,6 +102,9 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	cfg := DefaultConfig()
 	if v, ok := lookup("DATABASE_URL"); ok && strings.TrimSpace(v) != "" {
 		cfg.URL = strings.TrimSpace(v)
+	}
+	if v, ok := lookup("DATABASE_READ_URL"); ok && strings.TrimSpace(v) != "" {
+		cfg.ReadURL = strings.TrimSpace(v)
 	}
 	var err error
 	if cfg.PoolMin, err = intVar(lookup, "DATABASE_POOL_MIN", cfg.PoolMin); err != nil {
@@ -118,6 +129,7 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 		{"DATABASE_CONNECT_TIMEOUT", &cfg.ConnectTimeout},
 		{"DATABASE_STATEMENT_TIMEOUT", &cfg.StatementTimeout},
 		{"DATABASE_IDLE_TX_TIMEOUT", &cfg.IdleTxTimeout},
+		{"DATABASE_MAX_REPLICA_LAG", &cfg.MaxReplicaLag},
 	} {
 		if *d.v, err = durationVar(lookup, d.name, *d.v); err != nil {
 			return Config{}, err
@@ -225,6 +237,17 @@ func (c Config) validDSN() (string, error) {
 		return "", &ConfigError{"DATABASE_APPLICATION_NAME", "want at most 63 printable ASCII characters"}
 	case c.Driver != DriverPgx && c.Driver != DriverPQ:
 		return "", &ConfigError{"DATABASE_DRIVER", fmt.Sprintf("want %q or %q, got %q", DriverPgx, DriverPQ, c.Driver)}
+	case c.MaxReplicaLag < 0:
+		return "", &ConfigError{"DATABASE_MAX_REPLICA_LAG", "must not be negative"}
+	case c.ReadURL != "" && c.Driver != DriverPgx:
+		return "", &ConfigError{"DATABASE_READ_URL", "needs the pgx driver"}
+	}
+	if c.ReadURL != "" {
+		r := c
+		r.URL, r.ReadURL = c.ReadURL, ""
+		if _, err := r.DSN(); err != nil {
+			return "", &ConfigError{"DATABASE_READ_URL", "want postgres://user:password@host:port[,host:port...]/database"}
+		}
 	}
 	return c.DSN()
 }
@@ -288,8 +311,8 @@ func (c Config) Redacted() string { return RedactURL(c.URL) }
 // String prints the configuration with its URL redacted, so %v, %+v and %s
 // never show a password.
 func (c Config) String() string {
-	return fmt.Sprintf("{URL:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s Pooler:%q ConnectTimeout:%s StatementTimeout:%s IdleTxTimeout:%s ApplicationName:%q}",
-		c.Redacted(), c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.Pooler, c.ConnectTimeout, c.StatementTimeout, c.IdleTxTimeout, c.ApplicationName)
+	return fmt.Sprintf("{URL:%s ReadURL:%s MaxReplicaLag:%s PoolMin:%d PoolMax:%d SSL:%t Driver:%s Pooler:%q ConnectTimeout:%s StatementTimeout:%s IdleTxTimeout:%s ApplicationName:%q}",
+		c.Redacted(), RedactURL(c.ReadURL), c.MaxReplicaLag, c.PoolMin, c.PoolMax, c.SSL, c.Driver, c.Pooler, c.ConnectTimeout, c.StatementTimeout, c.IdleTxTimeout, c.ApplicationName)
 }
 
 // GoString is String for %#v.
@@ -298,7 +321,7 @@ func (c Config) GoString() string { return "db.Config" + c.String() }
 // LogValue makes log/slog print the configuration redacted.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", c.Redacted()), slog.Int("pool_min", c.PoolMin), slog.Int("pool_max", c.PoolMax),
+		slog.String("url", c.Redacted()), slog.String("read_url", RedactURL(c.ReadURL)), slog.Duration("max_replica_lag", c.MaxReplicaLag), slog.Int("pool_min", c.PoolMin), slog.Int("pool_max", c.PoolMax),
 		slog.Bool("ssl", c.SSL), slog.String("driver", c.Driver), slog.String("pooler", c.Pooler), slog.Duration("connect_timeout", c.ConnectTimeout),
 		slog.Duration("statement_timeout", c.StatementTimeout), slog.Duration("idle_tx_timeout", c.IdleTxTimeout),
 		slog.String("application_name", c.ApplicationName),
@@ -310,6 +333,6 @@ func (c Config) LogValue() slog.Value {
 func (c Config) MarshalJSON() ([]byte, error) {
 	type plain Config // drops the methods, so no recursion
 	p := plain(c)
-	p.URL = c.Redacted()
+	p.URL, p.ReadURL = c.Redacted(), RedactURL(c.ReadURL)
 	return json.Marshal(p)
 }

@@ -26,8 +26,9 @@ type DB struct {
 	*ent.Client
 	SQL *sql.DB
 
-	pool *pgxpool.Pool // the pool under SQL with the pgx driver; nil with lib/pq
-	cfg  Config
+	pool    *pgxpool.Pool // the pool under SQL with the pgx driver; nil with lib/pq
+	replica *replica      // DATABASE_READ_URL's pool; nil without one
+	cfg     Config
 }
 
 // Open connects with cfg, checks the server answers, and returns the Ent
@@ -37,7 +38,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{Client: NewClient(sqlDB), SQL: sqlDB, pool: pool, cfg: cfg}, nil
+	d := &DB{SQL: sqlDB, pool: pool, cfg: cfg}
+	if cfg.ReadURL != "" {
+		r := cfg
+		r.URL, r.ReadURL = cfg.ReadURL, ""
+		d.replica = &replica{cfg: r}
+	}
+	d.Client = ent.NewClient(ent.Driver(routeDriver{entsql.OpenDB("postgres", sqlDB), d.replica}))
+	return d, nil
 }
 
 // NewClient returns an Ent client on an existing pool (from OpenDB), with
@@ -71,6 +79,11 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
+		// After a failover (docs/OPERATIONS.md): pgx closes a connection
+		// whose statement failed on the network, pings one idle for over
+		// a second before lending it, and this sweep drops dead idle ones
+		// and refills MinConns on the new primary.
+		pcfg.HealthCheckPeriod = healthCheckPeriod
 		cfg.instrument(pcfg)
 		if cfg.Pooler != "" {
 			pcfg.ConnConfig.DefaultQueryExecMode = poolerExecMode
@@ -110,6 +123,10 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 	}
 	return sqlDB, nil, nil
 }
+
+// healthCheckPeriod is how often pgxpool checks its idle connections
+// (pgx's default is a minute).
+const healthCheckPeriod = 5 * time.Second
 
 // poolerExecMode is the pgx query mode behind a transaction pooler: no
 // named prepared statements (a later transaction may run on another server

@@ -5,15 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/lib/pq"
 
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/retry"
 )
 
 // Tx is one database transaction with both faces: an Ent client whose
@@ -34,19 +31,24 @@ type TxOption func(*txOptions)
 
 type txOptions struct {
 	sql.TxOptions
-	attempts int // 1 unless the caller declared the function idempotent
+	attempts   int  // 1 unless the caller declared the function idempotent
+	idempotent bool // rerun after a failover too
 }
 
 // Idempotent declares that fn may run more than once: everything it does
 // goes through the transaction (no e-mails, no external calls, no state
-// kept between attempts), so a serialization failure or deadlock reruns
-// it, up to attempts times in all (3 when attempts <= 1).
+// kept between attempts) and a rerun after a committed attempt changes
+// nothing (keys, upserts by (tenant_id, ref_id)). A serialization failure
+// or deadlock reruns it, up to attempts times in all (3 when attempts <=
+// 1); a failover or lost connection reruns it with backoff inside the
+// caller's deadline (retry.Do), whatever attempts says.
 func Idempotent(attempts int) TxOption {
 	return func(o *txOptions) {
 		o.attempts = attempts
 		if attempts <= 1 {
 			o.attempts = 3
 		}
+		o.idempotent = true
 	}
 }
 
@@ -76,22 +78,33 @@ func runTx(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, tx *
 	for _, opt := range opts {
 		opt(&o)
 	}
-	for attempt := 1; ; attempt++ {
-		err := runTxOnce(ctx, sqlDB, fn, &o.TxOptions)
-		if !isConflict(err) {
-			return err
-		}
-		if attempt >= o.attempts || ctx.Err() != nil {
-			return fmt.Errorf("%w (attempt %d of %d): %w", ErrTxConflict, attempt, o.attempts, err)
-		}
-		// Jittered backoff, so two conflicting retries do not meet again.
-		backoff := time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrTxConflict, err)
-		case <-time.After(backoff):
-		}
+	if IsReadOnlyContext(ctx) && !o.ReadOnly {
+		return ErrReadOnly
 	}
+	conflicts := 0
+	var err error
+	run := func(ctx context.Context) error {
+		err = runTxOnce(ctx, sqlDB, fn, &o.TxOptions)
+		switch retry.Classify(err) {
+		case retry.Conflict:
+			if conflicts++; conflicts >= o.attempts {
+				return nil // stop: err is kept
+			}
+			return err
+		case retry.Failover:
+			if o.idempotent {
+				return err
+			}
+		}
+		return nil
+	}
+	if _, rerr := retry.Do(ctx, run); rerr != nil {
+		err = rerr
+	}
+	if retry.Classify(err) == retry.Conflict {
+		return fmt.Errorf("%w (attempt %d of %d): %w", ErrTxConflict, max(conflicts, 1), o.attempts, err)
+	}
+	return err
 }
 
 func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, tx *Tx) error, opts *sql.TxOptions) (err error) {
@@ -114,7 +127,12 @@ func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, 
 		return err
 	}
 	done = true
-	return sqlTx.Commit()
+	if err := sqlTx.Commit(); err != nil {
+		// The COMMIT was sent: unless the server answered, it may have
+		// been applied (an idempotent caller reruns and finds out).
+		return retry.Unknown(err)
+	}
+	return nil
 }
 
 // txDriver is the Ent driver inside WithTx: statements go to the *sql.Tx,
@@ -126,16 +144,17 @@ func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx
 func (txDriver) Close() error                             { return nil }
 func (txDriver) Dialect() string                          { return dialect.Postgres }
 
-// isConflict reports a serialization failure or deadlock, from either
-// driver.
-func isConflict(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "40001" || pgErr.Code == "40P01"
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		return pqErr.Code == "40001" || pqErr.Code == "40P01"
-	}
-	return false
+// ErrOutcomeUnknown matches the error of a write whose connection was lost
+// after it was sent (a COMMIT without an answer): it may have been
+// applied. Writes not declared idempotent are not retried; check, then
+// decide.
+var ErrOutcomeUnknown = retry.ErrOutcomeUnknown
+
+// Retry runs fn, which must be idempotent (ledger postings, LLM call
+// recordings, webhook handling, upserts by (tenant_id, ref_id)), and
+// reruns it after a failover, a lost connection or a serialization
+// failure, with backoff inside ctx's deadline (30 s without one).
+func Retry(ctx context.Context, fn func(ctx context.Context) error) error {
+	_, err := retry.Do(ctx, fn)
+	return err
 }

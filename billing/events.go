@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
+	"github.com/leadmetrics/db/retry"
 )
 
 // Event types the service acts on; any other type is stored and ignored.
@@ -130,6 +131,27 @@ func (b *Billing) HandleEvent(ctx context.Context, ev Event) (delivered *Outcome
 	if err != nil {
 		return nil, invalid(ErrInvalidEvent, "payload: %v", err)
 	}
+	// Idempotent on (provider, event id): rerun after a failover, a lost
+	// connection or a serialization failure; a rerun whose first attempt
+	// had committed reports Duplicate.
+	var out *Outcome
+	var failure error
+	_, err = retry.Do(ctx, func(ctx context.Context) error {
+		o, err := b.handle(ctx, ev, payload)
+		if o != nil {
+			out, failure = o, err // stored: err is the event's failure
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, failure
+}
+
+// handle is one attempt of HandleEvent, in one transaction.
+func (b *Billing) handle(ctx context.Context, ev Event, payload []byte) (*Outcome, error) {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -154,7 +176,11 @@ func (b *Billing) HandleEvent(ctx context.Context, ev Event) (delivered *Outcome
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		tx.Rollback()
-		return b.duplicate(ctx, ev)
+		out, err := b.duplicate(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	to, known := eventTargets[ev.Type]
 	var failure error

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/retry"
 )
 
 // BatchResult is the outcome of one posting of a batch: Entry when it was
@@ -45,7 +46,19 @@ var ErrBatchTooLarge = fmt.Errorf("ledger: more than %d postings in a batch", Ma
 // one at a time, so that each still gets its own result.
 //
 // It needs the pgx driver (db.OpenDB): the postings go out as one pipeline.
-func (l *Ledger) PostBatch(ctx context.Context, ps []Posting) ([]BatchResult, error) {
+//
+// A batch whose connection is lost or whose primary fails over is rerun
+// (retry.Do, inside ctx's deadline): postings an attempt had committed
+// come back Replayed.
+func (l *Ledger) PostBatch(ctx context.Context, ps []Posting) (res []BatchResult, err error) {
+	_, err = retry.Do(ctx, func(ctx context.Context) error {
+		res, err = l.postBatch(ctx, ps)
+		return err
+	})
+	return res, err
+}
+
+func (l *Ledger) postBatch(ctx context.Context, ps []Posting) ([]BatchResult, error) {
 	if len(ps) > MaxBatch {
 		return nil, ErrBatchTooLarge
 	}

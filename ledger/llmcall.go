@@ -12,6 +12,7 @@ import (
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
+	"github.com/leadmetrics/db/retry"
 )
 
 // LLMCall is one call to a language model and what it cost.
@@ -101,7 +102,12 @@ func (l *Ledger) RecordLLMCall(ctx context.Context, c LLMCall) (callID string, e
 		return "", nil, err
 	}
 	if c.Cost == 0 {
-		id, err := l.logFreeCall(ctx, tenant, &c)
+		// Idempotent on (tenant_id, ref_id): rerun after a failover.
+		var id string
+		_, err := retry.Do(ctx, func(ctx context.Context) (err error) {
+			id, err = l.logFreeCall(ctx, tenant, &c)
+			return err
+		})
 		return id, nil, err
 	}
 	e, err := l.post(ctx, l.db, Posting{

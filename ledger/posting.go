@@ -17,7 +17,9 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/input"
+	"github.com/leadmetrics/db/internal/readonly"
 	"github.com/leadmetrics/db/privacy"
+	"github.com/leadmetrics/db/retry"
 )
 
 // Posting is one movement of credits a caller asks for.
@@ -182,8 +184,21 @@ const (
 // set. Outside the common case it takes at most a few more round trips:
 // the tenant's first posting creates the balance row, and a duplicate that
 // raced the original reads it back.
-func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
-	e, err := l.postOnce(ctx, q, p, call)
+//
+// Outside a caller's transaction a posting is rerun after a failover,
+// a lost connection or a serialization failure (retry.Do): its key makes
+// it idempotent, and a rerun whose first attempt had committed returns
+// that entry with Replayed set. Inside one (PostTx) the caller's
+// transaction is gone with the connection: the caller reruns it.
+func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) (e *Entry, err error) {
+	if _, inTx := q.(*sql.Tx); inTx {
+		e, err = l.postOnce(ctx, q, p, call)
+	} else {
+		_, err = retry.Do(ctx, func(ctx context.Context) error {
+			e, err = l.postOnce(ctx, q, p, call)
+			return err
+		})
+	}
 	observe(ctx, p.Kind, e, err)
 	return e, err
 }
@@ -198,6 +213,9 @@ type prepared struct {
 
 // prepare validates and authorizes p and builds its statement arguments.
 func prepare(ctx context.Context, p *Posting) (*prepared, error) {
+	if readonly.Is(ctx) {
+		return nil, fmt.Errorf("ledger: posting %q: %w", p.IdempotencyKey, readonly.ErrWrite)
+	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
