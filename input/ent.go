@@ -95,10 +95,11 @@ func (e *IDTakenError) Error() string {
 func (e *IDTakenError) Unwrap() error { return scope.ErrCrossTenantRef }
 
 // IDConflict returns an *IDTakenError when err is a unique violation of a
-// table's primary key (pgx or lib/pq), else nil.
+// table's primary key or of its unique id (tenant-owned tables, whose
+// primary key is (tenant_id, id)) (pgx or lib/pq), else nil.
 func IDConflict(err error) error {
 	table, constraint, ok := uniqueViolation(err)
-	if !ok || constraint != table+"_pkey" {
+	if !ok || (constraint != table+"_pkey" && constraint != table+"_id_key") {
 		return nil
 	}
 	entity := table

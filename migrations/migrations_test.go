@@ -212,9 +212,7 @@ func TestBaselineSkipsExistingSchema(t *testing.T) {
 	// A database that already has the schema (say, from the official CLI's
 	// schema apply) but no revision table.
 	for _, f := range files {
-		if _, err := db.ExecContext(ctx, string(f.Bytes())); err != nil {
-			t.Fatal(err)
-		}
+		execFile(t, db, f)
 	}
 	if _, err := migrations.Apply(ctx, db, migrations.Options{}); err == nil {
 		t.Fatal("apply on a non-empty database without baseline succeeded")
@@ -283,9 +281,7 @@ func TestCLITargetIdentifierRowIsNotARevision(t *testing.T) {
 	db := testdb.Open(t, testdb.EmptyURL(t))
 	files := embeddedFiles(t)
 	for _, f := range files {
-		if _, err := db.ExecContext(ctx, string(f.Bytes())); err != nil {
-			t.Fatal(err)
-		}
+		execFile(t, db, f)
 	}
 	if _, err := db.ExecContext(ctx, `CREATE SCHEMA atlas_schema_revisions;
 		CREATE TABLE atlas_schema_revisions.atlas_schema_revisions (version varchar PRIMARY KEY,
@@ -316,5 +312,20 @@ func rehash(t *testing.T, dir *atlasmigrate.LocalDir) {
 	}
 	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// execFile runs f's statements one by one, as the official CLI's schema
+// apply would (CONCURRENTLY refuses a multi-statement string).
+func execFile(t *testing.T, db *sql.DB, f atlasmigrate.File) {
+	t.Helper()
+	stmts, err := f.Stmts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", f.Name(), err)
+		}
 	}
 }
