@@ -36,9 +36,11 @@ type fixture struct {
 	ids     map[string][]string // activity ids per tenant
 }
 
-func setup(b *testing.B) *fixture {
+func setup(b *testing.B) *fixture { return setupAt(b, testdb.URL(b)) }
+
+// setupAt seeds the migrated database at url.
+func setupAt(b *testing.B, url string) *fixture {
 	b.Helper()
-	url := testdb.URL(b)
 	ctx := context.Background()
 	cfg := db.DefaultConfig()
 	cfg.URL, cfg.PoolMin, cfg.PoolMax = url, 2, 4
