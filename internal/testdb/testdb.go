@@ -149,9 +149,52 @@ func (migrator) Migrate(ctx context.Context, sqlDB *sql.DB, _ pgtestdb.Config) e
 // URL returns the URL of a new migrated database, dropped after the test.
 // With TEST_PGBOUNCER_URL set it reaches the database through that
 // PgBouncer (transaction pooling); the template and the cloning stay direct.
+// With TEST_CITUS_URL set every test shares that Citus database (a cluster
+// needs the extension in each database, so no per-test copies): the
+// migrations are applied once (distributing the tables) and tests isolate
+// themselves with fresh tenants.
 func URL(t testing.TB) string {
 	t.Helper()
+	if u := CitusURL(t); u != "" {
+		return u
+	}
 	return viaPooler(t, pgtestdb.Custom(t, pgConfig(t), migrator{}).URL())
+}
+
+var (
+	citusOnce sync.Once
+	citusErr  error
+)
+
+// CitusURL returns TEST_CITUS_URL, migrated, or "" when it is not set.
+func CitusURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("TEST_CITUS_URL")
+	if u == "" {
+		return ""
+	}
+	citusOnce.Do(func() {
+		sqlDB, err := sql.Open("pgx", u)
+		if err != nil {
+			citusErr = err
+			return
+		}
+		defer sqlDB.Close()
+		_, citusErr = migrations.Apply(context.Background(), sqlDB, migrations.Options{})
+	})
+	if citusErr != nil {
+		t.Fatalf("testdb: migrate TEST_CITUS_URL: %v", citusErr)
+	}
+	return u
+}
+
+// SkipOnCitus skips a test that needs a database of its own (an empty
+// one, a whole-database fingerprint, fixed ids) on the shared Citus run.
+func SkipOnCitus(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("TEST_CITUS_URL") != "" {
+		t.Skip("shared Citus database: " + why)
+	}
 }
 
 // viaPooler points rawURL at TEST_PGBOUNCER_URL's host and port when set.
@@ -172,6 +215,7 @@ func viaPooler(t testing.TB, rawURL string) string {
 // EmptyURL returns the URL of a new database with no schema at all.
 func EmptyURL(t testing.TB) string {
 	t.Helper()
+	SkipOnCitus(t, "needs an empty database")
 	return pgtestdb.Custom(t, pgConfig(t), pgtestdb.NoopMigrator{}).URL()
 }
 
