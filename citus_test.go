@@ -38,7 +38,7 @@ func citusURL(t *testing.T) string {
 	if os.Getenv("TEST_CITUS_URL") == "" {
 		t.Skip("TEST_CITUS_URL not set (scripts/citus.sh start)")
 	}
-	return testdb.CitusURL(t)
+	return testdb.URL(t)
 }
 
 // TestCitusPlacement: after the migrations, every tenant-owned table of the
