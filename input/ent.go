@@ -112,7 +112,9 @@ func IDConflict(err error) error {
 func uniqueViolation(err error) (table, constraint string, ok bool) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.TableName, pgErr.ConstraintName, pgErr.Code == "23505"
+		// On Citus the names are a shard's: activities_102008.
+		return shardSuffix.ReplaceAllString(pgErr.TableName, ""), shardSuffix.ReplaceAllString(pgErr.ConstraintName, ""),
+			pgErr.Code == "23505"
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
@@ -120,6 +122,8 @@ func uniqueViolation(err error) (table, constraint string, ok bool) {
 	}
 	return "", "", false
 }
+
+var shardSuffix = regexp.MustCompile(`_[0-9]+$`)
 
 // GuardConflict checks the values an upsert SETs on conflict (Update,
 // SetX, a raw UpdateSet.Set), which no hook sees: the generated createSpec

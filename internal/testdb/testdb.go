@@ -210,7 +210,9 @@ func CitusURL(t testing.TB) string {
 	all := append([]node{{u.Hostname(), coordPort}}, workers...)
 	for _, n := range all {
 		exec(t, nodeURL(n.host, n.port, "postgres"), `CREATE DATABASE `+name)
-		t.Cleanup(func() { execQuiet(nodeURL(n.host, n.port, "postgres"), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`) })
+		t.Cleanup(func() {
+			execQuiet(nodeURL(n.host, n.port, "postgres"), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		})
 		exec(t, nodeURL(n.host, n.port, name), `CREATE EXTENSION citus`)
 	}
 	dbURL := nodeURL(u.Hostname(), coordPort, name)
