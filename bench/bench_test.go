@@ -41,9 +41,11 @@ type fixture struct {
 
 // setup seeds the fixture. BENCH_URL_EXTRA ("&plan_cache_mode=auto")
 // appends URL parameters to the Ent client's connections only.
-func setup(b *testing.B) *fixture {
+func setup(b *testing.B) *fixture { return setupAt(b, testdb.URL(b)) }
+
+// setupAt seeds the migrated database at url.
+func setupAt(b *testing.B, url string) *fixture {
 	b.Helper()
-	url := testdb.URL(b)
 	ctx := context.Background()
 	cfg := db.DefaultConfig()
 	cfg.URL, cfg.PoolMin, cfg.PoolMax = url+os.Getenv("BENCH_URL_EXTRA"), 2, 4

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/leadmetrics/db/cuid"
@@ -333,9 +334,11 @@ func (b *Billing) apply(ctx context.Context, tx *sql.Tx, o *order, to Status) (*
 			IdempotencyKey: ReversalKey(o.ID), TopupOrderID: o.ID, Description: "topup order refunded", TenantID: o.TenantID})
 	}
 	if err == nil {
-		_, err = tx.ExecContext(ctx, `UPDATE topup_orders SET status = $3::varchar, updated_at = now(),
-			paid_at = CASE WHEN $3::varchar = 'paid' THEN now() ELSE paid_at END
-			WHERE id = $1 AND tenant_id = $2`, o.ID, o.TenantID, string(to))
+		// The time is a parameter: Citus refuses now() inside CASE
+		// (non-IMMUTABLE functions in CASE/COALESCE, SQLSTATE 0A000).
+		_, err = tx.ExecContext(ctx, `UPDATE topup_orders SET status = $3::varchar, updated_at = $4,
+			paid_at = CASE WHEN $3::varchar = 'paid' THEN $4::timestamptz ELSE paid_at END
+			WHERE id = $1 AND tenant_id = $2`, o.ID, o.TenantID, string(to), time.Now())
 	}
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT apply_order`); rerr != nil {

@@ -1109,6 +1109,12 @@ func (_u *AgentConfigUpdateOne) sqlSave(ctx context.Context) (_node *AgentConfig
 	_node = &AgentConfig{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues
+	// tenancy (Citus): a tenant viewer's row is read back by
+	// (tenant_id, id), which routes to one shard, not by id alone.
+	reread := scope.TenantPredicate(ctx, "AgentConfig")
+	if reread != nil {
+		_spec.Assign, _spec.ScanValues = nil, nil
+	}
 	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{agentconfig.Label}
@@ -1116,6 +1122,14 @@ func (_u *AgentConfigUpdateOne) sqlSave(ctx context.Context) (_node *AgentConfig
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
 		return nil, err
+	}
+	if reread != nil {
+		if err = scope.Reread(ctx, _u.driver, _spec, reread, _node.scanValues, _node.assignValues); err != nil {
+			if _, ok := err.(*sqlgraph.NotFoundError); ok {
+				err = &NotFoundError{agentconfig.Label}
+			}
+			return nil, err
+		}
 	}
 	_u.mutation.done = true
 	return _node, nil

@@ -883,6 +883,12 @@ func (_u *BillingEventUpdateOne) sqlSave(ctx context.Context) (_node *BillingEve
 	_node = &BillingEvent{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues
+	// tenancy (Citus): a tenant viewer's row is read back by
+	// (tenant_id, id), which routes to one shard, not by id alone.
+	reread := scope.TenantPredicate(ctx, "BillingEvent")
+	if reread != nil {
+		_spec.Assign, _spec.ScanValues = nil, nil
+	}
 	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{billingevent.Label}
@@ -890,6 +896,14 @@ func (_u *BillingEventUpdateOne) sqlSave(ctx context.Context) (_node *BillingEve
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
 		return nil, err
+	}
+	if reread != nil {
+		if err = scope.Reread(ctx, _u.driver, _spec, reread, _node.scanValues, _node.assignValues); err != nil {
+			if _, ok := err.(*sqlgraph.NotFoundError); ok {
+				err = &NotFoundError{billingevent.Label}
+			}
+			return nil, err
+		}
 	}
 	_u.mutation.done = true
 	return _node, nil

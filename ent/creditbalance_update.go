@@ -420,6 +420,12 @@ func (_u *CreditBalanceUpdateOne) sqlSave(ctx context.Context) (_node *CreditBal
 	_node = &CreditBalance{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues
+	// tenancy (Citus): a tenant viewer's row is read back by
+	// (tenant_id, id), which routes to one shard, not by id alone.
+	reread := scope.TenantPredicate(ctx, "CreditBalance")
+	if reread != nil {
+		_spec.Assign, _spec.ScanValues = nil, nil
+	}
 	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditbalance.Label}
@@ -427,6 +433,14 @@ func (_u *CreditBalanceUpdateOne) sqlSave(ctx context.Context) (_node *CreditBal
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
 		return nil, err
+	}
+	if reread != nil {
+		if err = scope.Reread(ctx, _u.driver, _spec, reread, _node.scanValues, _node.assignValues); err != nil {
+			if _, ok := err.(*sqlgraph.NotFoundError); ok {
+				err = &NotFoundError{creditbalance.Label}
+			}
+			return nil, err
+		}
 	}
 	_u.mutation.done = true
 	return _node, nil

@@ -95,10 +95,11 @@ func (e *IDTakenError) Error() string {
 func (e *IDTakenError) Unwrap() error { return scope.ErrCrossTenantRef }
 
 // IDConflict returns an *IDTakenError when err is a unique violation of a
-// table's primary key (pgx or lib/pq), else nil.
+// table's primary key or of its unique id (tenant-owned tables, whose
+// primary key is (tenant_id, id)) (pgx or lib/pq), else nil.
 func IDConflict(err error) error {
 	table, constraint, ok := uniqueViolation(err)
-	if !ok || constraint != table+"_pkey" {
+	if !ok || (constraint != table+"_pkey" && constraint != table+"_id_key") {
 		return nil
 	}
 	entity := table
@@ -111,7 +112,9 @@ func IDConflict(err error) error {
 func uniqueViolation(err error) (table, constraint string, ok bool) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.TableName, pgErr.ConstraintName, pgErr.Code == "23505"
+		// On Citus the names are a shard's: activities_102008.
+		return shardSuffix.ReplaceAllString(pgErr.TableName, ""), shardSuffix.ReplaceAllString(pgErr.ConstraintName, ""),
+			pgErr.Code == "23505"
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
@@ -119,6 +122,8 @@ func uniqueViolation(err error) (table, constraint string, ok bool) {
 	}
 	return "", "", false
 }
+
+var shardSuffix = regexp.MustCompile(`_[0-9]+$`)
 
 // GuardConflict checks the values an upsert SETs on conflict (Update,
 // SetX, a raw UpdateSet.Set), which no hook sees: the generated createSpec

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
 )
 
@@ -44,6 +45,7 @@ func contentOf(key string) ledger.Posting {
 // 16 workers x 500 postings over 10 tenants. Workers walk the keys in step
 // with some jitter, so duplicates of a key race each other.
 func TestConcurrentPostings(t *testing.T) {
+	testdb.SkipOnCitus(t, "its duplicates must race their original, which the coordinator's extra hop did not produce (docs/SCALE.md, open items)")
 	const workers, perWorker, tenants = 16, 500, 10
 	env := ledgertest.New(t)
 	ctxs := make([]context.Context, tenants)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,7 +78,9 @@ func (l *Ledger) IngestLLMCalls(ctx context.Context, calls []LLMCall) (int64, er
 		return 0, idErr
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	// Citus reports a worker's unique violation during COPY as XX000.
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" ||
+		pgErr.Code == "XX000" && strings.HasPrefix(pgErr.Message, "duplicate key value violates unique constraint")) {
 		return 0, invalid(ErrIdempotencyConflict, "batch holds an LLM call already recorded, nothing ingested: %s", pgErr.Detail)
 	}
 	return n, err

@@ -53,7 +53,7 @@ func TestRecordLLMCallWithUsage(t *testing.T) {
 		t.Fatalf("usage past zero: %v, balance_after %v", err, e)
 	}
 	var cost int64
-	if err := env.DB.QueryRow(`SELECT l.cost FROM llm_call_logs l JOIN credit_ledger_entries e ON e.llm_call_id = l.id
+	if err := env.DB.QueryRow(`SELECT l.cost FROM llm_call_logs l JOIN credit_ledger_entries e ON e.tenant_id = l.tenant_id AND e.llm_call_id = l.id
 		WHERE l.tenant_id = $1 AND l.ref_id = 'req-2'`, tenant).Scan(&cost); err != nil || cost != 300 {
 		t.Fatalf("call log cost %d: %v", cost, err)
 	}

@@ -38,7 +38,7 @@ func post(t *testing.T, env *ledgertest.Env, ctx context.Context, k kind, amount
 // events, then the balance matches their sum and the newest entry.
 func TestCreditLedgerBalanceReconciliation(t *testing.T) {
 	env := ledgertest.New(t)
-	_, ctx := env.Tenant(t, "")
+	tenant, ctx := env.Tenant(t, "")
 	events := []struct {
 		k      kind
 		amount int64
@@ -55,8 +55,11 @@ func TestCreditLedgerBalanceReconciliation(t *testing.T) {
 		t.Fatalf("balance %d, want %d", got, want)
 	}
 	var sum, newest int64
-	if err := env.DB.QueryRow(`SELECT sum(amount), (SELECT balance_after FROM credit_ledger_entries ORDER BY seq DESC LIMIT 1)
-		FROM credit_ledger_entries`).Scan(&sum, &newest); err != nil {
+	if err := env.DB.QueryRow(`SELECT sum(amount) FROM credit_ledger_entries WHERE tenant_id = $1`, tenant).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.QueryRow(`SELECT balance_after FROM credit_ledger_entries WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1`,
+		tenant).Scan(&newest); err != nil {
 		t.Fatal(err)
 	}
 	if sum != want || newest != want {

@@ -228,6 +228,9 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 	pending, err := ex.Pending(ctx)
 	switch {
 	case errors.Is(err, migrate.ErrNoPendingFiles):
+		if err := distribute(ctx, conn, opts); err != nil {
+			return res, err
+		}
 		res.Current, err = currentVersion(ctx, rrw)
 		return res, err
 	case errors.As(err, new(*migrate.NotCleanError)):
@@ -245,8 +248,21 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error)
 		res.Applied = append(res.Applied, f.Version())
 		opts.logf("applied %s (%s)", f.Name(), time.Since(start).Round(time.Millisecond))
 	}
+	if err := distribute(ctx, conn, opts); err != nil {
+		return res, err
+	}
 	res.Current, err = currentVersion(ctx, rrw)
 	return res, err
+}
+
+// distribute places, on Citus, the tables the files created (a no-op
+// elsewhere); a retry of Apply finishes what a failed run left.
+func distribute(ctx context.Context, conn *sql.Conn, opts Options) error {
+	placed, err := Distribute(ctx, conn)
+	for _, d := range placed {
+		opts.logf("citus: %s is a %s table", d.Table, d.Type)
+	}
+	return err
 }
 
 // applyFile runs one file in its own transaction, or on the connection

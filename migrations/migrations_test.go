@@ -315,20 +315,16 @@ func rehash(t *testing.T, dir *atlasmigrate.LocalDir) {
 	}
 }
 
-// execFile runs a migration file's SQL as a plain client would: in one
-// implicit transaction, or statement by statement for a file that must run
-// outside one (-- atlas:txmode none, e.g. CREATE INDEX CONCURRENTLY).
+// execFile runs f's statements one by one, as the official CLI's schema
+// apply would (CONCURRENTLY refuses a multi-statement string).
 func execFile(t *testing.T, db *sql.DB, f atlasmigrate.File) {
 	t.Helper()
-	stmts := []string{string(f.Bytes())}
-	if strings.Contains(stmts[0], "-- atlas:txmode none") {
-		var err error
-		if stmts, err = f.Stmts(); err != nil {
-			t.Fatal(err)
-		}
+	stmts, err := f.Stmts()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, s := range stmts {
-		if _, err := db.ExecContext(context.Background(), s); err != nil {
+		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", f.Name(), err)
 		}
 	}

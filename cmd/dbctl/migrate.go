@@ -353,7 +353,28 @@ func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writ
 	if err != nil {
 		return err
 	}
-	return writeStatus(out, cfg.Redacted(), st, f.check)
+	dist, err := migrations.Distribution(ctx, sqlDB)
+	if err != nil {
+		return err
+	}
+	serr := writeStatus(out, cfg.Redacted(), st, f.check)
+	writeDistribution(out, dist)
+	return serr
+}
+
+// writeDistribution prints each table's Citus placement (nothing without
+// the citus extension); a local table there is one apply did not place.
+func writeDistribution(out io.Writer, dist []migrations.TableDistribution) {
+	if dist == nil {
+		return
+	}
+	fmt.Fprintln(out, "\ncitus:")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tTYPE\tCOLUMN\tCOLOCATION\tSHARDS")
+	for _, d := range dist {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", d.Table, d.Type, cmpOr(d.Column, "-"), d.ColocationID, d.ShardCount)
+	}
+	tw.Flush()
 }
 
 // errMigrationsFailed and errMigrationsPending make status exit 1.

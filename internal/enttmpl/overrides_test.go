@@ -21,6 +21,7 @@ var overridden = map[string]string{
 	"dialect/sql/select":             "9c2e88b13cf74b41",
 	"dialect/sql/group":              "ae4a612b6bb1662f",
 	"dialect/sql/delete":             "5f0200f3a47cc2f7",
+	"dialect/sql/update":             "8a719d26595f89b5", // update.tmpl
 }
 
 func TestTemplateOverrides(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 )
 
 // Sealing: the generated code never lets a caller's function touch the
@@ -234,4 +235,41 @@ func applyScope(ctx context.Context, n *Node, sel *sql.Selector) {
 	if n.SoftDelete && !IncludeDeleted(ctx) {
 		sel.Where(sql.IsNull(sel.C(ColumnDeletedAt)))
 	}
+}
+
+// TenantPredicate returns the predicate tenant_id = <viewer's tenant> for
+// an entity whose rows carry their tenant in tenant_id, under a tenant
+// viewer; nil for the system viewer and shared entities.
+func TenantPredicate(ctx context.Context, typ string) func(*sql.Selector) {
+	v, ok := FromContext(ctx)
+	n, found := Lookup(typ)
+	if !ok || v.System || !found || n.Kind == KindShared || n.Kind == "" {
+		return nil
+	}
+	tenant := v.TenantID
+	return func(s *sql.Selector) { s.Where(sql.EQ(s.C(ColumnTenantID), tenant)) }
+}
+
+// Reread reads back the row an UpdateOne changed, by its id and pred (the
+// tenant), into assign; sqlgraph.NotFoundError when it is gone.
+func Reread(ctx context.Context, drv dialect.Driver, spec *sqlgraph.UpdateSpec, pred func(*sql.Selector),
+	scan func([]string) ([]any, error), assign func([]string, []any) error) error {
+	found := false
+	q := sqlgraph.NewQuerySpec(spec.Node.Table, spec.Node.Columns, spec.Node.ID)
+	q.Predicate = func(s *sql.Selector) {
+		s.Where(sql.EQ(s.C(spec.Node.ID.Column), spec.Node.ID.Value))
+		pred(s)
+	}
+	q.ScanValues = scan
+	q.Assign = func(columns []string, values []any) error {
+		found = true
+		return assign(columns, values)
+	}
+	if err := sqlgraph.QueryNodes(ctx, drv, q); err != nil {
+		return err
+	}
+	if !found {
+		return &sqlgraph.NotFoundError{}
+	}
+	return nil
 }

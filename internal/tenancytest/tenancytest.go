@@ -403,7 +403,7 @@ func (e *Env) CrossTenantLinks() []string {
 		for _, fk := range t.ForeignKeys {
 			q := fmt.Sprintf(`SELECT c.id FROM %q c JOIN %q p ON c.%q = p.id
 				WHERE c.tenant_id <> p.tenant_id AND p.tenant_id <> $1`, t.Name, fk.RefTable.Name, fk.Columns[0].Name)
-			rows, err := e.DB.Query(q, privacy.PlatformTenantID)
+			rows, err := e.queryRepartitioned(q, privacy.PlatformTenantID)
 			if err != nil {
 				e.T.Fatalf("cross-tenant links of %s.%s: %v", t.Name, fk.Columns[0].Name, err)
 			}
@@ -517,4 +517,36 @@ func (e *Env) AppendOne(ctx context.Context, typ, id, field string, v any) error
 	}
 	m.Call([]reflect.Value{reflect.ValueOf(v).Convert(m.Type().In(0))})
 	return errOf(call(u, "Exec", ctx))
+}
+
+// queryRepartitioned runs q in a transaction that lets Citus join
+// distributed tables on other columns than tenant_id (a placeholder setting
+// on plain PostgreSQL); the rows are read before the transaction ends.
+func (e *Env) queryRepartitioned(q string, args ...any) (*sqlRows, error) {
+	tx, err := e.DB.Begin()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(`SET LOCAL citus.enable_repartition_joins TO on`); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	rows, err := tx.Query(q, args...)
+	if err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return &sqlRows{Rows: rows, tx: tx}, nil
+}
+
+// sqlRows ends its transaction when closed.
+type sqlRows struct {
+	*sql.Rows
+	tx *sql.Tx
+}
+
+func (r *sqlRows) Close() error {
+	err := r.Rows.Close()
+	r.tx.Rollback()
+	return err
 }

@@ -149,10 +149,109 @@ func (migrator) Migrate(ctx context.Context, sqlDB *sql.DB, _ pgtestdb.Config) e
 // URL returns the URL of a new migrated database, dropped after the test.
 // With TEST_PGBOUNCER_URL set it reaches the database through that
 // PgBouncer (transaction pooling); the template and the cloning stay direct.
+// With TEST_CITUS_URL set (a Citus coordinator) the database is created on
+// every node of that cluster instead, with the extension and the nodes
+// registered, then migrated (which distributes the tables).
 func URL(t testing.TB) string {
 	t.Helper()
+	if os.Getenv("TEST_CITUS_URL") != "" {
+		return CitusURL(t)
+	}
 	return viaPooler(t, pgtestdb.Custom(t, pgConfig(t), migrator{}).URL())
 }
+
+// CitusURL returns the URL of a new migrated database on the Citus cluster
+// of TEST_CITUS_URL, dropped on every node after the test; "" when it is not
+// set. A cluster database needs the extension on each node, so no template
+// copies: about a second per test.
+func CitusURL(t testing.TB) string {
+	t.Helper()
+	coord := os.Getenv("TEST_CITUS_URL")
+	if coord == "" {
+		return ""
+	}
+	ctx := context.Background()
+	u, err := url.Parse(coord)
+	if err != nil {
+		t.Fatalf("testdb: TEST_CITUS_URL: %v", err)
+	}
+	main, err := sql.Open("pgx", coord)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	defer main.Close()
+	type node struct {
+		host string
+		port int
+	}
+	var workers []node
+	rows, err := main.QueryContext(ctx, `SELECT nodename, nodeport FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodeport`)
+	if err != nil {
+		t.Fatalf("testdb: list the Citus nodes of TEST_CITUS_URL: %v", err)
+	}
+	for rows.Next() {
+		var n node
+		if err := rows.Scan(&n.host, &n.port); err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, n)
+	}
+	rows.Close()
+	name := "lmtest_" + strings.ToLower(strings.ReplaceAll(cuidish(), "-", ""))
+	nodeURL := func(host string, port int, dbname string) string {
+		v := *u
+		v.Host, v.Path = fmt.Sprintf("%s:%d", host, port), "/"+dbname
+		return v.String()
+	}
+	coordPort := 5432
+	if p := u.Port(); p != "" {
+		fmt.Sscan(p, &coordPort)
+	}
+	all := append([]node{{u.Hostname(), coordPort}}, workers...)
+	for _, n := range all {
+		exec(t, nodeURL(n.host, n.port, "postgres"), `CREATE DATABASE `+name)
+		t.Cleanup(func() {
+			execQuiet(nodeURL(n.host, n.port, "postgres"), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		})
+		exec(t, nodeURL(n.host, n.port, name), `CREATE EXTENSION citus`)
+	}
+	dbURL := nodeURL(u.Hostname(), coordPort, name)
+	exec(t, dbURL, fmt.Sprintf(`SELECT citus_set_coordinator_host('%s', %d)`, u.Hostname(), coordPort))
+	for _, w := range workers {
+		exec(t, dbURL, fmt.Sprintf(`SELECT citus_add_node('%s', %d)`, w.host, w.port))
+	}
+	sqlDB, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	if _, err := migrations.Apply(ctx, sqlDB, migrations.Options{}); err != nil {
+		t.Fatalf("testdb: migrate the Citus database: %v", err)
+	}
+	return dbURL
+}
+
+func exec(t testing.TB, rawURL, stmt string) {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), rawURL)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(context.Background(), stmt); err != nil {
+		t.Fatalf("testdb: %s: %v", stmt, err)
+	}
+}
+
+func execQuiet(rawURL, stmt string) {
+	if c, err := pgx.Connect(context.Background(), rawURL); err == nil {
+		c.Exec(context.Background(), stmt)
+		c.Close(context.Background())
+	}
+}
+
+// cuidish is a unique lower-case name part.
+func cuidish() string { return fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()) }
 
 // viaPooler points rawURL at TEST_PGBOUNCER_URL's host and port when set.
 func viaPooler(t testing.TB, rawURL string) string {
@@ -172,6 +271,7 @@ func viaPooler(t testing.TB, rawURL string) string {
 // EmptyURL returns the URL of a new database with no schema at all.
 func EmptyURL(t testing.TB) string {
 	t.Helper()
+	SkipOnCitus(t, "needs an empty database")
 	return pgtestdb.Custom(t, pgConfig(t), pgtestdb.NoopMigrator{}).URL()
 }
 
@@ -252,4 +352,13 @@ func Fingerprint(t testing.TB, sqlDB *sql.DB, tables ...string) string {
 		parts = append(parts, table+"="+sum)
 	}
 	return strings.Join(parts, " ")
+}
+
+// SkipOnCitus skips a test that cannot run on the Citus cluster, saying
+// why (TEST_CITUS_URL runs).
+func SkipOnCitus(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("TEST_CITUS_URL") != "" {
+		t.Skip("on Citus: " + why)
+	}
 }

@@ -29,6 +29,7 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -57,7 +58,8 @@ func LoadTables(schemaPath string) ([]*schema.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: tables of %s: %w", schemaPath, err)
 	}
-	return tables, CheckStringBounds(tables)
+	// The tenant-leading keys Ent cannot declare (internal/tenantkeys).
+	return tenantkeys.Apply(tables), CheckStringBounds(tables)
 }
 
 // ErrStringBounds matches (errors.Is) a schema whose string MaxLen and

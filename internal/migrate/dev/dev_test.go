@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/internal/migrate/dev"
+	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/migrations"
 )
@@ -47,7 +48,7 @@ func copyMigrations(t *testing.T) *atlasmigrate.LocalDir {
 // withExtraColumn returns the schema's tables with one more column on users:
 // the shape of a schema edit nobody generated a migration for.
 func withExtraColumn() []*schema.Table {
-	tables := slices.Clone(migrate.Tables)
+	tables := tenantkeys.Apply(slices.Clone(migrate.Tables))
 	for i, tbl := range tables {
 		if tbl.Name == "users" {
 			c := *tbl
@@ -65,7 +66,7 @@ func TestCheckInSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, tables := range map[string][]*schema.Table{"source": loaded, "generated": migrate.Tables} {
+	for name, tables := range map[string][]*schema.Table{"source": loaded, "generated": tenantkeys.Apply(migrate.Tables)} {
 		if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t), tables); err != nil {
 			t.Fatalf("%s schema and migrations disagree: %v", name, err)
 		}

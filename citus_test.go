@@ -1,0 +1,262 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/activity"
+	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/deliverable"
+	"github.com/leadmetrics/db/ent/dispatchlog"
+	"github.com/leadmetrics/db/ent/hitlapproval"
+	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/ent/migrate"
+	"github.com/leadmetrics/db/internal/tenantkeys"
+	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/ledger"
+	"github.com/leadmetrics/db/migrations"
+	"github.com/leadmetrics/db/privacy"
+)
+
+// citusURL skips the test unless TEST_CITUS_URL names a Citus coordinator
+// (scripts/citus.sh start), and returns it migrated.
+func citusURL(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("TEST_CITUS_URL") == "" {
+		t.Skip("TEST_CITUS_URL not set (scripts/citus.sh start)")
+	}
+	return testdb.URL(t)
+}
+
+// TestCitusPlacement: after the migrations, every tenant-owned table of the
+// Ent schema is distributed by tenant_id, all in one co-location group, and
+// every other table is a reference table; none is left local.
+func TestCitusPlacement(t *testing.T) {
+	sqlDB := testdb.Open(t, citusURL(t))
+	dist, err := migrations.Distribution(context.Background(), sqlDB)
+	if err != nil || dist == nil {
+		t.Fatalf("distribution: %v %v", dist, err)
+	}
+	byTable := map[string]migrations.TableDistribution{}
+	for _, d := range dist {
+		byTable[d.Table] = d
+	}
+	colocation := -1
+	for _, tb := range tenantkeys.Apply(migrate.Tables) {
+		d, ok := byTable[tb.Name]
+		switch {
+		case !ok:
+			t.Errorf("%s: missing on the cluster", tb.Name)
+		case tenantkeys.Owned(tb) && tenantkeys.Distributed(tb.Name, true):
+			if d.Type != "distributed" || d.Column != tenantkeys.Column {
+				t.Errorf("%s: %s by %q, want distributed by tenant_id", tb.Name, d.Type, d.Column)
+			}
+			if colocation == -1 {
+				colocation = d.ColocationID
+			}
+			if d.ColocationID != colocation {
+				t.Errorf("%s: co-location group %d, want %d", tb.Name, d.ColocationID, colocation)
+			}
+		default:
+			if d.Type != "reference" {
+				t.Errorf("%s: %s, want a reference table", tb.Name, d.Type)
+			}
+		}
+	}
+	for _, d := range dist {
+		if d.Type == "local" {
+			t.Errorf("%s is local: Distribute did not place it", d.Table)
+		}
+	}
+}
+
+// stmtRecorder records every statement sent through its connections.
+type stmtRecorder struct {
+	mu    sync.Mutex
+	stmts []recorded
+}
+
+type recorded struct {
+	sql  string
+	args []any
+}
+
+func (r *stmtRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	r.stmts = append(r.stmts, recorded{d.SQL, d.Args})
+	r.mu.Unlock()
+	return ctx
+}
+
+func (r *stmtRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *stmtRecorder) take() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.stmts
+	r.stmts = nil
+	return out
+}
+
+var taskCount = regexp.MustCompile(`Task Count: (\d+)`)
+
+// TestCitusTenantQueriesRouteToOneShard runs the frequent tenant queries
+// (those of TestTenantQueriesUseTenantLeadingIndexes), Ent writes, a ledger
+// posting and a reconciliation as a tenant viewer on the cluster, records
+// every statement they send, and EXPLAINs each: a plan whose distributed
+// part runs more than one task fans out to several shards and fails.
+func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
+	url := citusURL(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &stmtRecorder{}
+	cfg.Tracer = rec
+	traced := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { traced.Close() })
+	plain := testdb.Open(t, url)
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", traced)))
+	led := ledger.New(client, traced)
+
+	tenant := cuid.New()
+	testdb.Tenants(t, plain, tenant)
+	ctx := privacy.WithTenant(context.Background(), tenant)
+	sys := privacy.WithSystem(context.Background())
+	if _, err := led.Post(sys, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: 100, IdempotencyKey: "seed", TenantID: tenant}); err != nil {
+		t.Fatal(err)
+	}
+	camp := client.Campaign.Create().SetName("c").SaveX(ctx)
+	act := client.Activity.Create().SetType("write").SetTitle("T").SetCampaign(camp).SaveX(ctx)
+	client.Deliverable.Create().SetKind("email").SetTitle("D").SetActivity(act).SaveX(ctx)
+	rec.take()
+
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	ops := []struct {
+		name string
+		run  func() error
+	}{
+		{"activities work queue", func() error {
+			_, err := client.Activity.Query().Where(activity.StatusEQ(activity.StatusPending)).
+				Order(ent.Asc(activity.FieldScheduledAt)).Limit(50).All(ctx)
+			return err
+		}},
+		{"deliverables of an activity", func() error {
+			_, err := client.Deliverable.Query().Where(deliverable.ActivityID(act.ID)).All(ctx)
+			return err
+		}},
+		{"recent llm calls", func() error {
+			_, err := client.LlmCallLog.Query().Where(llmcalllog.CreatedAtGTE(since)).
+				Order(ent.Desc(llmcalllog.FieldCreatedAt)).Limit(50).All(ctx)
+			return err
+		}},
+		{"ledger page", func() error {
+			_, err := client.CreditLedgerEntry.Query().Order(ent.Desc("created_at")).Limit(50).All(ctx)
+			return err
+		}},
+		{"failed dispatches", func() error {
+			_, err := client.DispatchLog.Query().Where(dispatchlog.StatusEQ(dispatchlog.StatusFailed)).All(ctx)
+			return err
+		}},
+		{"pending approvals", func() error {
+			_, err := client.HitlApproval.Query().Where(hitlapproval.StatusEQ(hitlapproval.StatusPending)).
+				Order(ent.Asc(hitlapproval.FieldExpiresAt)).All(ctx)
+			return err
+		}},
+		{"count users", func() error { _, err := client.User.Query().Count(ctx); return err }},
+		{"get by id", func() error { _, err := client.Activity.Get(ctx, act.ID); return err }},
+		{"eager loading", func() error {
+			_, err := client.Campaign.Query().WithActivities().All(ctx)
+			return err
+		}},
+		{"edge predicate", func() error {
+			_, err := client.Activity.Query().Where(activity.HasCampaignWith()).All(ctx)
+			return err
+		}},
+		{"create with an edge", func() error {
+			_, err := client.Activity.Create().SetType("write").SetTitle("N").SetCampaign(camp).Save(ctx)
+			return err
+		}},
+		{"update", func() error { return client.Activity.UpdateOneID(act.ID).SetTitle("U").Exec(ctx) }},
+		{"upsert", func() error {
+			return client.Activity.Create().SetRefID("up").SetType("write").SetTitle("X").
+				OnConflictColumns(activity.FieldTenantID, activity.FieldRefID).UpdateTitle().Exec(ctx)
+		}},
+		{"ledger usage posting", func() error {
+			_, err := led.Post(ctx, ledger.Posting{Kind: creditledgerentry.KindUsage, Amount: -3, IdempotencyKey: "use-" + cuid.New()})
+			return err
+		}},
+		{"reconcile", func() error {
+			r, err := led.Reconcile(ctx)
+			if err == nil && len(r.Drifts) > 0 {
+				t.Errorf("reconcile: %v", r)
+			}
+			return err
+		}},
+	}
+	for _, op := range ops {
+		t.Run(op.name, func(t *testing.T) {
+			if err := op.run(); err != nil {
+				t.Fatal(err)
+			}
+			stmts := rec.take()
+			explained := 0
+			for _, s := range stmts {
+				if !explainable(s.sql) {
+					continue
+				}
+				plan := explainText(t, plain, s)
+				explained++
+				for _, m := range taskCount.FindAllStringSubmatch(plan, -1) {
+					if n, _ := strconv.Atoi(m[1]); n > 1 {
+						t.Errorf("fans out to %d shards:\n%s\n%s", n, s.sql, plan)
+					}
+				}
+			}
+			if explained == 0 {
+				t.Fatalf("no statement recorded")
+			}
+		})
+	}
+}
+
+// explainable reports whether s is a query or a write (not BEGIN, SET...).
+func explainable(s string) bool {
+	w := strings.ToUpper(strings.Fields(strings.TrimSpace(s) + " x")[0])
+	switch w {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH":
+		return true
+	}
+	return false
+}
+
+func explainText(t *testing.T, sqlDB *sql.DB, s recorded) string {
+	t.Helper()
+	rows, err := sqlDB.Query("EXPLAIN "+s.sql, s.args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", s.sql, err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
