@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
@@ -19,10 +18,6 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
-	"github.com/leadmetrics/db/ent/deliverable"
-	"github.com/leadmetrics/db/ent/dispatchlog"
-	"github.com/leadmetrics/db/ent/hitlapproval"
-	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/internal/testdb"
@@ -144,39 +139,16 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 	client.Deliverable.Create().SetKind("email").SetTitle("D").SetActivity(act).SaveX(ctx)
 	rec.take()
 
-	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	ops := []struct {
+	// The index test's frequent queries, then the writes and the ledger.
+	type op struct {
 		name string
 		run  func() error
-	}{
-		{"activities work queue", func() error {
-			_, err := client.Activity.Query().Where(activity.StatusEQ(activity.StatusPending)).
-				Order(ent.Asc(activity.FieldScheduledAt)).Limit(50).All(ctx)
-			return err
-		}},
-		{"deliverables of an activity", func() error {
-			_, err := client.Deliverable.Query().Where(deliverable.ActivityID(act.ID)).All(ctx)
-			return err
-		}},
-		{"recent llm calls", func() error {
-			_, err := client.LlmCallLog.Query().Where(llmcalllog.CreatedAtGTE(since)).
-				Order(ent.Desc(llmcalllog.FieldCreatedAt)).Limit(50).All(ctx)
-			return err
-		}},
-		{"ledger page", func() error {
-			_, err := client.CreditLedgerEntry.Query().Order(ent.Desc("created_at")).Limit(50).All(ctx)
-			return err
-		}},
-		{"failed dispatches", func() error {
-			_, err := client.DispatchLog.Query().Where(dispatchlog.StatusEQ(dispatchlog.StatusFailed)).All(ctx)
-			return err
-		}},
-		{"pending approvals", func() error {
-			_, err := client.HitlApproval.Query().Where(hitlapproval.StatusEQ(hitlapproval.StatusPending)).
-				Order(ent.Asc(hitlapproval.FieldExpiresAt)).All(ctx)
-			return err
-		}},
-		{"count users", func() error { _, err := client.User.Query().Count(ctx); return err }},
+	}
+	var ops []op
+	for _, q := range frequentTenantQueries(ctx, client, act.ID) {
+		ops = append(ops, op{q.table, q.run})
+	}
+	ops = append(ops, []op{
 		{"get by id", func() error { _, err := client.Activity.Get(ctx, act.ID); return err }},
 		{"eager loading", func() error {
 			_, err := client.Campaign.Query().WithActivities().All(ctx)
@@ -206,7 +178,7 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 			}
 			return err
 		}},
-	}
+	}...)
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
 			if err := op.run(); err != nil {

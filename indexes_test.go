@@ -39,25 +39,26 @@ func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
 // EXPLAIN that each reads its table through an index whose condition
 // starts from the tenant: a missing index or a filter the layer adds in a
 // form no index serves fails here.
-func TestTenantQueriesUseTenantLeadingIndexes(t *testing.T) {
-	sqlDB := testdb.DB(t)
-	seedForPlans(t, sqlDB)
-	rec := &recorder{Driver: entsql.OpenDB(dialect.Postgres, sqlDB)}
-	client := ent.NewClient(ent.Driver(rec))
-	ctx := privacy.WithTenant(context.Background(), "t07")
-	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+// tenantQuery is one of the queries a tenant's requests make most, named
+// by the table whose plan matters.
+type tenantQuery struct {
+	table string
+	run   func() error
+}
 
-	queries := []struct {
-		table string
-		run   func() error
-	}{
+// frequentTenantQueries are the platform's most frequent tenant reads;
+// the index test (here) and the Citus routing test both run them.
+// activityID is an activity of the viewer's tenant.
+func frequentTenantQueries(ctx context.Context, client *ent.Client, activityID string) []tenantQuery {
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	return []tenantQuery{
 		{"activities", func() error { // the work queue
 			_, err := client.Activity.Query().Where(activity.StatusEQ(activity.StatusPending)).
 				Order(ent.Asc(activity.FieldScheduledAt)).Limit(50).All(ctx)
 			return err
 		}},
 		{"deliverables", func() error {
-			_, err := client.Deliverable.Query().Where(deliverable.ActivityID("a07-17")).All(ctx)
+			_, err := client.Deliverable.Query().Where(deliverable.ActivityID(activityID)).All(ctx)
 			return err
 		}},
 		{"llm_call_logs", func() error {
@@ -83,6 +84,15 @@ func TestTenantQueriesUseTenantLeadingIndexes(t *testing.T) {
 			return err
 		}},
 	}
+}
+
+func TestTenantQueriesUseTenantLeadingIndexes(t *testing.T) {
+	sqlDB := testdb.DB(t)
+	seedForPlans(t, sqlDB)
+	rec := &recorder{Driver: entsql.OpenDB(dialect.Postgres, sqlDB)}
+	client := ent.NewClient(ent.Driver(rec))
+	ctx := privacy.WithTenant(context.Background(), "t07")
+	queries := frequentTenantQueries(ctx, client, "a07-17")
 	for _, q := range queries {
 		t.Run(q.table, func(t *testing.T) {
 			if err := q.run(); err != nil {
