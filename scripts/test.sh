@@ -8,6 +8,13 @@
 # prints one line per test instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tests use the local server unless told otherwise: start it when it is
+# down (a project machine after a restart); a no-op when it runs.
+if [ -z "${TEST_DATABASE_URL:-}${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null &&
+  ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
 gotestsum=gotest.tools/gotestsum@v1.13.0
 if ! go run "$gotestsum" --version >/dev/null 2>&1; then
   echo "test.sh: $gotestsum unavailable (no module proxy?): plain go test" >&2
