@@ -6,6 +6,7 @@
 #
 #   scripts/citus.sh install  # build Citus from the vendored source when missing
 #   scripts/citus.sh start    # prints postgres://postgres@127.0.0.1:5441/leadmetrics?sslmode=disable
+#   scripts/citus.sh reset    # drop and recreate the database on every node (a fresh run)
 #   scripts/citus.sh stop
 #   scripts/citus.sh url
 #   scripts/citus.sh status   # exit 0 when every node runs
@@ -114,6 +115,16 @@ start() {
   echo "$url"
 }
 
+# reset drops the database on every node and starts afresh: CI applies the
+# migrations to a new database each run, as on a fresh machine.
+reset() {
+  installed || { echo "citus: not installed (scripts/citus.sh install)" >&2; exit 1; }
+  for p in "${ports[@]}"; do
+    if node_running "$p"; then psql_at "$p" postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"; fi
+  done
+  start
+}
+
 stop() {
   for i in 0 1 2; do
     if node_running "${ports[$i]}"; then
@@ -127,7 +138,8 @@ case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
+  reset) reset ;;
   url) echo "$url" ;;
   status) status ;;
-  *) echo "usage: $0 install|start|stop|url|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|reset|stop|url|status" >&2; exit 2 ;;
 esac
