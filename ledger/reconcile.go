@@ -3,9 +3,12 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadmetrics/db/privacy"
 )
@@ -72,12 +75,51 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 // ReconcileAll checks every tenant's ledger; only the system viewer may.
 // It reads each tenant's entries in index order, one tenant at a time, in
 // one statement (one snapshot): no sort, nothing spills, and it takes no
-// lock a posting waits for.
+// lock a posting waits for. On Citus, which refuses that statement's
+// recursive skip scan, it checks one tenant per statement instead (each
+// one routed to its shard; no snapshot across tenants).
 func (l *Ledger) ReconcileAll(ctx context.Context) (*Report, error) {
 	if err := privacy.RequireSystem(ctx); err != nil {
 		return nil, fmt.Errorf("ledger: reconcile all tenants: %w", err)
 	}
-	return reconcile(ctx, l.db, reconcileAllSQL)
+	r, err := reconcile(ctx, l.db, reconcileAllSQL)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "0A000" { // feature_not_supported: a Citus coordinator
+		return l.reconcileEach(ctx)
+	}
+	return r, err
+}
+
+// reconcileEach is ReconcileAll as one statement per tenant.
+func (l *Ledger) reconcileEach(ctx context.Context) (*Report, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT tenant_id FROM credit_balances
+		UNION SELECT DISTINCT tenant_id FROM credit_ledger_entries ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	var tenants []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tenants = append(tenants, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	all := &Report{}
+	for _, id := range tenants {
+		r, err := reconcile(ctx, l.db, reconcileOneSQL, id)
+		if err != nil {
+			return nil, err
+		}
+		all.Tenants += r.Tenants
+		all.Drifts = append(all.Drifts, r.Drifts...)
+	}
+	return all, nil
 }
 
 // The reconcile statements compare, per tenant of ids, the balance row
