@@ -242,18 +242,29 @@ func Push(ctx context.Context, sqlDB *sql.DB, devURL string, tables []*schema.Ta
 	return len(plan.Changes), tx.Commit()
 }
 
+// Open connects to the clean dev database devURL through Atlas's
+// PostgreSQL driver (diff, inspect, lint); close the *sql.DB when done.
+func Open(devURL string) (*sql.DB, atlasmigrate.Driver, error) {
+	db, err := sql.Open("pgx", devURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	drv, err := postgres.Open(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("dev database: %w", err)
+	}
+	return db, drv, nil
+}
+
 // Inspect replays dir on the clean dev database devURL and returns the
 // schema it builds (the dev database is left clean).
 func Inspect(ctx context.Context, devURL string, dir atlasmigrate.Dir) (*atlasschema.Realm, error) {
-	db, err := sql.Open("pgx", devURL)
+	db, drv, err := Open(devURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dev: %w", err)
 	}
 	defer db.Close()
-	drv, err := postgres.Open(db)
-	if err != nil {
-		return nil, fmt.Errorf("dev: dev database: %w", err)
-	}
 	ex, err := atlasmigrate.NewExecutor(drv, dir, atlasmigrate.NopRevisionReadWriter{})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ package lint
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -16,7 +15,9 @@ import (
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlcheck"
 	"ariga.io/atlas/sql/sqlclient"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	"github.com/leadmetrics/db/internal/migrate/dev"
 )
 
 // Finding is one diagnostic of an analyzer on a statement.
@@ -91,15 +92,11 @@ func (r *Result) Err() error {
 // statement by statement and analyzes each. The dev database is restored
 // to its clean state afterwards.
 func Run(ctx context.Context, devURL string, base, files []migrate.File) (_ *Result, err error) {
-	db, err := sql.Open("pgx", devURL)
+	db, drv, err := dev.Open(devURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lint: %w", err)
 	}
 	defer db.Close()
-	drv, err := postgres.Open(db)
-	if err != nil {
-		return nil, fmt.Errorf("lint: dev database: %w", err)
-	}
 	// The CLI's lock: two linters sharing one dev database would see each
 	// other's tables.
 	unlock, err := drv.(schema.Locker).Lock(ctx, "atlas_lint", 0)
@@ -130,10 +127,10 @@ func Run(ctx context.Context, devURL string, base, files []migrate.File) (_ *Res
 		return nil, err
 	}
 	u, _ := url.Parse(devURL)
-	dev := &sqlclient.Client{Name: postgres.DriverName, DB: db, URL: &sqlclient.URL{URL: u}, Driver: drv}
+	devClient := &sqlclient.Client{Name: postgres.DriverName, DB: db, URL: &sqlclient.URL{URL: u}, Driver: drv}
 	res := &Result{Base: base}
 	for _, f := range loaded {
-		fr, err := analyze(ctx, dev, azs, f)
+		fr, err := analyze(ctx, devClient, azs, f)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +156,7 @@ func Analyzers(rewrites map[string]map[int][]string) ([]sqlcheck.Analyzer, error
 // analyze runs every analyzer on f, setting aside the findings its nolint
 // directives acknowledge. As in the CLI, an analyzer's error counts only
 // when some of its findings survived.
-func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer, f *sqlcheck.File) (*FileResult, error) {
+func analyze(ctx context.Context, devClient *sqlclient.Client, azs []sqlcheck.Analyzer, f *sqlcheck.File) (*FileResult, error) {
 	fr := &FileResult{File: f}
 	nl := readNolint(f)
 	fr.Ignored = nl.ignored
@@ -172,7 +169,7 @@ func analyze(ctx context.Context, dev *sqlclient.Client, azs []sqlcheck.Analyzer
 			found, acked []Finding
 			reported     bool
 		)
-		err := az.Analyze(ctx, &sqlcheck.Pass{File: f, Dev: dev, Reporter: sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
+		err := az.Analyze(ctx, &sqlcheck.Pass{File: f, Dev: devClient, Reporter: sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
 			reported = true
 			for _, d := range r.Diagnostics {
 				fd := Finding{
