@@ -26,7 +26,9 @@ vendor_dir() {
     [[ -d "$d/shared/vendor" ]] && { echo "$d/shared/vendor"; return; }
     d="$(dirname "$d")"
   done
-  echo "$(dirname "$repo")/shared/vendor"
+  # Project machines mount it at /work/shared (a clone in /tmp has no
+  # ancestor holding it).
+  echo /work/shared/vendor
 }
 vendor="${CITUS_VENDOR_DIR:-$(vendor_dir)}"
 port="${CITUS_PORT:-5441}"
@@ -77,8 +79,12 @@ status() {
   for p in "${ports[@]}"; do node_running "$p" || return 1; done
 }
 
+# start_node runs in the background and reports on stderr: start's stdout is
+# the URL alone (callers capture it; pg_ctlcluster may print notices such as
+# a removed stale pid file).
 start_node() {
   local name="$1" p="$2"
+  exec >&2
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$major $name"; then
     pg_createcluster "$major" "$name" --port "$p" -- --auth=trust >/dev/null
     local conf="/etc/postgresql/$major/$name/postgresql.conf"
@@ -104,9 +110,9 @@ start() {
   for pid in "${pids[@]}"; do wait "$pid"; done
   for p in "${ports[@]}"; do
     if [[ "$(psql_at "$p" postgres "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]]; then
-      psql_at "$p" postgres "CREATE DATABASE $db"
+      psql_at "$p" postgres "CREATE DATABASE $db" >&2
     fi
-    psql_at "$p" "$db" "CREATE EXTENSION IF NOT EXISTS citus"
+    psql_at "$p" "$db" "CREATE EXTENSION IF NOT EXISTS citus" >&2
   done
   psql_at "$port" "$db" "SELECT citus_set_coordinator_host('127.0.0.1', $port)" >/dev/null
   for p in "${ports[@]:1}"; do
@@ -120,7 +126,7 @@ start() {
 reset() {
   installed || { echo "citus: not installed (scripts/citus.sh install)" >&2; exit 1; }
   for p in "${ports[@]}"; do
-    if node_running "$p"; then psql_at "$p" postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"; fi
+    if node_running "$p"; then psql_at "$p" postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" >&2; fi
   done
   start
 }

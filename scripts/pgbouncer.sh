@@ -52,7 +52,7 @@ INI
   local as=()
   # PgBouncer refuses to run as root: drop to the server's user.
   if [[ "$(id -u)" == 0 ]]; then chown -R postgres "$dir"; as=(-u postgres); fi
-  "$bin" -d "${as[@]}" "$dir/pgbouncer.ini"
+  "$bin" -d "${as[@]}" "$dir/pgbouncer.ini" >&2 # stdout is the URL alone
   for _ in $(seq 1 50); do
     if running && pg_isready -q -h 127.0.0.1 -p "$port" -d postgres; then echo "$url"; return; fi
     sleep 0.1
