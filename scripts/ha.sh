@@ -13,8 +13,10 @@
 #   scripts/ha.sh stop-standby  # stop the secondary node (start brings it back)
 #
 # HA_DIR (/tmp/leadmetrics-ha), HA_PORT (5500: the monitor; the nodes take
-# the next two ports) override the defaults. Trust authentication, no TLS:
-# a test setup on 127.0.0.1 only.
+# the next two ports) override the defaults; HA_FAILOVER=default puts the
+# formation back on pg_auto_failover's own timing (the "before" figures in
+# docs/OPERATIONS.md). Trust authentication, no TLS: a test setup on
+# 127.0.0.1 only.
 set -euo pipefail
 
 dir="${HA_DIR:-/tmp/leadmetrics-ha}"
@@ -83,11 +85,17 @@ monitor_settings=(
   pgautofailover.primary_demote_timeout=5000
 )
 keeper_settings=(timeout.network_partition_timeout=5)
+if [[ "${HA_FAILOVER:-}" == default ]]; then
+  monitor_settings=("${monitor_settings[@]%%=*}") # RESET: the extension's defaults
+  keeper_settings=(timeout.network_partition_timeout=20)
+fi
 
 # tune_monitor applies monitor_settings (ALTER SYSTEM, kept across restarts).
 tune_monitor() {
   local kv args=()
-  for kv in "${monitor_settings[@]}"; do args+=(-c "ALTER SYSTEM SET ${kv%%=*} = ${kv#*=}"); done
+  for kv in "${monitor_settings[@]}"; do
+    if [[ "$kv" == *=* ]]; then args+=(-c "ALTER SYSTEM SET ${kv%%=*} = ${kv#*=}"); else args+=(-c "ALTER SYSTEM RESET $kv"); fi
+  done
   as psql -XAtq -h 127.0.0.1 -p "$mport" -d pg_auto_failover "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null
 }
 
