@@ -125,8 +125,9 @@ func Unknown(op string, err error) error {
 }
 
 // Budget bounds the retries of a context without a deadline: a
-// pg_auto_failover failover takes a few seconds, a managed service's
-// usually under a minute.
+// pg_auto_failover failover takes about 10 s with scripts/ha.sh's settings
+// (50 s with the extension's defaults), a managed service's 30-120 s: a
+// call that must ride through one needs its own deadline.
 const Budget = 30 * time.Second
 
 // Backoff between attempts: doubling from Base to Max, with full jitter so
