@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/retry"
 )
 
 // Upserted is what UpsertByRef did.
@@ -36,7 +37,10 @@ const (
 
 // ErrNotUpsert matches an UpsertByRef whose function did not run exactly one
 // create of a tenant-scoped entity, or whose create met the existing ref id
-// without an ON CONFLICT clause. Nothing was written.
+// without an ON CONFLICT clause: nothing was written. A function that does
+// not set the ref id (a fresh default each run) is found out when it is
+// rerun: that error matches ErrOutcomeUnknown too (the first attempt may
+// have committed), and no second row is written.
 var ErrNotUpsert = errors.New("db: UpsertByRef runs exactly one Ent upsert on (tenant_id, ref_id)")
 
 // errUnchanged rolls back a replayed upsert's transaction.
@@ -64,9 +68,10 @@ var errUnchanged = errors.New("db: upsert changed nothing")
 func (d *DB) UpsertByRef(ctx context.Context, upsert func(ctx context.Context, c *ent.Client) error) (Upserted, error) {
 	var res Upserted
 	attempts := 0
+	var firstRef ent.Value
 	err := runTx(ctx, d.SQL, func(ctx context.Context, tx *Tx) error {
 		attempts++
-		w := &refWrite{tx: tx.SQL}
+		w := &refWrite{tx: tx.SQL, firstRef: &firstRef}
 		tx.Client.Use(w.hook)
 		if err := upsert(ctx, tx.Client); err != nil {
 			return err
@@ -94,6 +99,7 @@ func (d *DB) UpsertByRef(ctx context.Context, upsert func(ctx context.Context, c
 // row with the ref id before and after the statement, in the transaction.
 type refWrite struct {
 	tx        *sql.Tx
+	firstRef  *ent.Value // the first attempt's ref id
 	mutations int
 	id        string
 	outcome   UpsertOutcome
@@ -117,6 +123,16 @@ func (w *refWrite) hook(next ent.Mutator) ent.Mutator {
 			return nil, err
 		}
 		ref, _ := m.Field("ref_id") // set by the caller, or a fresh default
+		switch {
+		case *w.firstRef == nil:
+			*w.firstRef = ref
+		case ref != *w.firstRef:
+			// A rerun with another key would write a second row: fn left
+			// the ref id to its default (or computes it anew).
+			return nil, &retry.OutcomeUnknownError{Op: "COMMIT", Err: fmt.Errorf(
+				"%w: the ref id changed between attempts (%v, then %v): fn must set it; the first attempt may have committed",
+				ErrNotUpsert, *w.firstRef, ref)}
+		}
 		idm, ok := m.(interface{ ID() (string, bool) })
 		if !ok {
 			return nil, fmt.Errorf("%w: %s has no string id", ErrNotUpsert, m.Type())

@@ -158,3 +158,24 @@ func TestUpsertByRefRerunsAfterConnectionLoss(t *testing.T) {
 		}
 	})
 }
+
+// A function that leaves the ref id to its default gets a new key on each
+// run: its rerun is refused instead of writing a second row, and the error
+// says the first attempt's outcome is unknown.
+func TestUpsertByRefRefusesAnUnstableRef(t *testing.T) {
+	h := openHandle(t, testdb.URL(t), nil)
+	testdb.Tenants(t, h.SQL, "up-a")
+	ctx := privacy.WithTenant(context.Background(), "up-a")
+	fired := testdb.KillAtCommit(t, h.SQL, "campaigns", 1)
+	res, err := h.UpsertByRef(ctx, func(ctx context.Context, c *ent.Client) error {
+		return c.Campaign.Create().SetName("no ref").
+			OnConflictColumns(campaign.FieldTenantID, campaign.FieldRefID).UpdateNewValues().Exec(ctx)
+	})
+	if !errors.Is(err, db.ErrNotUpsert) || !errors.Is(err, db.ErrOutcomeUnknown) || res.Attempts != 2 || fired() != 1 {
+		t.Fatalf("%+v, %v after %d runs of the trigger; want the rerun refused (ErrNotUpsert, ErrOutcomeUnknown)", res, err, fired())
+	}
+	var n int
+	if err := h.SQL.QueryRow(`SELECT count(*) FROM campaigns WHERE name = 'no ref'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows (%v): the refused rerun wrote", n, err)
+	}
+}
