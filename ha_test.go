@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/billing"
+	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/internal/testdb"
@@ -465,4 +466,89 @@ func TestStandbyReads(t *testing.T) {
 			t.Fatalf("Ent read with the standby stopped: %d, %v", n, err)
 		}
 	})
+}
+
+// TestCommitCutWhileWaitingForTheStandby: a COMMIT applied on the primary
+// whose backend is terminated while it waits for the synchronous standby
+// (replay paused there, synchronous_commit = remote_apply for the
+// transaction) has committed, but its client gets no answer. A write that
+// is not idempotent reports ErrOutcomeUnknown (and the row is there); an
+// upsert by ref id is rerun and reports the replay.
+func TestCommitCutWhileWaitingForTheStandby(t *testing.T) {
+	u := haDatabase(t)
+	waitHealthy(t)
+	h := openHA(t, u)
+	testdb.Tenants(t, h.SQL, "cut-tenant")
+	ctx := privacy.WithTenant(context.Background(), "cut-tenant")
+	standby := openHA(t, readURLOf(t, u))
+	if _, err := standby.SQL.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.SQL.Exec(`SELECT pg_wal_replay_resume()`) })
+
+	// cutSyncWait terminates the next backend that waits for the standby.
+	cutSyncWait := func() <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				var pid int
+				err := h.SQL.QueryRow(`SELECT pid FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event = 'SyncRep' LIMIT 1`).Scan(&pid)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				}
+				if err == nil {
+					_, err = h.SQL.Exec(`SELECT pg_terminate_backend($1)`, pid)
+				}
+				done <- err
+				return
+			}
+			done <- errors.New("no COMMIT waited for the standby within 30 s")
+		}()
+		return done
+	}
+	campaigns := func(ref string) (n int) {
+		if err := h.SQL.QueryRow(`SELECT count(*) FROM campaigns WHERE ref_id = $1`, ref).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	killed := cutSyncWait()
+	err := h.WithTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		if _, err := tx.SQL.ExecContext(ctx, `SET LOCAL synchronous_commit = remote_apply`); err != nil {
+			return err
+		}
+		return tx.Campaign.Create().SetRefID("once").SetName("x").Exec(ctx)
+	})
+	if kerr := <-killed; kerr != nil {
+		t.Fatal(kerr)
+	}
+	var ue *db.OutcomeUnknownError
+	if !errors.As(err, &ue) || ue.Op != "COMMIT" || !errors.Is(err, db.ErrOutcomeUnknown) {
+		t.Fatalf("WithTx: %v; want an OutcomeUnknownError of the COMMIT", err)
+	}
+	if n := campaigns("once"); n != 1 {
+		t.Fatalf("%d rows: the cut COMMIT had committed on the primary", n)
+	}
+
+	killed = cutSyncWait()
+	attempt := 0
+	res, err := h.UpsertByRef(ctx, func(ctx context.Context, c *ent.Client) error {
+		if attempt++; attempt == 1 {
+			if _, err := c.ExecContext(ctx, `SET LOCAL synchronous_commit = remote_apply`); err != nil {
+				return err
+			}
+		}
+		return upsertCampaign("upsert", "x")(ctx, c)
+	})
+	if kerr := <-killed; kerr != nil {
+		t.Fatal(kerr)
+	}
+	if err != nil || res.Outcome != db.Replayed || res.Attempts != 2 {
+		t.Fatalf("UpsertByRef: %+v, %v; want a rerun that finds the committed row (replayed)", res, err)
+	}
+	if n := campaigns("upsert"); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
 }

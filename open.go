@@ -49,10 +49,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 }
 
 // NewClient returns an Ent client on an existing pool (from OpenDB), with
-// the policies and hooks of ent/runtime registered. Closing the client
-// closes sqlDB.
+// the policies and hooks of ent/runtime registered, and Open's client's
+// rules: a write whose connection is lost after it was sent is
+// ErrOutcomeUnknown, writes under ReadOnlyContext are ErrReadOnly.
+// Closing the client closes sqlDB.
 func NewClient(sqlDB *sql.DB) *ent.Client {
-	return ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
+	return ent.NewClient(ent.Driver(routeDriver{Driver: entsql.OpenDB("postgres", sqlDB)}))
 }
 
 // OpenDB returns the configured *sql.DB alone, for tools that need no Ent

@@ -145,14 +145,14 @@ func (r routeDriver) Exec(ctx context.Context, query string, args, v any) error 
 	if IsReadOnlyContext(ctx) {
 		return ErrReadOnly
 	}
-	return retry.Unknown(r.Driver.Exec(ctx, query, args, v))
+	return retry.Unknown(verb(query), r.Driver.Exec(ctx, query, args, v))
 }
 
 func (r routeDriver) Query(ctx context.Context, query string, args, v any) error {
 	if !IsReadOnlyContext(ctx) {
 		err := r.Driver.Query(ctx, query, args, v)
 		if err != nil && isWrite(query) {
-			return retry.Unknown(err)
+			return retry.Unknown(verb(query), err)
 		}
 		return err
 	}
@@ -188,22 +188,31 @@ func (r routeDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.
 	if err != nil {
 		return nil, err
 	}
-	return commitTx{tx}, nil
+	if t, ok := tx.(*entsql.Tx); ok {
+		return commitTx{t}, nil
+	}
+	return tx, nil
 }
 
 // commitTx is an Ent transaction whose COMMIT, lost with its connection,
-// is ErrOutcomeUnknown.
-type commitTx struct{ dialect.Tx }
+// is ErrOutcomeUnknown. It keeps *entsql.Tx's ExecContext and QueryContext,
+// which the transactional client's raw SQL (tx.ExecContext) needs.
+type commitTx struct{ *entsql.Tx }
 
-func (t commitTx) Commit() error { return retry.Unknown(t.Tx.Commit()) }
+func (t commitTx) Commit() error { return retry.Unknown("COMMIT", t.Tx.Commit()) }
 
 // isWrite reports a statement that starts with a writing keyword: the
 // statements Ent builds never hide a write in a CTE.
 func isWrite(query string) bool {
-	word, _, _ := strings.Cut(strings.TrimSpace(query), " ")
-	switch strings.ToUpper(word) {
+	switch verb(query) {
 	case "INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "TRUNCATE":
 		return true
 	}
 	return false
+}
+
+// verb is the statement's first keyword, upper case.
+func verb(query string) string {
+	word, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+	return strings.ToUpper(word)
 }

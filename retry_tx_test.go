@@ -95,3 +95,84 @@ func TestEntWriteLostIsOutcomeUnknown(t *testing.T) {
 		t.Fatalf("the pool did not recover: %v", err)
 	}
 }
+
+// Writes that are not idempotent are sent once: when the backend dies
+// while they commit (the COMMIT, or an autocommitted statement's implicit
+// one, is in flight), the error is a *db.OutcomeUnknownError naming what
+// was in flight, and nothing reran them. Here the server rolled back, so
+// reading back finds nothing; on a failover it may find the write.
+func TestNonIdempotentWriteKilledAtCommitIsOutcomeUnknown(t *testing.T) {
+	h := openHandle(t, testdb.URL(t), nil)
+	testdb.Tenants(t, h.SQL, "unk-a")
+	ctx := privacy.WithTenant(context.Background(), "unk-a")
+	for _, tc := range []struct {
+		name, op string
+		write    func(ref string) error
+	}{
+		{"WithTx without Idempotent", "COMMIT", func(ref string) error {
+			return h.WithTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+				return tx.Campaign.Create().SetRefID(ref).SetName("x").Exec(ctx)
+			})
+		}},
+		{"Ent create on the handle", "INSERT", func(ref string) error {
+			return h.Campaign.Create().SetRefID(ref).SetName("x").Exec(ctx)
+		}},
+		{"Ent transaction on the handle", "COMMIT", func(ref string) error {
+			tx, err := h.Tx(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx.Campaign.Create().SetRefID(ref).SetName("x").Exec(ctx); err != nil {
+				tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}},
+		{"Ent create on db.NewClient", "INSERT", func(ref string) error {
+			return db.NewClient(h.SQL).Campaign.Create().SetRefID(ref).SetName("x").Exec(ctx)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fired := testdb.KillAtCommit(t, h.SQL, "campaigns", 1)
+			err := tc.write(tc.name)
+			var ue *db.OutcomeUnknownError
+			if !errors.Is(err, db.ErrOutcomeUnknown) || !errors.As(err, &ue) || ue.Op != tc.op {
+				t.Fatalf("%v; want an OutcomeUnknownError of %s", err, tc.op)
+			}
+			if retry.Classify(err) != retry.Failover {
+				t.Fatalf("Classify = %s, want failover", retry.Classify(err))
+			}
+			if n := fired(); n != 1 {
+				t.Fatalf("the write ran %d times, want once (not rerun)", n)
+			}
+			var rows int
+			if err := h.SQL.QueryRow(`SELECT count(*) FROM campaigns WHERE ref_id = $1`, tc.name).Scan(&rows); err != nil || rows != 0 {
+				t.Fatalf("%d rows (%v): the server rolled the transaction back", rows, err)
+			}
+		})
+	}
+}
+
+// Raw SQL on a transaction of the handle's Ent client (FeatureExecQuery)
+// runs in that transaction.
+func TestEntTransactionRawSQL(t *testing.T) {
+	h := openHandle(t, testdb.URL(t), nil)
+	ctx := context.Background()
+	tx, err := h.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL application_name = 'in-tx'`); err != nil {
+		t.Fatalf("ExecContext: %v", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT current_setting('application_name')`)
+	if err != nil {
+		t.Fatalf("QueryContext: %v", err)
+	}
+	defer rows.Close()
+	var name string
+	if !rows.Next() || rows.Scan(&name) != nil || name != "in-tx" {
+		t.Fatalf("application_name %q: the statements did not share the transaction", name)
+	}
+}

@@ -130,7 +130,7 @@ func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, 
 	if err := sqlTx.Commit(); err != nil {
 		// The COMMIT was sent: unless the server answered, it may have
 		// been applied (an idempotent caller reruns and finds out).
-		return retry.Unknown(err)
+		return retry.Unknown("COMMIT", err)
 	}
 	return nil
 }
@@ -149,6 +149,10 @@ func (txDriver) Dialect() string                          { return dialect.Postg
 // applied. Writes not declared idempotent are not retried; check, then
 // decide.
 var ErrOutcomeUnknown = retry.ErrOutcomeUnknown
+
+// OutcomeUnknownError is the type of every ErrOutcomeUnknown error
+// (errors.As): what was in flight (Op) and the connection error.
+type OutcomeUnknownError = retry.OutcomeUnknownError
 
 // Retry runs fn, which must be idempotent (ledger postings, LLM call
 // recordings, webhook handling, upserts by (tenant_id, ref_id)), and

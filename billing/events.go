@@ -238,6 +238,11 @@ func (b *Billing) duplicate(ctx context.Context, ev Event) (*Outcome, error) {
 // state it is in does nothing; an impossible move is a *TransitionError.
 // Only the system viewer moves orders (privacy.ErrSystemOnly): paying
 // credits the tenant.
+//
+// A move is not rerun after a lost connection (it is an operator's
+// decision, and the order may have moved since): when the COMMIT was sent
+// and its answer lost, the error is a *retry.OutcomeUnknownError
+// (errors.Is(err, retry.ErrOutcomeUnknown)); read the order back.
 func (b *Billing) Transition(ctx context.Context, orderID string, to Status) (*ledger.Entry, error) {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -248,7 +253,10 @@ func (b *Billing) Transition(ctx context.Context, orderID string, to Status) (*l
 	if err != nil {
 		return nil, err
 	}
-	return e, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, retry.Unknown("COMMIT", err)
+	}
+	return e, nil
 }
 
 // TransitionTx is Transition inside the caller's transaction (db.WithTx's

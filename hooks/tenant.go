@@ -46,33 +46,11 @@ func Tenant(kind scope.Kind) ent.Hook {
 	}
 }
 
-// stamp sets tenant_id of a created row and returns it: the viewer's tenant
-// for a tenant viewer; for the system viewer, the caller's explicit value
-// (owned rows), the row's own id (tenants) or the platform (shared rows).
+// stamp sets tenant_id of a created row and returns it (scope.CreateOwner).
 func stamp(v scope.Viewer, kind scope.Kind, m ent.Mutation) (string, error) {
-	given, hasGiven := m.Field(scope.ColumnTenantID)
-	givenID, _ := given.(string)
-	var want string
-	switch kind {
-	case scope.KindTenant:
-		id, ok := m.(interface{ ID() (string, bool) }).ID()
-		if !ok || id == "" {
-			return "", fmt.Errorf("%w: tenant created without an id", scope.ErrTenantMismatch)
-		}
-		want = id
-	case scope.KindShared:
-		want = scope.PlatformTenantID
-	default:
-		want = v.TenantID
-		if v.System {
-			if !hasGiven || givenID == "" {
-				return "", fmt.Errorf("%w: the system viewer must set tenant_id on %s", scope.ErrTenantMismatch, m.Type())
-			}
-			want = givenID
-		}
-	}
-	if hasGiven && givenID != want {
-		return "", fmt.Errorf("%w: create %s", scope.ErrTenantMismatch, m.Type())
+	want, err := scope.CreateOwner(v, kind, m)
+	if err != nil {
+		return "", err
 	}
 	if err := m.SetField(scope.ColumnTenantID, want); err != nil {
 		return "", err

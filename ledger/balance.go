@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"github.com/leadmetrics/db/retry"
 )
 
 // Balance returns the credits of the tenant in ctx: 0 before its first
@@ -35,13 +37,18 @@ func (l *Ledger) CanSpend(ctx context.Context, amount int64) (bool, error) {
 // EnsureBalance creates the balance row of the tenant in ctx if it does
 // not exist yet; an inactive tenant gets privacy.ErrTenantInactive. Call
 // it when creating a tenant; postings also create it on
-// a tenant's first posting, so it is never required.
+// a tenant's first posting, so it is never required. Idempotent: rerun
+// after a lost connection or a failover (retry.Do).
 func (l *Ledger) EnsureBalance(ctx context.Context) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
 		return err
 	}
-	ok, err := ensureBalance(ctx, l.db, tenant, false)
+	var ok bool
+	_, err = retry.Do(ctx, func(ctx context.Context) (err error) {
+		ok, err = ensureBalance(ctx, l.db, tenant, false)
+		return err
+	})
 	if err == nil && !ok {
 		err = inactive(tenant)
 	}

@@ -2,17 +2,14 @@ package ledger_test
 
 import (
 	"context"
-	"io"
-	"net"
-	"net/url"
-	"sync"
-	"sync/atomic"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
+	"github.com/leadmetrics/db/retry"
 
 	"github.com/leadmetrics/db/internal/ledgertest"
 )
@@ -144,8 +141,8 @@ func TestRacingDuplicateDebitIsReplayedNotRefused(t *testing.T) {
 // doubles.
 func TestPostingAnswerLostAppliesOnceOnRetry(t *testing.T) {
 	rawURL := testdb.URL(t)
-	px := newCutProxy(t, rawURL)
-	proxied := testdb.Open(t, px.url)
+	px := testdb.NewCutProxy(t, rawURL)
+	proxied := testdb.Open(t, px.URL)
 	direct := testdb.Open(t, rawURL)
 	l := ledger.New(nil, proxied)
 	directLedger := ledger.New(nil, direct)
@@ -160,7 +157,7 @@ func TestPostingAnswerLostAppliesOnceOnRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ledger.Posting{Kind: usage, Amount: -250, IdempotencyKey: "answer-lost"}
-	px.cutNextReply()
+	px.CutNextReply()
 	// The layer reruns the posting on a new connection and reports the
 	// replay: the first attempt had committed.
 	e, err := l.Post(ctx, p)
@@ -179,80 +176,65 @@ func TestPostingAnswerLostAppliesOnceOnRetry(t *testing.T) {
 	}
 }
 
-// cutProxy forwards TCP to PostgreSQL; armed, it closes the connection as
-// soon as the server starts replying, after the server has done the work.
-type cutProxy struct {
-	url   string
-	armed atomic.Bool
+// The idempotent ledger writes are rerun when their backend dies while
+// they commit (the server rolls the first attempt back): each is applied
+// once, and reported as a first application.
+func TestIdempotentWritesKilledAtCommitAreRerun(t *testing.T) {
+	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
+	env := ledgertest.New(t)
+	_, ctx := env.Tenant(t, "")
+
+	fired := testdb.KillAtCommit(t, env.DB, "credit_balances", 1)
+	if err := env.Ledger.EnsureBalance(ctx); err != nil || fired() != 2 {
+		t.Fatalf("EnsureBalance: %v after %d runs, want a rerun that succeeds", err, fired())
+	}
+	fired = testdb.KillAtCommit(t, env.DB, "credit_ledger_entries", 1)
+	post(t, env, ctx, topup, 1000, "killed-topup")
+	if fired() != 2 || env.Balance(t, ctx) != 1000 {
+		t.Fatalf("Post: %d runs, balance %d; want a rerun applied once", fired(), env.Balance(t, ctx))
+	}
+	fired = testdb.KillAtCommit(t, env.DB, "llm_call_logs", 2) // two attempts killed, the third commits
+	_, e, err := env.Ledger.RecordLLMCall(ctx, ledger.LLMCall{RefID: "paid", Provider: "p", Model: "m", Cost: 30})
+	if err != nil || e.Replayed || fired() != 3 {
+		t.Fatalf("RecordLLMCall: %v, %d runs; want a rerun applied once", err, fired())
+	}
+	fired = testdb.KillAtCommit(t, env.DB, "llm_call_logs", 1)
+	if _, _, err := env.Ledger.RecordLLMCall(ctx, ledger.LLMCall{RefID: "free", Provider: "p", Model: "m"}); err != nil || fired() != 2 {
+		t.Fatalf("RecordLLMCall (free): %v, %d runs", err, fired())
+	}
+	var calls int
+	if err := env.DB.QueryRow(`SELECT count(*) FROM llm_call_logs`).Scan(&calls); err != nil || calls != 2 {
+		t.Fatalf("%d LLM calls (%v), want 2", calls, err)
+	}
+	if b := env.Balance(t, ctx); b != 970 {
+		t.Fatalf("balance %d, want 970", b)
+	}
+	env.MustReconcile(t, ctx)
 }
 
-func newCutProxy(t *testing.T, rawURL string) *cutProxy {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
+// COPY ingestion is not idempotent (a rerun of a committed batch fails on
+// its ref ids): a batch whose backend dies while it commits is not rerun,
+// and its error says the outcome is unknown.
+func TestIngestKilledAtCommitIsOutcomeUnknown(t *testing.T) {
+	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
+	env := ledgertest.New(t)
+	_, ctx := env.Tenant(t, "")
+	fired := testdb.KillAtCommit(t, env.DB, "llm_call_logs", 1)
+	calls := []ledger.LLMCall{{RefID: "c1", Provider: "p", Model: "m"}, {RefID: "c2", Provider: "p", Model: "m"}}
+	n, err := env.Ledger.IngestLLMCalls(ctx, calls)
+	var ue *retry.OutcomeUnknownError
+	if n != 0 || !errors.As(err, &ue) || ue.Op != "COPY llm_call_logs" || !errors.Is(err, retry.ErrOutcomeUnknown) {
+		t.Fatalf("IngestLLMCalls: %d, %v; want an OutcomeUnknownError of the COPY", n, err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if fired() != 1 {
+		t.Fatalf("the trigger ran %d times: the batch was rerun", fired())
 	}
-	target := u.Host
-	u.Host = ln.Addr().String()
-	p := &cutProxy{url: u.String()}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	// Pools may outlive the test's handles: close their links here.
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, client, server)
-			mu.Unlock()
-			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(server, client); server.Close() }()
-			go func() { defer wg.Done(); p.reply(client, server) }()
-		}
-	}()
-	return p
-}
-
-func (p *cutProxy) cutNextReply() { p.armed.Store(true) }
-
-func (p *cutProxy) reply(client, server net.Conn) {
-	defer client.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := server.Read(buf)
-		if n > 0 && p.armed.CompareAndSwap(true, false) {
-			server.Close()
-			return
-		}
-		if n > 0 {
-			if _, werr := client.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
+	// The check the error asks for: here the server rolled it back.
+	var stored int
+	if err := env.DB.QueryRow(`SELECT count(*) FROM llm_call_logs WHERE ref_id IN ('c1', 'c2')`).Scan(&stored); err != nil || stored != 0 {
+		t.Fatalf("%d calls stored (%v)", stored, err)
+	}
+	if n, err := env.Ledger.IngestLLMCalls(ctx, calls); n != 2 || err != nil {
+		t.Fatalf("sending it again: %d, %v", n, err)
 	}
 }

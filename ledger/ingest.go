@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/leadmetrics/db/input"
+	"github.com/leadmetrics/db/retry"
 )
 
 // llmCallCols are the columns the bulk path copies.
@@ -25,7 +26,10 @@ var llmCallCols = []string{"id", "ref_id", "tenant_id", "created_at", "updated_a
 // a row naming another tenant, or linking another tenant's activity or
 // agent config, rejects the whole batch before anything is written. COPY
 // is all or nothing: a ref id already recorded fails the batch with
-// ErrIdempotencyConflict.
+// ErrIdempotencyConflict. A batch is not rerun after a lost connection (a
+// rerun of a committed batch would fail on its ref ids): when the COPY was
+// sent and the connection lost, the error is a *retry.OutcomeUnknownError;
+// look the ref ids up before sending it again.
 func (l *Ledger) IngestLLMCalls(ctx context.Context, calls []LLMCall) (int64, error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
@@ -83,7 +87,10 @@ func (l *Ledger) IngestLLMCalls(ctx context.Context, calls []LLMCall) (int64, er
 		pgErr.Code == "XX000" && strings.HasPrefix(pgErr.Message, "duplicate key value violates unique constraint")) {
 		return 0, invalid(ErrIdempotencyConflict, "batch holds an LLM call already recorded, nothing ingested: %s", pgErr.Detail)
 	}
-	return n, err
+	if err != nil {
+		return 0, retry.Unknown("COPY llm_call_logs", err)
+	}
+	return n, nil
 }
 
 // ownsAll checks that every linked activity and agent config is a row of

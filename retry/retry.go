@@ -48,8 +48,26 @@ func (c Class) String() string {
 // ErrOutcomeUnknown matches the error of a write that is not idempotent
 // whose connection was lost after it was sent: it may or may not have
 // committed. It was not retried; the caller checks (reads the row back)
-// before doing it again.
+// before doing it again. Every such error is an *OutcomeUnknownError.
 var ErrOutcomeUnknown = errors.New("db: outcome unknown: the connection was lost after the write was sent; check before retrying")
+
+// OutcomeUnknownError is the error of a write that is not idempotent whose
+// connection was lost after it was sent (errors.Is(err, ErrOutcomeUnknown)).
+// Op names what was in flight; Err is the connection error (its Classify
+// is Failover).
+type OutcomeUnknownError struct {
+	Op  string // "COMMIT", "INSERT", "COPY llm_call_logs", ...
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("db: outcome of %s unknown: the connection was lost after it was sent; check before retrying: %v", e.Op, e.Err)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// Is makes every OutcomeUnknownError match ErrOutcomeUnknown.
+func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
 
 // Classify sorts err, from either driver.
 func Classify(err error) Class {
@@ -93,22 +111,23 @@ func sqlState(err error) string {
 // or Failover), if it is idempotent.
 func Retryable(err error) bool { return Classify(err) != Permanent }
 
-// Unknown returns err wrapped in ErrOutcomeUnknown when it is a Failover
-// error of a write that may have reached the server (pgx knows when
-// nothing was sent), for a write that is not retried; other errors are
-// returned as they are. A server's own 57P01 counts: with synchronous
+// Unknown returns err as an *OutcomeUnknownError for op when it is a
+// Failover error of a write that may have reached the server (pgx knows
+// when nothing was sent), for a write that is not retried; other errors
+// are returned as they are. A server's own 57P01 counts: with synchronous
 // replication a COMMIT can be applied locally and then cut off while it
 // waits for the standby.
-func Unknown(err error) error {
+func Unknown(op string, err error) error {
 	if Classify(err) != Failover || errors.Is(err, ErrOutcomeUnknown) || pgconn.SafeToRetry(err) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	return &OutcomeUnknownError{Op: op, Err: err}
 }
 
 // Budget bounds the retries of a context without a deadline: a
-// pg_auto_failover failover takes a few seconds, a managed service's
-// usually under a minute.
+// pg_auto_failover failover takes about 10 s with scripts/ha.sh's settings
+// (50 s with the extension's defaults), a managed service's 30-120 s: a
+// call that must ride through one needs its own deadline.
 const Budget = 30 * time.Second
 
 // Backoff between attempts: doubling from Base to Max, with full jitter so

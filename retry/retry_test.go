@@ -55,12 +55,23 @@ func TestClassify(t *testing.T) {
 
 func TestUnknownWrapsFailoverOnly(t *testing.T) {
 	lost := fmt.Errorf("commit: %w", io.ErrUnexpectedEOF)
-	if err := retry.Unknown(lost); !errors.Is(err, retry.ErrOutcomeUnknown) || !errors.Is(err, io.ErrUnexpectedEOF) {
+	err := retry.Unknown("COMMIT", lost)
+	if !errors.Is(err, retry.ErrOutcomeUnknown) || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Unknown(connection lost) = %v, want ErrOutcomeUnknown wrapping the cause", err)
+	}
+	var ue *retry.OutcomeUnknownError
+	if !errors.As(err, &ue) || ue.Op != "COMMIT" || !errors.Is(ue.Err, io.ErrUnexpectedEOF) {
+		t.Fatalf("errors.As(%v, *OutcomeUnknownError) = %+v, want Op COMMIT and the cause", err, ue)
+	}
+	if retry.Classify(err) != retry.Failover {
+		t.Fatalf("Classify(%v) = %s, want failover (an idempotent caller reruns it)", err, retry.Classify(err))
+	}
+	if again := retry.Unknown("INSERT", err); again != err {
+		t.Fatalf("Unknown of an unknown outcome wrapped it again: %v", again)
 	}
 	refused := notSent{io.ErrUnexpectedEOF} // a failover error pgx marks as sent nothing
 	for _, err := range []error{&pgconn.PgError{Code: "40001"}, &pgconn.PgError{Code: "23505"}, context.Canceled, refused} {
-		if errors.Is(retry.Unknown(err), retry.ErrOutcomeUnknown) {
+		if errors.Is(retry.Unknown("COMMIT", err), retry.ErrOutcomeUnknown) {
 			t.Errorf("Unknown(%v) says outcome unknown: the server answered, nothing was written", err)
 		}
 	}

@@ -13,8 +13,10 @@
 #   scripts/ha.sh stop-standby  # stop the secondary node (start brings it back)
 #
 # HA_DIR (/tmp/leadmetrics-ha), HA_PORT (5500: the monitor; the nodes take
-# the next two ports) override the defaults. Trust authentication, no TLS:
-# a test setup on 127.0.0.1 only.
+# the next two ports) override the defaults; HA_FAILOVER=default puts the
+# formation back on pg_auto_failover's own timing (the "before" figures in
+# docs/OPERATIONS.md). Trust authentication, no TLS: a test setup on
+# 127.0.0.1 only.
 set -euo pipefail
 
 dir="${HA_DIR:-/tmp/leadmetrics-ha}"
@@ -65,15 +67,65 @@ healthy() {
   grep -Eq ' primary settled$' <<<"$s" && grep -Eq ' secondary settled$' <<<"$s"
 }
 
+# Failover timing (docs/OPERATIONS.md, "Failover time"). pg_auto_failover's
+# defaults (health checks every 5 s, a node unhealthy after 20 s without a
+# report, 30 s for the old primary to demote) take about 50 s from a dead
+# primary to a writable standby. The monitor here acts after 5 s and
+# promotes 5 s later; the keeper of a primary that can reach neither the
+# monitor nor its standby demotes itself after 5 s (network_partition_timeout),
+# before the monitor promotes the standby, so two primaries never take
+# writes. Synchronous replication stays on: a primary cut off from its
+# standby cannot acknowledge a commit anyway.
+monitor_settings=(
+  pgautofailover.health_check_period=1000
+  pgautofailover.health_check_timeout=2000
+  pgautofailover.health_check_max_retries=2
+  pgautofailover.health_check_retry_delay=500
+  pgautofailover.node_considered_unhealthy_timeout=5000
+  pgautofailover.primary_demote_timeout=5000
+)
+keeper_settings=(timeout.network_partition_timeout=5)
+if [[ "${HA_FAILOVER:-}" == default ]]; then
+  monitor_settings=("${monitor_settings[@]%%=*}") # RESET: the extension's defaults
+  keeper_settings=(timeout.network_partition_timeout=20)
+fi
+
+# tune_monitor applies monitor_settings (ALTER SYSTEM, kept across restarts).
+tune_monitor() {
+  local kv args=()
+  for kv in "${monitor_settings[@]}"; do
+    if [[ "$kv" == *=* ]]; then args+=(-c "ALTER SYSTEM SET ${kv%%=*} = ${kv#*=}"); else args+=(-c "ALTER SYSTEM RESET $kv"); fi
+  done
+  as psql -XAtq -h 127.0.0.1 -p "$mport" -d pg_auto_failover "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+# tune_node DIR applies keeper_settings to a node's pg_autoctl.cfg and has
+# its running keeper reload them when one changed.
+tune_node() {
+  local kv changed=0
+  for kv in "${keeper_settings[@]}"; do
+    if [[ "$(as pg_autoctl config get --pgdata "$1" "${kv%%=*}" 2>/dev/null)" != "${kv#*=}" ]]; then
+      as pg_autoctl config set --pgdata "$1" "${kv%%=*}" "${kv#*=}" >/dev/null
+      changed=1
+    fi
+  done
+  if (( changed )) && running "$1"; then as pg_autoctl reload --pgdata "$1" >/dev/null; fi
+  return 0
+}
+
 # up: every process of the formation runs here and the monitor is content.
 up() { running "$dir/monitor" && running "$dir/node1" && running "$dir/node2" && healthy; }
 
+# ready tunes a running formation (a no-op when it is already) and prints its URL.
+ready() { tune_monitor; tune_node "$dir/node1"; tune_node "$dir/node2"; echo "$url"; }
+
 start() {
-  if up; then echo "$url"; return; fi
+  if up; then ready; return; fi
   mkdir -p "$dir/run" "$dir/config" "$dir/data"
   [[ "$(id -u)" == 0 ]] && chown -R postgres "$dir"
   launch "$dir/monitor" "$dir/monitor.log" monitor --pgport "$mport" --hostname 127.0.0.1 --auth trust --no-ssl
   for _ in $(seq 1 600); do pg_isready -q -h 127.0.0.1 -p "$mport" -d pg_auto_failover && break; sleep 0.1; done
+  tune_monitor
   # Both data nodes at once: the first to register becomes primary, the
   # other waits for it and clones it.
   local i
@@ -83,7 +135,7 @@ start() {
   done
   local n
   for n in $(seq 1 1800); do
-    if up; then echo "$url"; return; fi
+    if up; then ready; return; fi
     # pg_basebackup waits for a spread checkpoint (minutes on a busy
     # machine); an explicit CHECKPOINT on the primary finishes it now.
     if (( n % 20 == 0 )); then

@@ -73,11 +73,13 @@ pgbouncer_url="$(./scripts/pgbouncer.sh url)"
 TEST_PGBOUNCER_URL="$pgbouncer_url" go test -count=1 ./privacy/ ./ledger/ ./billing/
 TEST_PGBOUNCER_URL="$pgbouncer_url" go test -count=1 -run 'Pooler' .
 
+# Kill the primary mid-burst (and again after failback), cut a COMMIT
+# waiting for the standby, reads from the standby and their fallback;
 # docs/OPERATIONS.md has the figures.
 step "3. failover, failback and standby reads (pg_auto_failover)"
 wait "$ha_pid" || { cat "$logs/ha"; exit 1; }
 TEST_HA_URL="$(scripts/ha.sh url)" go test -count=1 -v -timeout 15m \
-  -run '^(TestFailoverLosesNoAcknowledgedWrite|TestStandbyReads)$' .
+  -run '^(TestFailoverLosesNoAcknowledgedWrite|TestCommitCutWhileWaitingForTheStandby|TestStandbyReads)$' .
 
 # The same migration files on the coordinator (every table placed), then
 # placement, the routing test (one shard per tenant query, write, posting

@@ -2,6 +2,7 @@ package scope
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -113,4 +114,37 @@ func (n *Node) isLink(column string) bool {
 		}
 	}
 	return false
+}
+
+// CreateOwner returns the tenant a row created by m belongs to: the
+// viewer's tenant for a tenant viewer; for the system viewer, the caller's
+// explicit tenant_id (owned rows), the row's own id (tenants) or the
+// platform (shared rows). A tenant_id set to another tenant is
+// ErrTenantMismatch.
+func CreateOwner(v Viewer, kind Kind, m ent.Mutation) (string, error) {
+	given, hasGiven := m.Field(ColumnTenantID)
+	givenID, _ := given.(string)
+	var want string
+	switch kind {
+	case KindTenant:
+		id, ok := m.(interface{ ID() (string, bool) }).ID()
+		if !ok || id == "" {
+			return "", fmt.Errorf("%w: tenant created without an id", ErrTenantMismatch)
+		}
+		want = id
+	case KindShared:
+		want = PlatformTenantID
+	default:
+		want = v.TenantID
+		if v.System {
+			if !hasGiven || givenID == "" {
+				return "", fmt.Errorf("%w: the system viewer must set tenant_id on %s", ErrTenantMismatch, m.Type())
+			}
+			want = givenID
+		}
+	}
+	if hasGiven && givenID != want {
+		return "", fmt.Errorf("%w: create %s", ErrTenantMismatch, m.Type())
+	}
+	return want, nil
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
 	"github.com/peterldowns/pgtestdb"
 	"github.com/testcontainers/testcontainers-go"
@@ -300,12 +299,13 @@ func Open(t testing.TB, rawURL string) *sql.DB {
 	return sqlDB
 }
 
-// Client returns an Ent client on a new migrated database and the *sql.DB
-// under it, for assertions in raw SQL.
+// Client returns an Ent client on a new migrated database (db.NewClient,
+// as services build it) and the *sql.DB under it, for assertions in raw
+// SQL.
 func Client(t testing.TB) (*ent.Client, *sql.DB) {
 	t.Helper()
 	sqlDB := DB(t)
-	return ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB))), sqlDB
+	return db.NewClient(sqlDB), sqlDB
 }
 
 // Tables lists the base tables of the public schema, sorted.

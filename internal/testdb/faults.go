@@ -1,0 +1,173 @@
+package testdb
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// KillAtCommit makes the first n transactions that insert or update a row
+// of table lose their connection while they commit: a deferred constraint
+// trigger, which runs inside COMMIT (or at the end of an autocommitted
+// statement), terminates its own backend (pg_terminate_backend, SQLSTATE
+// 57P01). The client has sent the COMMIT and gets no answer to it; the
+// server rolls the transaction back. fired reports how many times the
+// trigger ran (once per row and attempt), so a test can tell a rerun.
+func KillAtCommit(t testing.TB, q *sql.DB, table string, n int) (fired func() int) {
+	t.Helper()
+	return killer(t, q, table, n, "CONSTRAINT TRIGGER %s AFTER INSERT OR UPDATE ON %s DEFERRABLE INITIALLY DEFERRED")
+}
+
+// KillInStatement is KillAtCommit with the backend terminated while the
+// INSERT or UPDATE runs, before any COMMIT.
+func KillInStatement(t testing.TB, q *sql.DB, table string, n int) (fired func() int) {
+	t.Helper()
+	return killer(t, q, table, n, "TRIGGER %s BEFORE INSERT OR UPDATE ON %s")
+}
+
+func killer(t testing.TB, q *sql.DB, table string, n int, trigger string) func() int {
+	name := "lm_kill_" + table
+	// Re-arming replaces the previous killer on the table.
+	stmt := fmt.Sprintf(`DROP FUNCTION IF EXISTS %[1]s() CASCADE;
+		DROP SEQUENCE IF EXISTS %[1]s_seq;
+		CREATE SEQUENCE %[1]s_seq;
+		CREATE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('%[1]s_seq') <= %[2]d THEN
+				PERFORM pg_terminate_backend(pg_backend_pid());
+				PERFORM pg_sleep(10); -- the termination interrupts it
+			END IF;
+			RETURN NEW;
+		END $$;
+		`, name, n) + fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s()", name, table, name)
+	if _, err := q.Exec(stmt); err != nil {
+		t.Fatalf("testdb: kill trigger on %s: %v", table, err)
+	}
+	return func() int {
+		t.Helper()
+		var v int
+		var called bool
+		if err := q.QueryRow(`SELECT last_value, is_called FROM `+name+`_seq`).Scan(&v, &called); err != nil {
+			t.Fatal(err)
+		}
+		if !called {
+			return 0
+		}
+		return v
+	}
+}
+
+// CutProxy forwards TCP to a PostgreSQL server. Armed, it closes a
+// connection as soon as the server starts replying to a message, after the
+// server has done the work: a write committed whose answer never arrives.
+type CutProxy struct {
+	URL     string // rawURL through the proxy
+	next    atomic.Bool
+	trigger atomic.Pointer[[]byte]
+}
+
+// NewCutProxy starts a proxy to rawURL's host, closed with the test.
+func NewCutProxy(t testing.TB, rawURL string) *CutProxy {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.Host
+	u.Host = ln.Addr().String()
+	p := &CutProxy{URL: u.String()}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	// Pools may outlive the test's handles: close their links here.
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, client, server)
+			mu.Unlock()
+			var cut atomic.Bool // this connection's next reply is cut
+			wg.Add(2)
+			go func() { defer wg.Done(); p.request(server, client, &cut); server.Close() }()
+			go func() { defer wg.Done(); p.reply(client, server, &cut) }()
+		}
+	}()
+	return p
+}
+
+// CutNextReply arms the proxy: the next reply the server starts to send, on
+// any connection, is cut.
+func (p *CutProxy) CutNextReply() { p.next.Store(true) }
+
+// CutReplyTo arms the proxy: the reply to the next message that contains
+// text (case-insensitive, e.g. "commit\x00": pgx's COMMIT) is cut.
+func (p *CutProxy) CutReplyTo(text string) {
+	b := bytes.ToLower([]byte(text))
+	p.trigger.Store(&b)
+}
+
+func (p *CutProxy) request(server, client net.Conn, cut *atomic.Bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := client.Read(buf)
+		if n > 0 {
+			if t := p.trigger.Load(); t != nil && bytes.Contains(bytes.ToLower(buf[:n]), *t) && p.trigger.CompareAndSwap(t, nil) {
+				cut.Store(true) // before the server can answer
+			}
+			if _, werr := server.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *CutProxy) reply(client, server net.Conn, cut *atomic.Bool) {
+	defer client.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 && (cut.Load() || p.next.CompareAndSwap(true, false)) {
+			server.Close()
+			return
+		}
+		if n > 0 {
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
