@@ -108,6 +108,33 @@ func DropDatabase(ctx context.Context, rawURL string) error {
 	return err
 }
 
+// CloneDatabase (re)creates the database dst on rawURL's server as a copy
+// of the one rawURL names, which must have no other session, and returns
+// its URL. The copy is of files (STRATEGY FILE_COPY): a checkpoint, little
+// WAL, seconds per GB.
+func CloneDatabase(ctx context.Context, rawURL, dst string) (string, error) {
+	src, err := DatabaseName(rawURL)
+	if err != nil {
+		return "", err
+	}
+	dstURL, err := WithDatabase(rawURL, dst)
+	if err != nil {
+		return "", err
+	}
+	if err := DropDatabase(ctx, dstURL); err != nil {
+		return "", err
+	}
+	db, err := admin(rawURL)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(dst)+" TEMPLATE "+quoteIdent(src)+" STRATEGY FILE_COPY"); err != nil {
+		return "", fmt.Errorf("pgserver: copy %s to %s: %w", src, dst, err)
+	}
+	return dstURL, nil
+}
+
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // Tables lists the base tables of the public schema, sorted.
