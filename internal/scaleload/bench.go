@@ -175,23 +175,39 @@ func Bench(ctx context.Context, url string, before bool, tenants int) ([]Stat, [
 		st.Name, st.Plans = p.name+" "+TenantID(p.rank), planKind(conn, ctx, name)
 		stats = append(stats, st)
 	}
-	// Every tenant's ledger in one statement: time and temp files.
-	all, arg := ledger.ReconcileSQL(true), []any{}
+	// Every tenant's ledger in one statement: time and temp files, in a
+	// transaction with the settings ReconcileAll uses.
+	all, arg, settings := ledger.ReconcileSQL(true), []any{}, ledger.ReconcileAllSettings
 	if before {
-		all, arg = mainReconcileSQL, []any{nil}
+		all, arg, settings = mainReconcileSQL, []any{nil}, nil
 	}
-	st, err := explain(ctx, conn, all, arg...)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback(ctx)
+	for _, set := range settings {
+		if _, err := tx.Exec(ctx, set); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := explain(ctx, tx, all, arg...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reconcile all: %w", err)
 	}
 	st.Name = "reconcile all tenants"
 	stats = append(stats, st)
+	if err := tx.Rollback(ctx); err != nil {
+		return nil, nil, err
+	}
 	ins, err := benchWrites(ctx, conn)
 	return stats, ins, err
 }
 
 // explain runs EXPLAIN (ANALYZE, BUFFERS) of query.
-func explain(ctx context.Context, conn *pgx.Conn, query string, args ...any) (Stat, error) {
+func explain(ctx context.Context, conn interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, query string, args ...any) (Stat, error) {
 	var out string
 	if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+query, args...).Scan(&out); err != nil {
 		return Stat{}, err
