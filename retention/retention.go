@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -91,11 +92,11 @@ func purgeTable(ctx context.Context, db *sql.DB, p Policy, o Options) (int64, er
 	// coordinator refuses that correlated probe of a reference table
 	// (tenants): there every tenant is visited, its first delete being
 	// the probe, routed to its shard.
-	tenants, err := ids(ctx, db, `SELECT id FROM tenants t WHERE EXISTS
+	tenants, err := pgserver.Strings(ctx, db, `SELECT id FROM tenants t WHERE EXISTS
 		(SELECT 1 FROM `+p.Table+` l WHERE l.tenant_id = t.id AND l.created_at < $1) ORDER BY id`, cutoff)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "0A000" {
-		tenants, err = ids(ctx, db, `SELECT id FROM tenants ORDER BY id`)
+		tenants, err = pgserver.Strings(ctx, db, `SELECT id FROM tenants ORDER BY id`)
 	}
 	if err != nil {
 		return 0, err
@@ -132,22 +133,4 @@ func purgeTable(ctx context.Context, db *sql.DB, p Policy, o Options) (int64, er
 		}
 	}
 	return total, nil
-}
-
-// ids returns the first column of query's rows.
-func ids(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }

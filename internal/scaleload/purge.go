@@ -6,6 +6,7 @@ import (
 	"time"
 
 	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retention"
@@ -47,19 +48,10 @@ func PurgeOldest(ctx context.Context, sqlDB *sql.DB, before bool) (*Purged, erro
 	res := &Purged{}
 	start := time.Now()
 	if before {
-		tenants, err := sqlDB.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+		ids, err := pgserver.Strings(ctx, sqlDB, `SELECT id FROM tenants ORDER BY id`)
 		if err != nil {
 			return nil, err
 		}
-		var ids []string
-		for tenants.Next() {
-			var id string
-			if err := tenants.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		tenants.Close()
 		for _, id := range ids {
 			for {
 				r, err := sqlDB.ExecContext(ctx, `DELETE FROM llm_call_logs WHERE tenant_id = $1 AND id IN (SELECT id FROM llm_call_logs
