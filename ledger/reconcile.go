@@ -3,12 +3,9 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadmetrics/db/privacy"
 )
@@ -73,92 +70,95 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 }
 
 // ReconcileAll checks every tenant's ledger; only the system viewer may.
-// It reads each tenant's entries in index order, one tenant at a time, in
-// one statement (one snapshot): no sort, nothing spills, and it takes no
-// lock a posting waits for. On Citus, which refuses that statement's
-// recursive skip scan, it checks one tenant per statement instead (each
-// one routed to its shard; no snapshot across tenants).
+// It reads all entries once, in (tenant_id, seq) index order, in one
+// statement (one snapshot): the window and the per-tenant totals need no
+// sort, so nothing spills whatever the table's size, and it takes no lock
+// a posting waits for. On Citus the statement runs on every shard (the
+// window and the grouping are by the distribution column), each in index
+// order too.
 func (l *Ledger) ReconcileAll(ctx context.Context) (*Report, error) {
 	if err := privacy.RequireSystem(ctx); err != nil {
 		return nil, fmt.Errorf("ledger: reconcile all tenants: %w", err)
 	}
-	r, err := reconcile(ctx, l.db, reconcileAllSQL)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "0A000" { // feature_not_supported: a Citus coordinator
-		return l.reconcileEach(ctx)
-	}
-	return r, err
-}
-
-// reconcileEach is ReconcileAll as one statement per tenant.
-func (l *Ledger) reconcileEach(ctx context.Context) (*Report, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT tenant_id FROM credit_balances
-		UNION SELECT DISTINCT tenant_id FROM credit_ledger_entries ORDER BY 1`)
+	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
-	var tenants []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	defer tx.Rollback()
+	for _, set := range ReconcileAllSettings {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
 			return nil, err
 		}
-		tenants = append(tenants, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	r, err := reconcile(ctx, tx, reconcileAllSQL)
+	if err != nil {
 		return nil, err
 	}
-	all := &Report{}
-	for _, id := range tenants {
-		r, err := reconcile(ctx, l.db, reconcileOneSQL, id)
-		if err != nil {
-			return nil, err
-		}
-		all.Tenants += r.Tenants
-		all.Drifts = append(all.Drifts, r.Drifts...)
-	}
-	return all, nil
+	return r, tx.Commit()
 }
 
-// The reconcile statements compare, per tenant of ids, the balance row
-// with the entries. One tenant and all tenants are separate statements, so
-// that neither plan depends on a parameter that switches its shape.
+// ReconcileAllSettings are set in ReconcileAll's transaction before its
+// statement. PostgreSQL has no plan hints: on a large ledger whose rows
+// interleave tenants (as they are written) its costs favour a sequential
+// scan and a sort of every entry, which spills to disk (hundreds of MB at
+// 5M entries). Without sequential and bitmap scans, the (tenant_id, seq)
+// index is the cheapest way in and gives the order for free. The first
+// setting makes a Citus coordinator pass the others on to the workers
+// (elsewhere it is an unused placeholder).
+var ReconcileAllSettings = []string{`SET LOCAL citus.propagate_set_commands = 'local'`,
+	`SET LOCAL enable_seqscan = off`, `SET LOCAL enable_bitmapscan = off`}
+
+// The reconcile statements compare, per tenant, the balance row with the
+// entries. One tenant and all tenants are separate statements, so that
+// neither plan depends on a parameter that switches its shape.
 var (
 	reconcileOneSQL = buildReconcileSQL(`ids(id) AS (SELECT $1::varchar)`)
-	// Every tenant with a balance row or an entry; the tenants of entries
-	// come from a skip scan of the (tenant_id, seq) index (one probe per
-	// tenant), not from a pass over the entries.
-	reconcileAllSQL = buildReconcileSQL(`skip(id) AS (
-	SELECT min(tenant_id) FROM credit_ledger_entries
-	UNION ALL
-	SELECT (SELECT min(tenant_id) FROM credit_ledger_entries WHERE tenant_id > skip.id) FROM skip WHERE skip.id IS NOT NULL
-), ids(id) AS (
-	SELECT tenant_id FROM credit_balances UNION SELECT id FROM skip WHERE id IS NOT NULL
-)`)
+	// Every tenant with a balance row or an entry: one pass over the
+	// entries in (tenant_id, seq) order, the window partitioned and the
+	// totals grouped by tenant in that order (no sort), then a full join
+	// with the balance rows (a hash of one row per tenant).
+	reconcileAllSQL = `SELECT coalesce(b.tenant_id, e.tenant_id), b.balance IS NOT NULL, coalesce(b.balance, 0), coalesce(b.last_seq, 0),
+	coalesce(e.total, 0)::text, coalesce(e.n, 0), coalesce(e.max_seq, 0), e.newest,
+	coalesce(e.bad_links, 0), e.first_bad_link, coalesce(e.bad_seqs, 0)
+FROM credit_balances b FULL JOIN (
+	SELECT tenant_id, ` + entryTotals + `
+	FROM (
+		SELECT tenant_id, ` + entryChecks + `
+		FROM credit_ledger_entries
+		WINDOW t AS (PARTITION BY tenant_id ORDER BY seq)
+	) w
+	GROUP BY tenant_id
+) e ON e.tenant_id = b.tenant_id
+ORDER BY 1`
 )
 
-// buildReconcileSQL returns the check of the tenants ids lists. The
-// entries of a tenant are read in (tenant_id, seq) index order: the window
-// needs no sort. Sums are numeric so that tampered rows cannot overflow the
+// entryChecks are the per-entry checks of a tenant's ledger, over the
+// window t of its entries in seq order; entryTotals sum them per tenant.
+const (
+	entryChecks = `seq, amount, balance_after,
+			balance_after <> coalesce(lag(balance_after) OVER t, 0)::numeric + amount AS bad_link,
+			seq <> coalesce(lag(seq) OVER t, 0) + 1 AS bad_seq,
+			lead(seq) OVER t IS NULL AS is_last`
+	entryTotals = `sum(amount) AS total, count(*) AS n, max(seq) AS max_seq,
+		max(balance_after) FILTER (WHERE is_last) AS newest,
+		count(*) FILTER (WHERE bad_link) AS bad_links, min(seq) FILTER (WHERE bad_link) AS first_bad_link,
+		count(*) FILTER (WHERE bad_seq) AS bad_seqs`
+)
+
+// buildReconcileSQL returns the check of the tenants ids lists, each
+// tenant's entries read in (tenant_id, seq) index order: the window needs
+// no sort. Sums are numeric so that tampered rows cannot overflow the
 // check itself.
 func buildReconcileSQL(ids string) string {
-	return `WITH RECURSIVE ` + ids + `
+	return `WITH ` + ids + `
 SELECT ids.id, b.balance IS NOT NULL, coalesce(b.balance, 0), coalesce(b.last_seq, 0),
 	coalesce(e.total, 0)::text, e.n, coalesce(e.max_seq, 0), e.newest,
 	e.bad_links, e.first_bad_link, e.bad_seqs
 FROM ids LEFT JOIN credit_balances b ON b.tenant_id = ids.id
 CROSS JOIN LATERAL (
-	SELECT sum(amount) AS total, count(*) AS n, max(seq) AS max_seq,
-		max(balance_after) FILTER (WHERE is_last) AS newest,
-		count(*) FILTER (WHERE bad_link) AS bad_links, min(seq) FILTER (WHERE bad_link) AS first_bad_link,
-		count(*) FILTER (WHERE bad_seq) AS bad_seqs
+	SELECT ` + entryTotals + `
 	FROM (
-		SELECT seq, amount, balance_after,
-			balance_after <> coalesce(lag(balance_after) OVER t, 0)::numeric + amount AS bad_link,
-			seq <> coalesce(lag(seq) OVER t, 0) + 1 AS bad_seq,
-			lead(seq) OVER t IS NULL AS is_last
+		SELECT ` + entryChecks + `
 		FROM credit_ledger_entries WHERE tenant_id = ids.id
 		WINDOW t AS (ORDER BY seq)
 	) w
@@ -213,7 +213,8 @@ func reconcile(ctx context.Context, q querier, query string, args ...any) (*Repo
 }
 
 // ReconcileSQL returns the statement Reconcile (all false, one parameter:
-// the tenant) or ReconcileAll sends, for EXPLAIN in scale benchmarks.
+// the tenant) or ReconcileAll (after ReconcileAllSettings) sends, for
+// EXPLAIN in scale benchmarks.
 func ReconcileSQL(all bool) string {
 	if all {
 		return reconcileAllSQL

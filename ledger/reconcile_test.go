@@ -2,10 +2,12 @@ package ledger_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -102,5 +104,70 @@ func TestBalanceIsPerViewerTenant(t *testing.T) {
 	}
 	if _, err := env.Ledger.CanSpend(privacy.WithSystem(context.Background()), 1); !errors.Is(err, privacy.ErrNoViewer) {
 		t.Fatalf("system viewer: %v", err)
+	}
+}
+
+// ReconcileAll reads the entries in (tenant_id, seq) index order, with no
+// sort under its window, also where PostgreSQL's costs favour a sequential
+// scan and a sort (a large ledger whose rows interleave tenants; made so
+// here by pricing random reads high): a sort of every entry is what
+// spilled to disk at scale.
+func TestReconcileAllReadsInIndexOrder(t *testing.T) {
+	testdb.SkipOnCitus(t, "the coordinator's EXPLAIN shows a remote scan")
+	env := ledgertest.New(t)
+	for range 3 {
+		_, ctx := env.Tenant(t, "")
+		post(t, env, ctx, topup, 1000, "a")
+		post(t, env, ctx, usage, -100, "b")
+	}
+	tx, err := env.DB.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SET LOCAL random_page_cost = 1000`); err != nil {
+		t.Fatal(err)
+	}
+	type node struct {
+		Type  string `json:"Node Type"`
+		Index string `json:"Index Name"`
+		Plans []node `json:"Plans"`
+	}
+	// window returns the scans and sorts under the plan's WindowAgg.
+	window := func() []string {
+		var out []byte
+		if err := tx.QueryRow(`EXPLAIN (FORMAT JSON) ` + ledger.ReconcileSQL(true)).Scan(&out); err != nil {
+			t.Fatal(err)
+		}
+		var plans []struct{ Plan node }
+		if err := json.Unmarshal(out, &plans); err != nil {
+			t.Fatal(err)
+		}
+		var found []string
+		var walk func(n node, under bool)
+		walk = func(n node, under bool) {
+			if under && (n.Type == "Sort" || n.Type == "Incremental Sort" || n.Index != "" || n.Type == "Seq Scan") {
+				found = append(found, n.Type+" "+n.Index)
+			}
+			for _, c := range n.Plans {
+				walk(c, under || n.Type == "WindowAgg")
+			}
+		}
+		walk(plans[0].Plan, false)
+		return found
+	}
+	if got := window(); len(got) == 0 || got[0] != "Sort " {
+		t.Fatalf("fixture: with random reads priced high, the plain plan should sort: %v", got)
+	}
+	for _, set := range ledger.ReconcileAllSettings {
+		if _, err := tx.Exec(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := window(); len(got) != 1 || got[0] != "Index Scan creditledgerentry_tenant_id_seq" {
+		t.Fatalf("under the window: %v, want only the (tenant_id, seq) index scan", got)
+	}
+	if r, err := env.Ledger.ReconcileAll(privacy.WithSystem(context.Background())); err != nil || !r.OK() || r.Tenants != 3 {
+		t.Fatalf("reconcile all: %v, %v", r, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/scope"
 	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -76,6 +77,17 @@ func (r edgeRows) tryLink(p edgeProbe, from, to string) error {
 	q := fmt.Sprintf(`UPDATE %q SET %q = $1 WHERE id = $2`, n.Table, p.FKColumn)
 	_, err := r.env.DB.Exec(q, target, holder)
 	return err
+}
+
+// unenforced reports whether the database has no foreign key for p's
+// column (tenantkeys.Unenforced).
+func (r edgeRows) unenforced(p edgeProbe) bool {
+	typ := p.To
+	if p.OwnFK {
+		typ = p.From
+	}
+	n, _ := scope.Lookup(typ)
+	return slices.Contains(tenantkeys.Unenforced, n.Table+"."+p.FKColumn)
 }
 
 func isFKViolation(err error) bool {
@@ -152,9 +164,20 @@ func TestEdgeIsolation(t *testing.T) {
 			// A cross-tenant link written with raw SQL (a bug elsewhere,
 			// another tool) is refused by the database itself: the foreign
 			// key is (tenant_id, x_id) -> (tenant_id, id) (internal/tenantkeys).
+			// A history reference has no key (tenantkeys.Unenforced): the
+			// link is stored, and B's reads still never follow it into A.
 			if owned(toNode) && owned(fromNode) {
 				fb2, ta2 := r.row(p.From, b), r.row(p.To, a)
-				if err := r.tryLink(p, fb2, ta2); !isFKViolation(err) {
+				err := r.tryLink(p, fb2, ta2)
+				switch {
+				case r.unenforced(p) && err != nil:
+					t.Errorf("raw cross-tenant link %s.%s (no foreign key): %v", p.From, p.Edge, err)
+				case r.unenforced(p):
+					got, err := p.Query(ctxB, env.Client, fb2)
+					noneOfA("Query over a raw cross-tenant link", p.To, got, err)
+					got, err = p.Has(ctxB, env.Client, ta2)
+					noneOfA("Has over a raw cross-tenant link", p.From, got, err)
+				case !isFKViolation(err):
 					t.Errorf("raw cross-tenant link %s.%s: %v, want a foreign key violation (23503)", p.From, p.Edge, err)
 				}
 			}

@@ -6,8 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -27,16 +31,11 @@ type Policy struct {
 	MaxAge time.Duration
 }
 
-// keep is the extra condition a row needs to be purged, per table. An LLM
-// call that a ledger entry names is kept: deleting it would make the
-// foreign key's ON DELETE SET NULL rewrite that entry, and the ledger is
-// immutable. (Purging billed calls needs that key to stop rewriting: see
-// docs/SCALE.md.)
-var keep = map[string]string{
-	LLMCalls:   ` AND NOT EXISTS (SELECT 1 FROM credit_ledger_entries e WHERE e.llm_call_id = t.id)`,
-	Dispatches: ``,
-	AuditLogs:  ``,
-}
+// tables are the tables retention may purge. Each has a (tenant_id,
+// created_at) index. No ledger entry is touched by a purge: a usage entry
+// keeps the id of the LLM call it billed, with no foreign key to the log
+// (internal/tenantkeys.Unenforced), so billed calls go like the others.
+var tables = []string{LLMCalls, Dispatches, AuditLogs}
 
 // Options of a run.
 type Options struct {
@@ -69,7 +68,7 @@ func Purge(ctx context.Context, db *sql.DB, policies []Policy, o Options) (Resul
 		return nil, fmt.Errorf("%w: batch %d (want 1..100000)", ErrPolicy, o.Batch)
 	}
 	for _, p := range policies {
-		if _, ok := keep[p.Table]; !ok {
+		if !slices.Contains(tables, p.Table) {
 			return nil, fmt.Errorf("%w: table %q (want %s, %s or %s)", ErrPolicy, p.Table, LLMCalls, Dispatches, AuditLogs)
 		}
 		if p.MaxAge <= 0 {
@@ -89,25 +88,20 @@ func Purge(ctx context.Context, db *sql.DB, policies []Policy, o Options) (Resul
 
 func purgeTable(ctx context.Context, db *sql.DB, p Policy, o Options) (int64, error) {
 	cutoff := o.Now.Add(-p.MaxAge)
-	// Only tenants that have old rows: one index probe per tenant.
-	rows, err := db.QueryContext(ctx, `SELECT id FROM tenants t WHERE EXISTS
+	// Only tenants that have old rows: one index probe per tenant. A Citus
+	// coordinator refuses that correlated probe of a reference table
+	// (tenants): there every tenant is visited, its first delete being
+	// the probe, routed to its shard.
+	tenants, err := pgserver.Strings(ctx, db, `SELECT id FROM tenants t WHERE EXISTS
 		(SELECT 1 FROM `+p.Table+` l WHERE l.tenant_id = t.id AND l.created_at < $1) ORDER BY id`, cutoff)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "0A000" {
+		tenants, err = pgserver.Strings(ctx, db, `SELECT id FROM tenants ORDER BY id`)
+	}
 	if err != nil {
 		return 0, err
 	}
-	var tenants []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		tenants = append(tenants, id)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, err
-	}
-	cond := `t.tenant_id = $1 AND t.created_at < $2` + keep[p.Table]
+	cond := `t.tenant_id = $1 AND t.created_at < $2`
 	if o.DryRun {
 		var total int64
 		for _, tenant := range tenants {
@@ -120,8 +114,9 @@ func purgeTable(ctx context.Context, db *sql.DB, p Policy, o Options) (int64, er
 		return total, nil
 	}
 	// Oldest first, so that an interrupted run leaves no hole in the
-	// middle of a tenant's history.
-	del := `DELETE FROM ` + p.Table + ` WHERE id IN (SELECT t.id FROM ` + p.Table + ` t WHERE ` + cond +
+	// middle of a tenant's history. The outer tenant_id keeps the delete
+	// on one tenant's key range (and one shard on Citus).
+	del := `DELETE FROM ` + p.Table + ` WHERE tenant_id = $1 AND id IN (SELECT t.id FROM ` + p.Table + ` t WHERE ` + cond +
 		` ORDER BY t.created_at LIMIT $3 FOR UPDATE SKIP LOCKED)`
 	var total int64
 	for _, tenant := range tenants {

@@ -92,5 +92,5 @@ citus_url="$(./scripts/citus.sh url)"
 DATABASE_URL="$citus_url" go run ./cmd/dbctl migrate apply
 DATABASE_URL="$citus_url" go run ./cmd/dbctl migrate status
 TEST_CITUS_URL="$citus_url" go test -count=1 -run 'Citus|ForeignKeysCannotCrossTenants' .
-TEST_CITUS_URL="$citus_url" go test -count=1 ./billing/ ./ledger/
+TEST_CITUS_URL="$citus_url" go test -count=1 ./billing/ ./ledger/ ./retention/
 TEST_CITUS_URL="$citus_url" go test -count=1 -run 'Demo|Isolation' ./cmd/dbctl/

@@ -65,7 +65,7 @@ var commands = []*command{
 		setup: pushCommand},
 	{path: "schema erd", summary: "write (or check) the ER diagram and table reference", setup: erdCommand},
 	{path: "retention", summary: "purge LLM call, dispatch and audit logs older than an age, in batches (never the ledger)",
-		help: "Resumable: a rerun continues where a stopped one left off. LLM calls a ledger entry names are kept.", setup: retentionCommand},
+		help: "Resumable: a rerun continues where a stopped one left off. Billed LLM calls go too: their ledger entries keep the call id and are never rewritten.", setup: retentionCommand},
 }
 
 const environment = `Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev

@@ -20,7 +20,7 @@ import (
 // age is empty is left alone.
 func retentionCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 	ages := map[string]*string{
-		retention.LLMCalls:   fs.String("llm-calls", "", "keep LLM call logs this long (e.g. 90d, 2160h); billed calls are always kept"),
+		retention.LLMCalls:   fs.String("llm-calls", "", "keep LLM call logs this long (e.g. 90d, 2160h), billed or not; ledger entries are never touched"),
 		retention.Dispatches: fs.String("dispatches", "", "keep dispatch logs this long"),
 		retention.AuditLogs:  fs.String("audit", "", "keep audit logs this long"),
 	}

@@ -108,23 +108,57 @@ func DropDatabase(ctx context.Context, rawURL string) error {
 	return err
 }
 
+// CloneDatabase (re)creates the database dst on rawURL's server as a copy
+// of the one rawURL names, which must have no other session, and returns
+// its URL. The copy is of files (STRATEGY FILE_COPY): a checkpoint, little
+// WAL, seconds per GB.
+func CloneDatabase(ctx context.Context, rawURL, dst string) (string, error) {
+	src, err := DatabaseName(rawURL)
+	if err != nil {
+		return "", err
+	}
+	dstURL, err := WithDatabase(rawURL, dst)
+	if err != nil {
+		return "", err
+	}
+	if err := DropDatabase(ctx, dstURL); err != nil {
+		return "", err
+	}
+	db, err := admin(rawURL)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(dst)+" TEMPLATE "+quoteIdent(src)+" STRATEGY FILE_COPY"); err != nil {
+		return "", fmt.Errorf("pgserver: copy %s to %s: %w", src, dst, err)
+	}
+	return dstURL, nil
+}
+
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // Tables lists the base tables of the public schema, sorted.
 func Tables(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+	return Strings(ctx, db, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)
+}
+
+// Strings returns the first column of query's rows.
+func Strings(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var tables []string
+	var out []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		tables = append(tables, t)
+		out = append(out, v)
 	}
-	return tables, rows.Err()
+	return out, rows.Err()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -14,9 +13,14 @@ import (
 )
 
 // BeforeSQL turns a database migrated on this branch back into the index
-// set of main before issue 13, for the before/after table.
+// set of main before issue 13, for the before/after table, and puts back
+// the ledger's foreign key to the LLM call logs with its old ON DELETE SET
+// NULL (on the call id only: the key is tenant-leading now), the one that
+// rewrote ledger entries when calls were deleted.
 const BeforeSQL = `DROP INDEX activity_live, activity_work_queue, dispatchlog_failed, hitlapproval_pending;
-CREATE UNIQUE INDEX creditledgerentry_tenant_id_idempotency_key ON credit_ledger_entries (tenant_id, idempotency_key)`
+CREATE UNIQUE INDEX creditledgerentry_tenant_id_idempotency_key ON credit_ledger_entries (tenant_id, idempotency_key);
+ALTER TABLE credit_ledger_entries ADD CONSTRAINT credit_ledger_entries_llm_call_logs_ledger_entry
+	FOREIGN KEY (tenant_id, llm_call_id) REFERENCES llm_call_logs (tenant_id, id) ON DELETE SET NULL (llm_call_id)`
 
 // mainReconcileSQL is the reconcile statement of main before issue 13: one
 // statement for one tenant ($1) or all (NULL).
@@ -52,23 +56,49 @@ type probe struct {
 	rank int // the tenant explained
 }
 
-// Bench prints, for the database at url, the buffers, execution and
+// Stat is one statement of the scale table, explained for one tenant.
+type Stat struct {
+	Name           string
+	Buffers, Temp  int64 // shared blocks hit or read; temp blocks written
+	ExecMs, PlanMs float64
+	Shape, Plans   string // scan and sort nodes; custom and generic plans so far
+}
+
+// Insert is the write cost of a table's indexes: rows per second of a
+// 20k-row insert (best of 3, rolled back).
+type Insert struct {
+	Table      string
+	RowsPerSec float64
+}
+
+// planCacheMode is the session setting of a variant: main's default
+// before, the layer's (db.Open) after.
+func planCacheMode(url string, before bool) string {
+	mode := "force_custom_plan"
+	if before {
+		mode = "auto"
+	}
+	return withParam(url, "plan_cache_mode="+mode)
+}
+
+func withParam(url, kv string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + kv
+	}
+	return url + "?" + kv
+}
+
+// Bench returns, for the database at url, the buffers, execution and
 // planning time of each frequent statement for the largest tenant (or a
 // small one), each explained as the 7th execution of a statement prepared
-// on one connection, as pgx does. before: main's statements and session
+// on one connection, as pgx does, then of the reconciliation of every
+// tenant, then the insert rates. before: main's statements and session
 // settings (plan_cache_mode auto); otherwise this branch's, with
 // force_custom_plan.
-func Bench(ctx context.Context, url string, before bool, tenants int, w io.Writer) error {
-	if !before {
-		sep := "?"
-		if strings.Contains(url, "?") {
-			sep = "&"
-		}
-		url += sep + "plan_cache_mode=force_custom_plan"
-	}
-	conn, err := pgx.Connect(ctx, url)
+func Bench(ctx context.Context, url string, before bool, tenants int) ([]Stat, []Insert, error) {
+	conn, err := pgx.Connect(ctx, planCacheMode(url, before))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer conn.Close(ctx)
 	tenant := func(r int) any { return TenantID(r) }
@@ -110,21 +140,21 @@ func Bench(ctx context.Context, url string, before bool, tenants int, w io.Write
 		probe{"count activities", `SELECT count(*) FROM activities WHERE tenant_id = $1 AND deleted_at IS NULL`, one, 1},
 		probe{"llm calls newest 50", `SELECT * FROM llm_call_logs WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT 50`, one, 1},
 	)
-	fmt.Fprintf(w, "%-32s %8s %10s %10s %8s  %s\n", "statement (7th execution)", "buffers", "exec ms", "plan ms", "temp", "plan")
+	var stats []Stat
 	for _, p := range probes {
 		for _, r := range []int{2, small, 3, small / 2, 5, small / 4} {
 			rows, err := conn.Query(ctx, p.sql, p.args(r)...)
 			if err != nil {
-				return fmt.Errorf("%s: %w", p.name, err)
+				return nil, nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
-				return fmt.Errorf("%s: %w", p.name, err)
+				return nil, nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 		}
 		var name string
 		if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements WHERE statement = $1`, p.sql).Scan(&name); err != nil {
-			return fmt.Errorf("%s: prepared statement: %w", p.name, err)
+			return nil, nil, fmt.Errorf("%s: prepared statement: %w", p.name, err)
 		}
 		args := p.args(p.rank)
 		lits := make([]string, len(args))
@@ -138,42 +168,60 @@ func Bench(ctx context.Context, url string, before bool, tenants int, w io.Write
 				lits[i] = fmt.Sprint(v)
 			}
 		}
-		var out string
-		if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+name+`(`+strings.Join(lits, ", ")+`)`).Scan(&out); err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
+		st, err := explain(ctx, conn, `EXECUTE `+name+`(`+strings.Join(lits, ", ")+`)`)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", p.name, err)
 		}
-		var ex []struct {
-			Plan     benchNode `json:"Plan"`
-			Planning float64   `json:"Planning Time"`
-			Exec     float64   `json:"Execution Time"`
-		}
-		if err := json.Unmarshal([]byte(out), &ex); err != nil {
-			return err
-		}
-		e := ex[0]
-		fmt.Fprintf(w, "%-32s %8d %10.2f %10.3f %8d  %s (%s)\n", p.name+" "+TenantID(p.rank), e.Plan.Hit+e.Plan.Read, e.Exec, e.Planning,
-			e.Plan.TempWritten, e.Plan.shape(), planKind(conn, ctx, name))
+		st.Name, st.Plans = p.name+" "+TenantID(p.rank), planKind(conn, ctx, name)
+		stats = append(stats, st)
 	}
-	// Every tenant's ledger in one statement: time and temp files.
-	all, arg := ledger.ReconcileSQL(true), []any{}
+	// Every tenant's ledger in one statement: time and temp files, in a
+	// transaction with the settings ReconcileAll uses.
+	all, arg, settings := ledger.ReconcileSQL(true), []any{}, ledger.ReconcileAllSettings
 	if before {
-		all, arg = mainReconcileSQL, []any{nil}
+		all, arg, settings = mainReconcileSQL, []any{nil}, nil
 	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback(ctx)
+	for _, set := range settings {
+		if _, err := tx.Exec(ctx, set); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := explain(ctx, tx, all, arg...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reconcile all: %w", err)
+	}
+	st.Name = "reconcile all tenants"
+	stats = append(stats, st)
+	if err := tx.Rollback(ctx); err != nil {
+		return nil, nil, err
+	}
+	ins, err := benchWrites(ctx, conn)
+	return stats, ins, err
+}
+
+// explain runs EXPLAIN (ANALYZE, BUFFERS) of query.
+func explain(ctx context.Context, conn interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, query string, args ...any) (Stat, error) {
 	var out string
-	start := time.Now()
-	if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+all, arg...).Scan(&out); err != nil {
-		return fmt.Errorf("reconcile all: %w", err)
+	if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+query, args...).Scan(&out); err != nil {
+		return Stat{}, err
 	}
 	var ex []struct {
-		Plan benchNode `json:"Plan"`
-		Exec float64   `json:"Execution Time"`
+		Plan     benchNode `json:"Plan"`
+		Planning float64   `json:"Planning Time"`
+		Exec     float64   `json:"Execution Time"`
 	}
 	if err := json.Unmarshal([]byte(out), &ex); err != nil {
-		return err
+		return Stat{}, err
 	}
-	fmt.Fprintf(w, "%-32s %8d %10.2f %10s %8d  (wall %s)\n", "reconcile all tenants", ex[0].Plan.Hit+ex[0].Plan.Read, ex[0].Exec, "",
-		ex[0].Plan.TempWritten, time.Since(start).Round(time.Millisecond))
-	return benchWrites(ctx, conn, w)
+	e := ex[0]
+	return Stat{Buffers: e.Plan.Hit + e.Plan.Read, Temp: e.Plan.TempWritten, ExecMs: e.Exec, PlanMs: e.Planning, Shape: e.Plan.shape()}, nil
 }
 
 // planKind says whether the prepared statement's last plans were custom
@@ -186,7 +234,8 @@ func planKind(conn *pgx.Conn, ctx context.Context, name string) string {
 
 // benchWrites measures inserts per second into the indexed tables (rolled
 // back), the write cost of the indexes.
-func benchWrites(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
+func benchWrites(ctx context.Context, conn *pgx.Conn) ([]Insert, error) {
+	var out []Insert
 	for _, s := range []struct{ name, sql string }{
 		{"activities", `INSERT INTO activities (id, ref_id, tenant_id, created_at, updated_at, type, title, status, priority, scheduled_at, attempts)
 			SELECT 'bench' || g, 'bench' || g, 't000001', now(), now(), 'research', 'x', (ARRAY['pending','queued','completed'])[1 + g % 3], 0, now(), 0
@@ -198,19 +247,19 @@ func benchWrites(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
 		for i := 0; i < 3; i++ {
 			tx, err := conn.Begin(ctx)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			start := time.Now()
 			_, err = tx.Exec(ctx, s.sql)
 			best = min(best, time.Since(start))
 			_ = tx.Rollback(ctx)
 			if err != nil {
-				return fmt.Errorf("insert %s: %w", s.name, err)
+				return nil, fmt.Errorf("insert %s: %w", s.name, err)
 			}
 		}
-		fmt.Fprintf(w, "inserts into %-22s %8.0f rows/s (20k rows, best of 3, rolled back)\n", s.name, 20000/best.Seconds())
+		out = append(out, Insert{s.name, 20000 / best.Seconds()})
 	}
-	return nil
+	return out, nil
 }
 
 type benchNode struct {

@@ -25,6 +25,17 @@ var Platform = []string{"plans", "tenants"}
 // (webhook deduplication, exactly once platform-wide).
 var Reference = []string{"plans", "tenants", "topup_orders", "billing_events"}
 
+// Unenforced lists the references (table.column) that the database does
+// not enforce with a foreign key, though Ent declares them as edges (the
+// edge and its queries stay): the referencing row records history and must
+// outlive the row it names. A ledger entry is kept forever and never
+// rewritten, while the LLM call log it bills is purged after its retention
+// period (package retention); the entry keeps the call's id. The layer
+// still checks the link when the entry is written (the posting statement,
+// hooks/crosstenant.go), and the unique (tenant_id, llm_call_id) index
+// still bills a call once.
+var Unenforced = []string{"credit_ledger_entries.llm_call_id"}
+
 // Owned reports whether t is a tenant-owned table: it carries tenant_id and
 // is not a platform table.
 func Owned(t *schema.Table) bool {
@@ -43,9 +54,14 @@ func Distributed(name string, hasTenantID bool) bool {
 // tenant. Such a key cannot SET NULL on delete (that would null tenant_id,
 // and Citus refuses it on the distribution column): it becomes NO ACTION,
 // so a hard delete (system only) of a referenced row fails until the
-// references are cleared. Apply is idempotent.
+// references are cleared. The references of Unenforced get no foreign key.
+// Apply is idempotent.
 func Apply(tables []*schema.Table) []*schema.Table {
 	for _, t := range tables {
+		t.ForeignKeys = slices.DeleteFunc(t.ForeignKeys, func(fk *schema.ForeignKey) bool {
+			c := fk.Columns[len(fk.Columns)-1]
+			return slices.Contains(Unenforced, t.Name+"."+c.Name)
+		})
 		if !Owned(t) {
 			continue
 		}
