@@ -162,6 +162,11 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 			_, err := client.Activity.Query().Where(activity.HasCampaignWith()).All(ctx)
 			return err
 		}},
+		{"edge predicate on an O2M edge", func() error {
+			_, err := client.Campaign.Query().Where(campaign.HasActivities(),
+				campaign.HasActivitiesWith(activity.HasDeliverables())).All(ctx)
+			return err
+		}},
 		{"create with an edge", func() error {
 			_, err := client.Activity.Create().SetType("write").SetTitle("N").SetCampaign(camp).Save(ctx)
 			return err
