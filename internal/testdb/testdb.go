@@ -216,7 +216,9 @@ func CitusURL(t testing.TB) string {
 		exec(t, nodeURL(n.host, n.port, name), `CREATE EXTENSION citus`)
 	}
 	dbURL := nodeURL(u.Hostname(), coordPort, name)
-	exec(t, nodeURL(u.Hostname(), coordPort, "postgres"), fmt.Sprintf(`ALTER DATABASE %s SET citus.shard_count = %d`, name, citusShards))
+	admin := nodeURL(u.Hostname(), coordPort, "postgres")
+	exec(t, admin, fmt.Sprintf(`ALTER DATABASE %s SET citus.shard_count = %d`, name, citusShards))
+	exec(t, admin, fmt.Sprintf(`ALTER DATABASE %s SET citus.max_adaptive_executor_pool_size = 1`, name))
 	exec(t, dbURL, fmt.Sprintf(`SELECT citus_set_coordinator_host('%s', %d)`, u.Hostname(), coordPort))
 	for _, w := range workers {
 		exec(t, dbURL, fmt.Sprintf(`SELECT citus_add_node('%s', %d)`, w.host, w.port))
@@ -236,7 +238,12 @@ func CitusURL(t testing.TB) string {
 // default): a query that fans out still runs one task per shard, so the
 // routing test tells one shard from several as well, and every fan-out
 // query of a test (fingerprints, the system viewer's reads) and the
-// distribution of each new database cost several times less.
+// distribution of each new database cost several times less. Test
+// databases also run fan-out queries on one connection per worker
+// (citus.max_adaptive_executor_pool_size = 1): by default a multi-shard
+// query in a transaction opens more worker connections, closed again at
+// its end, which made TestHostileSelectors (13,000 short transactions
+// with a fan-out digest each) 4 times slower (docs/SCALE.md).
 const citusShards = 4
 
 func exec(t testing.TB, rawURL, stmt string) {
