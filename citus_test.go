@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
+	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/internal/tenantkeys"
@@ -109,8 +111,9 @@ func (r *stmtRecorder) take() []recorded {
 var taskCount = regexp.MustCompile(`Task Count: (\d+)`)
 
 // TestCitusTenantQueriesRouteToOneShard runs the frequent tenant queries
-// (those of TestTenantQueriesUseTenantLeadingIndexes), Ent writes, a ledger
-// posting and a reconciliation as a tenant viewer on the cluster, records
+// (those of TestTenantQueriesUseTenantLeadingIndexes), Ent writes, O2M edge
+// additions and removals (o2mEdgeWrites), a ledger posting and a
+// reconciliation as a tenant viewer on the cluster, records
 // every statement they send, and EXPLAINs each: a plan whose distributed
 // part runs more than one task fans out to several shards and fails.
 func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
@@ -137,6 +140,7 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 	camp := client.Campaign.Create().SetName("c").SaveX(ctx)
 	act := client.Activity.Create().SetType("write").SetTitle("T").SetCampaign(camp).SaveX(ctx)
 	client.Deliverable.Create().SetKind("email").SetTitle("D").SetActivity(act).SaveX(ctx)
+	loose := client.Activity.Create().SetType("write").SetTitle("L").SaveX(ctx)
 	rec.take()
 
 	// The index test's frequent queries, then the writes and the ledger.
@@ -156,6 +160,11 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 		}},
 		{"edge predicate", func() error {
 			_, err := client.Activity.Query().Where(activity.HasCampaignWith()).All(ctx)
+			return err
+		}},
+		{"edge predicate on an O2M edge", func() error {
+			_, err := client.Campaign.Query().Where(campaign.HasActivities(),
+				campaign.HasActivitiesWith(activity.HasDeliverables())).All(ctx)
 			return err
 		}},
 		{"create with an edge", func() error {
@@ -179,6 +188,9 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 			return err
 		}},
 	}...)
+	for _, w := range o2mEdgeWrites(ctx, client, camp.ID, loose.ID) {
+		ops = append(ops, op{w.table, w.run})
+	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
 			if err := op.run(); err != nil {
@@ -202,6 +214,38 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 				t.Fatalf("no statement recorded")
 			}
 		})
+	}
+}
+
+// o2mEdgeWrites add, remove and clear an O2M edge (campaign → activities,
+// held by activities.campaign_id) through each write path: UpdateOne,
+// create, bulk update, bulk create. camp is a campaign and loose an
+// activity in no campaign, both of ctx's tenant; loose ends unlinked. The
+// name of each is in table.
+func o2mEdgeWrites(ctx context.Context, client *ent.Client, camp, loose string) []tenantQuery {
+	return []tenantQuery{
+		{"add an O2M edge", func() error { return client.Campaign.UpdateOneID(camp).AddActivityIDs(loose).Exec(ctx) }},
+		{"remove an O2M edge", func() error { return client.Campaign.UpdateOneID(camp).RemoveActivityIDs(loose).Exec(ctx) }},
+		{"create with an O2M edge", func() error {
+			return client.Campaign.Create().SetName("o2m").AddActivityIDs(loose).Exec(ctx)
+		}},
+		{"bulk update clearing an O2M edge", func() error {
+			n, err := client.Campaign.Update().Where(campaign.Name("o2m")).ClearActivities().Save(ctx)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("bulk update changed %d campaigns, want 1", n)
+			}
+			return err
+		}},
+		{"bulk create with an O2M edge", func() error {
+			return client.Campaign.CreateBulk(client.Campaign.Create().SetName("o2m-bulk").AddActivityIDs(loose)).Exec(ctx)
+		}},
+		{"clear an O2M edge", func() error {
+			id, err := client.Campaign.Query().Where(campaign.Name("o2m-bulk")).OnlyID(ctx)
+			if err != nil {
+				return err
+			}
+			return client.Campaign.UpdateOneID(id).ClearActivities().Exec(ctx)
+		}},
 	}
 }
 

@@ -1,18 +1,27 @@
 package db_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // TestForeignKeysCannotCrossTenants links, with raw SQL (no hooks), a row of
@@ -115,5 +124,63 @@ func sampleValue(c *schema.Column, unique int) any {
 		return fmt.Sprintf("v%d", unique)
 	default:
 		return unique
+	}
+}
+
+var tenantParam = regexp.MustCompile(`"tenant_id" = \$(\d+)`)
+
+// TestO2MEdgeWritesNameTheTenant: Ent writes an O2M edge by updating the
+// other table's foreign key by id alone; the layer's writes (scope.CreateNode
+// and its siblings) name the viewer's tenant in every such statement, so
+// no edge write can reach another tenant's rows (and on Citus each routes to
+// one shard, TestCitusTenantQueriesRouteToOneShard). Every UPDATE sent by
+// the edge writes must carry tenant_id = the viewer's tenant, and the
+// edges must end as written.
+func TestO2MEdgeWritesNameTheTenant(t *testing.T) {
+	url := testdb.URL(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &stmtRecorder{}
+	cfg.Tracer = rec
+	traced := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { traced.Close() })
+	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", traced)))
+	tenant := cuid.New()
+	testdb.Tenants(t, traced, tenant)
+	ctx := privacy.WithTenant(context.Background(), tenant)
+	camp := client.Campaign.Create().SetName("c").SaveX(ctx)
+	loose := client.Activity.Create().SetType("write").SetTitle("L").SaveX(ctx)
+	rec.take()
+	for _, w := range o2mEdgeWrites(ctx, client, camp.ID, loose.ID) {
+		t.Run(w.table, func(t *testing.T) {
+			if err := w.run(); err != nil {
+				t.Fatal(err)
+			}
+			updates := 0
+			for _, s := range rec.take() {
+				if !strings.HasPrefix(s.sql, "UPDATE") {
+					continue
+				}
+				updates++
+				m := tenantParam.FindStringSubmatch(s.sql)
+				if m == nil {
+					t.Errorf("update without the tenant: %s", s.sql)
+					continue
+				}
+				if i, _ := strconv.Atoi(m[1]); i > len(s.args) || s.args[i-1] != tenant {
+					t.Errorf("update names another tenant (%v): %s", s.args, s.sql)
+				}
+			}
+			if updates == 0 {
+				t.Fatal("no update recorded")
+			}
+		})
+	}
+	// Each write did what Ent's would: loose ended unlinked, and the bulk
+	// create's campaign had it until the clear.
+	if got := client.Activity.GetX(ctx, loose.ID); got.CampaignID != nil {
+		t.Errorf("loose activity still in campaign %s", *got.CampaignID)
 	}
 }

@@ -366,7 +366,8 @@ func (_c *BillingEventCreate) sqlSave(ctx context.Context) (*BillingEvent, error
 		return nil, err
 	}
 	_node, _spec := _c.createSpec()
-	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are linked with the tenant.
+	if err := scope.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
@@ -1082,7 +1083,8 @@ func (_c *BillingEventCreateBulk) Save(ctx context.Context) ([]*BillingEvent, er
 						return nil, err
 					}
 					// Invoke the actual operation on the latest mutation in the chain.
-					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
+					// tenancy: edges held by other tables are linked with the tenant.
+					if err = scope.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
 							err = &ConstraintError{msg: err.Error(), wrap: err}
 						}

@@ -341,7 +341,8 @@ func (_c *CredentialCreate) sqlSave(ctx context.Context) (*Credential, error) {
 		return nil, err
 	}
 	_node, _spec := _c.createSpec()
-	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are linked with the tenant.
+	if err := scope.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
@@ -934,7 +935,8 @@ func (_c *CredentialCreateBulk) Save(ctx context.Context) ([]*Credential, error)
 						return nil, err
 					}
 					// Invoke the actual operation on the latest mutation in the chain.
-					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
+					// tenancy: edges held by other tables are linked with the tenant.
+					if err = scope.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
 							err = &ConstraintError{msg: err.Error(), wrap: err}
 						}

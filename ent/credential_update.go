@@ -466,7 +466,8 @@ func (_u *CredentialUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _spec.Predicate, err = scope.SealMutation(ctx, "Credential", _u.mutation.predicates); err != nil {
 		return
 	}
-	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if _node, err = scope.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{credential.Label}
 		} else if sqlgraph.IsConstraintError(err) {
@@ -960,7 +961,8 @@ func (_u *CredentialUpdateOne) sqlSave(ctx context.Context) (_node *Credential, 
 	if reread != nil {
 		_spec.Assign, _spec.ScanValues = nil, nil
 	}
-	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if err = scope.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{credential.Label}
 		} else if sqlgraph.IsConstraintError(err) {

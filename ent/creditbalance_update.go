@@ -198,7 +198,8 @@ func (_u *CreditBalanceUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _spec.Predicate, err = scope.SealMutation(ctx, "CreditBalance", _u.mutation.predicates); err != nil {
 		return
 	}
-	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if _node, err = scope.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditbalance.Label}
 		} else if sqlgraph.IsConstraintError(err) {
@@ -426,7 +427,8 @@ func (_u *CreditBalanceUpdateOne) sqlSave(ctx context.Context) (_node *CreditBal
 	if reread != nil {
 		_spec.Assign, _spec.ScanValues = nil, nil
 	}
-	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if err = scope.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditbalance.Label}
 		} else if sqlgraph.IsConstraintError(err) {

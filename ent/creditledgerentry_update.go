@@ -140,7 +140,8 @@ func (_u *CreditLedgerEntryUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if _spec.Predicate, err = scope.SealMutation(ctx, "CreditLedgerEntry", _u.mutation.predicates); err != nil {
 		return
 	}
-	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if _node, err = scope.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditledgerentry.Label}
 		} else if sqlgraph.IsConstraintError(err) {
@@ -310,7 +311,8 @@ func (_u *CreditLedgerEntryUpdateOne) sqlSave(ctx context.Context) (_node *Credi
 	if reread != nil {
 		_spec.Assign, _spec.ScanValues = nil, nil
 	}
-	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if err = scope.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{creditledgerentry.Label}
 		} else if sqlgraph.IsConstraintError(err) {

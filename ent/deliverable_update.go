@@ -526,7 +526,8 @@ func (_u *DeliverableUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _spec.Predicate, err = scope.SealMutation(ctx, "Deliverable", _u.mutation.predicates); err != nil {
 		return
 	}
-	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if _node, err = scope.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{deliverable.Label}
 		} else if sqlgraph.IsConstraintError(err) {
@@ -1079,7 +1080,8 @@ func (_u *DeliverableUpdateOne) sqlSave(ctx context.Context) (_node *Deliverable
 	if reread != nil {
 		_spec.Assign, _spec.ScanValues = nil, nil
 	}
-	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if err = scope.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{deliverable.Label}
 		} else if sqlgraph.IsConstraintError(err) {

@@ -400,7 +400,8 @@ func (_c *DispatchLogCreate) sqlSave(ctx context.Context) (*DispatchLog, error) 
 		return nil, err
 	}
 	_node, _spec := _c.createSpec()
-	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are linked with the tenant.
+	if err := scope.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
@@ -1146,7 +1147,8 @@ func (_c *DispatchLogCreateBulk) Save(ctx context.Context) ([]*DispatchLog, erro
 						return nil, err
 					}
 					// Invoke the actual operation on the latest mutation in the chain.
-					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
+					// tenancy: edges held by other tables are linked with the tenant.
+					if err = scope.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
 							err = &ConstraintError{msg: err.Error(), wrap: err}
 						}

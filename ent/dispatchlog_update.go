@@ -460,7 +460,8 @@ func (_u *DispatchLogUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _spec.Predicate, err = scope.SealMutation(ctx, "DispatchLog", _u.mutation.predicates); err != nil {
 		return
 	}
-	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if _node, err = scope.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{dispatchlog.Label}
 		} else if sqlgraph.IsConstraintError(err) {
@@ -949,7 +950,8 @@ func (_u *DispatchLogUpdateOne) sqlSave(ctx context.Context) (_node *DispatchLog
 	if reread != nil {
 		_spec.Assign, _spec.ScanValues = nil, nil
 	}
-	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if err = scope.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{dispatchlog.Label}
 		} else if sqlgraph.IsConstraintError(err) {

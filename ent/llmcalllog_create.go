@@ -457,7 +457,8 @@ func (_c *LlmCallLogCreate) sqlSave(ctx context.Context) (*LlmCallLog, error) {
 		return nil, err
 	}
 	_node, _spec := _c.createSpec()
-	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are linked with the tenant.
+	if err := scope.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
@@ -1245,7 +1246,8 @@ func (_c *LlmCallLogCreateBulk) Save(ctx context.Context) ([]*LlmCallLog, error)
 						return nil, err
 					}
 					// Invoke the actual operation on the latest mutation in the chain.
-					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
+					// tenancy: edges held by other tables are linked with the tenant.
+					if err = scope.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
 							err = &ConstraintError{msg: err.Error(), wrap: err}
 						}

@@ -327,7 +327,8 @@ func (_u *NotificationProviderUpdate) sqlSave(ctx context.Context) (_node int, e
 	if _spec.Predicate, err = scope.SealMutation(ctx, "NotificationProvider", _u.mutation.predicates); err != nil {
 		return
 	}
-	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if _node, err = scope.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{notificationprovider.Label}
 		} else if sqlgraph.IsConstraintError(err) {
@@ -683,7 +684,8 @@ func (_u *NotificationProviderUpdateOne) sqlSave(ctx context.Context) (_node *No
 	if reread != nil {
 		_spec.Assign, _spec.ScanValues = nil, nil
 	}
-	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are written with the tenant.
+	if err = scope.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{notificationprovider.Label}
 		} else if sqlgraph.IsConstraintError(err) {

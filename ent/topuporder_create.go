@@ -348,7 +348,8 @@ func (_c *TopupOrderCreate) sqlSave(ctx context.Context) (*TopupOrder, error) {
 		return nil, err
 	}
 	_node, _spec := _c.createSpec()
-	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
+	// tenancy: edges held by other tables are linked with the tenant.
+	if err := scope.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
@@ -941,7 +942,8 @@ func (_c *TopupOrderCreateBulk) Save(ctx context.Context) ([]*TopupOrder, error)
 						return nil, err
 					}
 					// Invoke the actual operation on the latest mutation in the chain.
-					if err = sqlgraph.BatchCreate(ctx, _c.driver, spec); err != nil {
+					// tenancy: edges held by other tables are linked with the tenant.
+					if err = scope.BatchCreate(ctx, _c.driver, spec); err != nil {
 						if sqlgraph.IsConstraintError(err) {
 							err = &ConstraintError{msg: err.Error(), wrap: err}
 						}

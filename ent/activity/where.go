@@ -1113,6 +1113,10 @@ func HasCampaign() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, CampaignTable, CampaignColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "Campaign"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1122,6 +1126,9 @@ func HasCampaignWith(preds ...predicate.Campaign) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newCampaignStep()
 		preds := []predicate.Campaign{scope.NeighborsWhere("Campaign", preds)}
+		if same := scope.SameTenant(s, "Activity", "Campaign"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1137,6 +1144,10 @@ func HasAgentConfig() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, AgentConfigTable, AgentConfigColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "AgentConfig"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1146,6 +1157,9 @@ func HasAgentConfigWith(preds ...predicate.AgentConfig) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newAgentConfigStep()
 		preds := []predicate.AgentConfig{scope.NeighborsWhere("AgentConfig", preds)}
+		if same := scope.SameTenant(s, "Activity", "AgentConfig"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1161,6 +1175,10 @@ func HasAssignee() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, AssigneeTable, AssigneeColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "User"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1170,6 +1188,9 @@ func HasAssigneeWith(preds ...predicate.User) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newAssigneeStep()
 		preds := []predicate.User{scope.NeighborsWhere("User", preds)}
+		if same := scope.SameTenant(s, "Activity", "User"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1185,6 +1206,10 @@ func HasDeliverables() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, DeliverablesTable, DeliverablesColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "Deliverable"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1194,6 +1219,9 @@ func HasDeliverablesWith(preds ...predicate.Deliverable) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newDeliverablesStep()
 		preds := []predicate.Deliverable{scope.NeighborsWhere("Deliverable", preds)}
+		if same := scope.SameTenant(s, "Activity", "Deliverable"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1209,6 +1237,10 @@ func HasHitlApprovals() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, HitlApprovalsTable, HitlApprovalsColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "HitlApproval"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1218,6 +1250,9 @@ func HasHitlApprovalsWith(preds ...predicate.HitlApproval) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newHitlApprovalsStep()
 		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
+		if same := scope.SameTenant(s, "Activity", "HitlApproval"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1233,6 +1268,10 @@ func HasLlmCalls() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, LlmCallsTable, LlmCallsColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "LlmCallLog"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1242,6 +1281,9 @@ func HasLlmCallsWith(preds ...predicate.LlmCallLog) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newLlmCallsStep()
 		preds := []predicate.LlmCallLog{scope.NeighborsWhere("LlmCallLog", preds)}
+		if same := scope.SameTenant(s, "Activity", "LlmCallLog"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1257,6 +1299,10 @@ func HasDispatches() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, DispatchesTable, DispatchesColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "DispatchLog"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1266,6 +1312,9 @@ func HasDispatchesWith(preds ...predicate.DispatchLog) predicate.Activity {
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newDispatchesStep()
 		preds := []predicate.DispatchLog{scope.NeighborsWhere("DispatchLog", preds)}
+		if same := scope.SameTenant(s, "Activity", "DispatchLog"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1281,6 +1330,10 @@ func HasLedgerEntries() predicate.Activity {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, LedgerEntriesTable, LedgerEntriesColumn),
 		)
+		if same := scope.SameTenant(s, "Activity", "CreditLedgerEntry"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1290,6 +1343,9 @@ func HasLedgerEntriesWith(preds ...predicate.CreditLedgerEntry) predicate.Activi
 	return predicate.Activity(func(s *sql.Selector) {
 		step := newLedgerEntriesStep()
 		preds := []predicate.CreditLedgerEntry{scope.NeighborsWhere("CreditLedgerEntry", preds)}
+		if same := scope.SameTenant(s, "Activity", "CreditLedgerEntry"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

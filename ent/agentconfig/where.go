@@ -718,6 +718,10 @@ func HasActivities() predicate.AgentConfig {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, ActivitiesTable, ActivitiesColumn),
 		)
+		if same := scope.SameTenant(s, "AgentConfig", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -727,6 +731,9 @@ func HasActivitiesWith(preds ...predicate.Activity) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newActivitiesStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "AgentConfig", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -742,6 +749,10 @@ func HasLlmCalls() predicate.AgentConfig {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, LlmCallsTable, LlmCallsColumn),
 		)
+		if same := scope.SameTenant(s, "AgentConfig", "LlmCallLog"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -751,6 +762,9 @@ func HasLlmCallsWith(preds ...predicate.LlmCallLog) predicate.AgentConfig {
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newLlmCallsStep()
 		preds := []predicate.LlmCallLog{scope.NeighborsWhere("LlmCallLog", preds)}
+		if same := scope.SameTenant(s, "AgentConfig", "LlmCallLog"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -766,6 +780,10 @@ func HasHitlRequests() predicate.AgentConfig {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, HitlRequestsTable, HitlRequestsColumn),
 		)
+		if same := scope.SameTenant(s, "AgentConfig", "HitlApproval"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -775,6 +793,9 @@ func HasHitlRequestsWith(preds ...predicate.HitlApproval) predicate.AgentConfig 
 	return predicate.AgentConfig(func(s *sql.Selector) {
 		step := newHitlRequestsStep()
 		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
+		if same := scope.SameTenant(s, "AgentConfig", "HitlApproval"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

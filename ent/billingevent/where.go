@@ -898,6 +898,10 @@ func HasTopupOrder() predicate.BillingEvent {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, TopupOrderTable, TopupOrderColumn),
 		)
+		if same := scope.SameTenant(s, "BillingEvent", "TopupOrder"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -907,6 +911,9 @@ func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.BillingEvent {
 	return predicate.BillingEvent(func(s *sql.Selector) {
 		step := newTopupOrderStep()
 		preds := []predicate.TopupOrder{scope.NeighborsWhere("TopupOrder", preds)}
+		if same := scope.SameTenant(s, "BillingEvent", "TopupOrder"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -863,6 +863,10 @@ func HasOwner() predicate.Campaign {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, OwnerTable, OwnerColumn),
 		)
+		if same := scope.SameTenant(s, "Campaign", "User"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -872,6 +876,9 @@ func HasOwnerWith(preds ...predicate.User) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newOwnerStep()
 		preds := []predicate.User{scope.NeighborsWhere("User", preds)}
+		if same := scope.SameTenant(s, "Campaign", "User"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -887,6 +894,10 @@ func HasActivities() predicate.Campaign {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, ActivitiesTable, ActivitiesColumn),
 		)
+		if same := scope.SameTenant(s, "Campaign", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -896,6 +907,9 @@ func HasActivitiesWith(preds ...predicate.Activity) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newActivitiesStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "Campaign", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -911,6 +925,10 @@ func HasDeliverables() predicate.Campaign {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, DeliverablesTable, DeliverablesColumn),
 		)
+		if same := scope.SameTenant(s, "Campaign", "Deliverable"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -920,6 +938,9 @@ func HasDeliverablesWith(preds ...predicate.Deliverable) predicate.Campaign {
 	return predicate.Campaign(func(s *sql.Selector) {
 		step := newDeliverablesStep()
 		preds := []predicate.Deliverable{scope.NeighborsWhere("Deliverable", preds)}
+		if same := scope.SameTenant(s, "Campaign", "Deliverable"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

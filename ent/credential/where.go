@@ -748,6 +748,10 @@ func HasNotificationProviders() predicate.Credential {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, NotificationProvidersTable, NotificationProvidersColumn),
 		)
+		if same := scope.SameTenant(s, "Credential", "NotificationProvider"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -757,6 +761,9 @@ func HasNotificationProvidersWith(preds ...predicate.NotificationProvider) predi
 	return predicate.Credential(func(s *sql.Selector) {
 		step := newNotificationProvidersStep()
 		preds := []predicate.NotificationProvider{scope.NeighborsWhere("NotificationProvider", preds)}
+		if same := scope.SameTenant(s, "Credential", "NotificationProvider"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -772,6 +779,10 @@ func HasIntegrations() predicate.Credential {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, IntegrationsTable, IntegrationsColumn),
 		)
+		if same := scope.SameTenant(s, "Credential", "Integration"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -781,6 +792,9 @@ func HasIntegrationsWith(preds ...predicate.Integration) predicate.Credential {
 	return predicate.Credential(func(s *sql.Selector) {
 		step := newIntegrationsStep()
 		preds := []predicate.Integration{scope.NeighborsWhere("Integration", preds)}
+		if same := scope.SameTenant(s, "Credential", "Integration"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

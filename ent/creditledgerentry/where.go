@@ -993,6 +993,10 @@ func HasTopupOrder() predicate.CreditLedgerEntry {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, TopupOrderTable, TopupOrderColumn),
 		)
+		if same := scope.SameTenant(s, "CreditLedgerEntry", "TopupOrder"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1002,6 +1006,9 @@ func HasTopupOrderWith(preds ...predicate.TopupOrder) predicate.CreditLedgerEntr
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newTopupOrderStep()
 		preds := []predicate.TopupOrder{scope.NeighborsWhere("TopupOrder", preds)}
+		if same := scope.SameTenant(s, "CreditLedgerEntry", "TopupOrder"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1017,6 +1024,10 @@ func HasLlmCall() predicate.CreditLedgerEntry {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, true, LlmCallTable, LlmCallColumn),
 		)
+		if same := scope.SameTenant(s, "CreditLedgerEntry", "LlmCallLog"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1026,6 +1037,9 @@ func HasLlmCallWith(preds ...predicate.LlmCallLog) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newLlmCallStep()
 		preds := []predicate.LlmCallLog{scope.NeighborsWhere("LlmCallLog", preds)}
+		if same := scope.SameTenant(s, "CreditLedgerEntry", "LlmCallLog"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1041,6 +1055,10 @@ func HasActivity() predicate.CreditLedgerEntry {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, ActivityTable, ActivityColumn),
 		)
+		if same := scope.SameTenant(s, "CreditLedgerEntry", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1050,6 +1068,9 @@ func HasActivityWith(preds ...predicate.Activity) predicate.CreditLedgerEntry {
 	return predicate.CreditLedgerEntry(func(s *sql.Selector) {
 		step := newActivityStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "CreditLedgerEntry", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

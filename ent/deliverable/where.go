@@ -878,6 +878,10 @@ func HasActivity() predicate.Deliverable {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, ActivityTable, ActivityColumn),
 		)
+		if same := scope.SameTenant(s, "Deliverable", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -887,6 +891,9 @@ func HasActivityWith(preds ...predicate.Activity) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newActivityStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "Deliverable", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -902,6 +909,10 @@ func HasCampaign() predicate.Deliverable {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, CampaignTable, CampaignColumn),
 		)
+		if same := scope.SameTenant(s, "Deliverable", "Campaign"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -911,6 +922,9 @@ func HasCampaignWith(preds ...predicate.Campaign) predicate.Deliverable {
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newCampaignStep()
 		preds := []predicate.Campaign{scope.NeighborsWhere("Campaign", preds)}
+		if same := scope.SameTenant(s, "Deliverable", "Campaign"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -926,6 +940,10 @@ func HasHitlApprovals() predicate.Deliverable {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, HitlApprovalsTable, HitlApprovalsColumn),
 		)
+		if same := scope.SameTenant(s, "Deliverable", "HitlApproval"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -935,6 +953,9 @@ func HasHitlApprovalsWith(preds ...predicate.HitlApproval) predicate.Deliverable
 	return predicate.Deliverable(func(s *sql.Selector) {
 		step := newHitlApprovalsStep()
 		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
+		if same := scope.SameTenant(s, "Deliverable", "HitlApproval"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

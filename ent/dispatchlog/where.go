@@ -1013,6 +1013,10 @@ func HasActivity() predicate.DispatchLog {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, ActivityTable, ActivityColumn),
 		)
+		if same := scope.SameTenant(s, "DispatchLog", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1022,6 +1026,9 @@ func HasActivityWith(preds ...predicate.Activity) predicate.DispatchLog {
 	return predicate.DispatchLog(func(s *sql.Selector) {
 		step := newActivityStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "DispatchLog", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

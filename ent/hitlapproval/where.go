@@ -933,6 +933,10 @@ func HasActivity() predicate.HitlApproval {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, ActivityTable, ActivityColumn),
 		)
+		if same := scope.SameTenant(s, "HitlApproval", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -942,6 +946,9 @@ func HasActivityWith(preds ...predicate.Activity) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newActivityStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "HitlApproval", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -957,6 +964,10 @@ func HasDeliverable() predicate.HitlApproval {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, DeliverableTable, DeliverableColumn),
 		)
+		if same := scope.SameTenant(s, "HitlApproval", "Deliverable"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -966,6 +977,9 @@ func HasDeliverableWith(preds ...predicate.Deliverable) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newDeliverableStep()
 		preds := []predicate.Deliverable{scope.NeighborsWhere("Deliverable", preds)}
+		if same := scope.SameTenant(s, "HitlApproval", "Deliverable"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -981,6 +995,10 @@ func HasRequestedByAgent() predicate.HitlApproval {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, RequestedByAgentTable, RequestedByAgentColumn),
 		)
+		if same := scope.SameTenant(s, "HitlApproval", "AgentConfig"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -990,6 +1008,9 @@ func HasRequestedByAgentWith(preds ...predicate.AgentConfig) predicate.HitlAppro
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newRequestedByAgentStep()
 		preds := []predicate.AgentConfig{scope.NeighborsWhere("AgentConfig", preds)}
+		if same := scope.SameTenant(s, "HitlApproval", "AgentConfig"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1005,6 +1026,10 @@ func HasDecidedBy() predicate.HitlApproval {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, DecidedByTable, DecidedByColumn),
 		)
+		if same := scope.SameTenant(s, "HitlApproval", "User"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1014,6 +1039,9 @@ func HasDecidedByWith(preds ...predicate.User) predicate.HitlApproval {
 	return predicate.HitlApproval(func(s *sql.Selector) {
 		step := newDecidedByStep()
 		preds := []predicate.User{scope.NeighborsWhere("User", preds)}
+		if same := scope.SameTenant(s, "HitlApproval", "User"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

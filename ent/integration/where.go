@@ -728,6 +728,10 @@ func HasCredential() predicate.Integration {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, CredentialTable, CredentialColumn),
 		)
+		if same := scope.SameTenant(s, "Integration", "Credential"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -737,6 +741,9 @@ func HasCredentialWith(preds ...predicate.Credential) predicate.Integration {
 	return predicate.Integration(func(s *sql.Selector) {
 		step := newCredentialStep()
 		preds := []predicate.Credential{scope.NeighborsWhere("Credential", preds)}
+		if same := scope.SameTenant(s, "Integration", "Credential"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

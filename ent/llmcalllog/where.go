@@ -1018,6 +1018,10 @@ func HasActivity() predicate.LlmCallLog {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, ActivityTable, ActivityColumn),
 		)
+		if same := scope.SameTenant(s, "LlmCallLog", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1027,6 +1031,9 @@ func HasActivityWith(preds ...predicate.Activity) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newActivityStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "LlmCallLog", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1042,6 +1049,10 @@ func HasAgentConfig() predicate.LlmCallLog {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, AgentConfigTable, AgentConfigColumn),
 		)
+		if same := scope.SameTenant(s, "LlmCallLog", "AgentConfig"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1051,6 +1062,9 @@ func HasAgentConfigWith(preds ...predicate.AgentConfig) predicate.LlmCallLog {
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newAgentConfigStep()
 		preds := []predicate.AgentConfig{scope.NeighborsWhere("AgentConfig", preds)}
+		if same := scope.SameTenant(s, "LlmCallLog", "AgentConfig"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1066,6 +1080,10 @@ func HasLedgerEntry() predicate.LlmCallLog {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, false, LedgerEntryTable, LedgerEntryColumn),
 		)
+		if same := scope.SameTenant(s, "LlmCallLog", "CreditLedgerEntry"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1075,6 +1093,9 @@ func HasLedgerEntryWith(preds ...predicate.CreditLedgerEntry) predicate.LlmCallL
 	return predicate.LlmCallLog(func(s *sql.Selector) {
 		step := newLedgerEntryStep()
 		preds := []predicate.CreditLedgerEntry{scope.NeighborsWhere("CreditLedgerEntry", preds)}
+		if same := scope.SameTenant(s, "LlmCallLog", "CreditLedgerEntry"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

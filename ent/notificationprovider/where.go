@@ -648,6 +648,10 @@ func HasCredential() predicate.NotificationProvider {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, CredentialTable, CredentialColumn),
 		)
+		if same := scope.SameTenant(s, "NotificationProvider", "Credential"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -657,6 +661,9 @@ func HasCredentialWith(preds ...predicate.Credential) predicate.NotificationProv
 	return predicate.NotificationProvider(func(s *sql.Selector) {
 		step := newCredentialStep()
 		preds := []predicate.Credential{scope.NeighborsWhere("Credential", preds)}
+		if same := scope.SameTenant(s, "NotificationProvider", "Credential"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -703,6 +703,10 @@ func HasTenants() predicate.Plan {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, TenantsTable, TenantsColumn),
 		)
+		if same := scope.SameTenant(s, "Plan", "Tenant"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -712,6 +716,9 @@ func HasTenantsWith(preds ...predicate.Tenant) predicate.Plan {
 	return predicate.Plan(func(s *sql.Selector) {
 		step := newTenantsStep()
 		preds := []predicate.Tenant{scope.NeighborsWhere("Tenant", preds)}
+		if same := scope.SameTenant(s, "Plan", "Tenant"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

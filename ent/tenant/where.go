@@ -688,6 +688,10 @@ func HasPlan() predicate.Tenant {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, PlanTable, PlanColumn),
 		)
+		if same := scope.SameTenant(s, "Tenant", "Plan"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -697,6 +701,9 @@ func HasPlanWith(preds ...predicate.Plan) predicate.Tenant {
 	return predicate.Tenant(func(s *sql.Selector) {
 		step := newPlanStep()
 		preds := []predicate.Plan{scope.NeighborsWhere("Plan", preds)}
+		if same := scope.SameTenant(s, "Tenant", "Plan"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

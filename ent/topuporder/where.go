@@ -683,6 +683,10 @@ func HasLedgerEntries() predicate.TopupOrder {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, LedgerEntriesTable, LedgerEntriesColumn),
 		)
+		if same := scope.SameTenant(s, "TopupOrder", "CreditLedgerEntry"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -692,6 +696,9 @@ func HasLedgerEntriesWith(preds ...predicate.CreditLedgerEntry) predicate.TopupO
 	return predicate.TopupOrder(func(s *sql.Selector) {
 		step := newLedgerEntriesStep()
 		preds := []predicate.CreditLedgerEntry{scope.NeighborsWhere("CreditLedgerEntry", preds)}
+		if same := scope.SameTenant(s, "TopupOrder", "CreditLedgerEntry"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -707,6 +714,10 @@ func HasBillingEvents() predicate.TopupOrder {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, BillingEventsTable, BillingEventsColumn),
 		)
+		if same := scope.SameTenant(s, "TopupOrder", "BillingEvent"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -716,6 +727,9 @@ func HasBillingEventsWith(preds ...predicate.BillingEvent) predicate.TopupOrder 
 	return predicate.TopupOrder(func(s *sql.Selector) {
 		step := newBillingEventsStep()
 		preds := []predicate.BillingEvent{scope.NeighborsWhere("BillingEvent", preds)}
+		if same := scope.SameTenant(s, "TopupOrder", "BillingEvent"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -603,6 +603,10 @@ func HasOwnedCampaigns() predicate.User {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, OwnedCampaignsTable, OwnedCampaignsColumn),
 		)
+		if same := scope.SameTenant(s, "User", "Campaign"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -612,6 +616,9 @@ func HasOwnedCampaignsWith(preds ...predicate.Campaign) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newOwnedCampaignsStep()
 		preds := []predicate.Campaign{scope.NeighborsWhere("Campaign", preds)}
+		if same := scope.SameTenant(s, "User", "Campaign"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -627,6 +634,10 @@ func HasAssignedActivities() predicate.User {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, AssignedActivitiesTable, AssignedActivitiesColumn),
 		)
+		if same := scope.SameTenant(s, "User", "Activity"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -636,6 +647,9 @@ func HasAssignedActivitiesWith(preds ...predicate.Activity) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newAssignedActivitiesStep()
 		preds := []predicate.Activity{scope.NeighborsWhere("Activity", preds)}
+		if same := scope.SameTenant(s, "User", "Activity"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -651,6 +665,10 @@ func HasHitlDecisions() predicate.User {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, HitlDecisionsTable, HitlDecisionsColumn),
 		)
+		if same := scope.SameTenant(s, "User", "HitlApproval"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -660,6 +678,9 @@ func HasHitlDecisionsWith(preds ...predicate.HitlApproval) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newHitlDecisionsStep()
 		preds := []predicate.HitlApproval{scope.NeighborsWhere("HitlApproval", preds)}
+		if same := scope.SameTenant(s, "User", "HitlApproval"); same != nil {
+			preds = append(preds, same)
+		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -123,6 +123,22 @@ func NeighborsWhere[P ~func(*sql.Selector)](typ string, preds []P) func(*sql.Sel
 	}
 }
 
+// SameTenant returns, for an edge between two tenant-owned entities from
+// and to, the predicate that a neighbour row (in the edge predicate's
+// subquery) has the tenant of q's row; nil for other edges. The composite
+// foreign keys make it true of every linked row, so it changes no result;
+// it makes the subquery a join on tenant_id, which Citus runs co-located
+// (one shard under a tenant viewer, one task per shard group for the
+// system viewer) instead of refusing it.
+func SameTenant(q *sql.Selector, from, to string) func(*sql.Selector) {
+	f, ok1 := Lookup(from)
+	t, ok2 := Lookup(to)
+	if !ok1 || !ok2 || f.Kind != KindOwned || t.Kind != KindOwned {
+		return nil
+	}
+	return func(n *sql.Selector) { n.Where(sql.ColumnsEQ(n.C(ColumnTenantID), q.C(ColumnTenantID))) }
+}
+
 // Aggregate runs aggregate functions (Select/GroupBy Aggregate) on
 // throwaway copies of sel and returns their vetted expressions.
 func Aggregate[F ~func(*sql.Selector) string](sel *sql.Selector, fns []F) ([]string, error) {

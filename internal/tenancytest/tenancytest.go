@@ -396,23 +396,35 @@ func (e *Env) Owner(typ, id string) string {
 
 // CrossTenantLinks lists every stored foreign key that points at another
 // tenant's row (shared platform rows aside), for every foreign key of the
-// schema; empty means the database holds no cross-tenant link.
+// schema; empty means the database holds no cross-tenant link. A child row
+// whose key finds no parent in its own tenant (nor, for a shared entity,
+// the platform's) is one. The subquery joins on tenant_id, so on Citus it
+// runs on each shard group (co-located) instead of repartitioning.
 func (e *Env) CrossTenantLinks() []string {
 	var bad []string
 	for _, t := range migrate.Tables {
 		for _, fk := range t.ForeignKeys {
-			q := fmt.Sprintf(`SELECT c.id FROM %q c JOIN %q p ON c.%q = p.id
-				WHERE c.tenant_id <> p.tenant_id AND p.tenant_id <> $1`, t.Name, fk.RefTable.Name, fk.Columns[0].Name)
-			rows, err := e.queryRepartitioned(q, privacy.PlatformTenantID)
+			owner := "p.tenant_id = c.tenant_id"
+			if n, ok := scope.LookupTable(fk.RefTable.Name); ok && n.Kind == scope.KindShared {
+				owner = "p.tenant_id IN (c.tenant_id, $1)"
+			}
+			col := fk.Columns[0].Name
+			q := fmt.Sprintf(`SELECT c.id FROM %q c WHERE c.%q IS NOT NULL
+				AND NOT EXISTS (SELECT 1 FROM %q p WHERE p.id = c.%q AND %s)`, t.Name, col, fk.RefTable.Name, col, owner)
+			args := []any{}
+			if strings.Contains(owner, "$1") {
+				args = append(args, privacy.PlatformTenantID)
+			}
+			rows, err := e.DB.Query(q, args...)
 			if err != nil {
-				e.T.Fatalf("cross-tenant links of %s.%s: %v", t.Name, fk.Columns[0].Name, err)
+				e.T.Fatalf("cross-tenant links of %s.%s: %v", t.Name, col, err)
 			}
 			for rows.Next() {
 				var id string
 				if err := rows.Scan(&id); err != nil {
 					e.T.Fatal(err)
 				}
-				bad = append(bad, t.Name+"."+fk.Columns[0].Name+" of "+id)
+				bad = append(bad, t.Name+"."+col+" of "+id)
 			}
 			rows.Close()
 		}
@@ -517,36 +529,4 @@ func (e *Env) AppendOne(ctx context.Context, typ, id, field string, v any) error
 	}
 	m.Call([]reflect.Value{reflect.ValueOf(v).Convert(m.Type().In(0))})
 	return errOf(call(u, "Exec", ctx))
-}
-
-// queryRepartitioned runs q in a transaction that lets Citus join
-// distributed tables on other columns than tenant_id (a placeholder setting
-// on plain PostgreSQL); the rows are read before the transaction ends.
-func (e *Env) queryRepartitioned(q string, args ...any) (*sqlRows, error) {
-	tx, err := e.DB.Begin()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.Exec(`SET LOCAL citus.enable_repartition_joins TO on`); err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	rows, err := tx.Query(q, args...)
-	if err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return &sqlRows{Rows: rows, tx: tx}, nil
-}
-
-// sqlRows ends its transaction when closed.
-type sqlRows struct {
-	*sql.Rows
-	tx *sql.Tx
-}
-
-func (r *sqlRows) Close() error {
-	err := r.Rows.Close()
-	r.tx.Rollback()
-	return err
 }

@@ -215,6 +215,9 @@ func CitusURL(t testing.TB) string {
 		exec(t, nodeURL(n.host, n.port, name), `CREATE EXTENSION citus`)
 	}
 	dbURL := nodeURL(u.Hostname(), coordPort, name)
+	admin := nodeURL(u.Hostname(), coordPort, "postgres")
+	exec(t, admin, fmt.Sprintf(`ALTER DATABASE %s SET citus.shard_count = %d`, name, citusShards))
+	exec(t, admin, fmt.Sprintf(`ALTER DATABASE %s SET citus.max_adaptive_executor_pool_size = 1`, name))
 	exec(t, dbURL, fmt.Sprintf(`SELECT citus_set_coordinator_host('%s', %d)`, u.Hostname(), coordPort))
 	for _, w := range workers {
 		exec(t, dbURL, fmt.Sprintf(`SELECT citus_add_node('%s', %d)`, w.host, w.port))
@@ -229,6 +232,18 @@ func CitusURL(t testing.TB) string {
 	}
 	return dbURL
 }
+
+// citusShards is the shard count of a test database on Citus (32 by
+// default): a query that fans out still runs one task per shard, so the
+// routing test tells one shard from several as well, and every fan-out
+// query of a test (fingerprints, the system viewer's reads) and the
+// distribution of each new database cost several times less. Test
+// databases also run fan-out queries on one connection per worker
+// (citus.max_adaptive_executor_pool_size = 1): by default a multi-shard
+// query in a transaction opens more worker connections, closed again at
+// its end, which made TestHostileSelectors (13,000 short transactions
+// with a fan-out digest each) 4 times slower (docs/SCALE.md).
+const citusShards = 4
 
 func exec(t testing.TB, rawURL, stmt string) {
 	t.Helper()
@@ -354,11 +369,15 @@ func Fingerprint(t testing.TB, sqlDB *sql.DB, tables ...string) string {
 	return strings.Join(parts, " ")
 }
 
+// OnCitus reports whether the tests run on the Citus cluster
+// (TEST_CITUS_URL).
+func OnCitus() bool { return os.Getenv("TEST_CITUS_URL") != "" }
+
 // SkipOnCitus skips a test that cannot run on the Citus cluster, saying
 // why (TEST_CITUS_URL runs).
 func SkipOnCitus(t testing.TB, why string) {
 	t.Helper()
-	if os.Getenv("TEST_CITUS_URL") != "" {
+	if OnCitus() {
 		t.Skip("on Citus: " + why)
 	}
 }
