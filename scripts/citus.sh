@@ -87,16 +87,27 @@ start_node() {
   exec >&2
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$major $name"; then
     pg_createcluster "$major" "$name" --port "$p" -- --auth=trust >/dev/null
-    local conf="/etc/postgresql/$major/$name/postgresql.conf"
-    {
-      echo "shared_preload_libraries = 'citus'"
-      echo "listen_addresses = '127.0.0.1'"
-      echo "max_connections = 200"
-      echo "shared_buffers = 64MB"
-      echo "fsync = off"
-      echo "synchronous_commit = off"
-      echo "full_page_writes = off"
-    } >> "$conf"
+  fi
+  # The node's settings, in conf.d (included by Debian's postgresql.conf),
+  # rewritten on every start so that a cluster created by an older version
+  # of this script gets them too; a running node whose settings changed is
+  # restarted. max_worker_processes: Citus's maintenance daemon takes a
+  # background worker per database, and the tests create a database per test
+  # (the default 8 ran out during the tenancy suite).
+  local confd="/etc/postgresql/$major/$name/conf.d" settings
+  settings="shared_preload_libraries = 'citus'
+listen_addresses = '127.0.0.1'
+max_connections = 200
+max_worker_processes = 32
+shared_buffers = 64MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off"
+  mkdir -p "$confd"
+  if [[ "$(cat "$confd/leadmetrics-citus.conf" 2>/dev/null)" != "$settings" ]]; then
+    printf '%s\n' "$settings" >"$confd/leadmetrics-citus.conf"
+    chown postgres:postgres "$confd/leadmetrics-citus.conf" 2>/dev/null || true
+    node_running "$p" && pg_ctlcluster --skip-systemctl-redirect "$major" "$name" restart -m fast
   fi
   node_running "$p" || pg_ctlcluster --skip-systemctl-redirect "$major" "$name" start
   for _ in $(seq 1 60); do node_running "$p" && return; sleep 0.5; done
