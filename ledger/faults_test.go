@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,7 +19,6 @@ import (
 // lock never commits; the layer reruns it (an admin shutdown is a
 // failover error) and applies it exactly once.
 func TestPostingKilledMidFlightAppliesOnceOnRetry(t *testing.T) {
-	testdb.SkipOnCitus(t, "the balance lock is held on a worker; the probe reads the coordinator's lock waits")
 	env := ledgertest.New(t)
 	tenant, ctx := env.Tenant(t, "")
 	post(t, env, ctx, topup, 1000, "before")
@@ -32,14 +32,10 @@ func TestPostingKilledMidFlightAppliesOnceOnRetry(t *testing.T) {
 	done := make(chan result, 1)
 	go func() { e, err := env.Post(ctx, p); done <- result{e, err} }()
 
-	pids := waitForPostings(t, env, 1)
-	admin := testdb.Open(t, testdb.ServerURL(t))
-	pid := pids[0]
-	if _, err := admin.Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
-		t.Fatal(err)
-	}
+	killed := waitForPostings(t, env, 1)
+	terminate(t, env, killed[0])
 	// The rerun waits on the lock again, on a new connection.
-	waitForPostings(t, env, 1)
+	waitForPostings(t, env, 1, killed...)
 	release()
 
 	r := <-done
@@ -70,42 +66,77 @@ func holdBalance(t *testing.T, env *ledgertest.Env, tenant string) (release func
 	return func() { holder.Rollback() }
 }
 
-// waitForPostings waits until n postings wait for a balance lock and
-// returns their backend pids.
-func waitForPostings(t *testing.T, env *ledgertest.Env, n int) []int {
+// waitForPostings waits until n postings wait for a balance lock, none of
+// except still among them, and returns the ids of their sessions: backend
+// pids, or on Citus global pids (the lock is held on the worker that holds
+// the tenant's shard, where the posting runs for a session of the
+// coordinator: citus_stat_activity lists the worker's backends with the
+// global pid of the coordinator's session that sent their statement).
+func waitForPostings(t *testing.T, env *ledgertest.Env, n int, except ...int64) []int64 {
 	t.Helper()
-	admin := testdb.Open(t, testdb.ServerURL(t))
+	q, waiting := testdb.Open(t, testdb.ServerURL(t)), `SELECT pid::bigint FROM pg_stat_activity
+		WHERE wait_event_type = 'Lock' AND query LIKE 'WITH bal AS MATERIALIZED%' AND datname = $1`
+	if testdb.OnCitus() {
+		// The coordinator runs the statement's parts on the worker: there
+		// the lock wait, here the statement.
+		q, waiting = env.DB, `WITH a AS MATERIALIZED (SELECT global_pid, wait_event_type, query FROM citus_stat_activity WHERE datname = $1)
+			SELECT DISTINCT w.global_pid FROM a w JOIN a s USING (global_pid)
+			WHERE w.wait_event_type = 'Lock' AND s.query LIKE 'WITH bal AS MATERIALIZED%'`
+	}
 	var dbName string
 	if err := env.DB.QueryRow(`SELECT current_database()`).Scan(&dbName); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		rows, err := admin.Query(`SELECT pid FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'WITH bal AS MATERIALIZED%' AND datname = $1`, dbName)
+		rows, err := q.Query(waiting, dbName)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pids []int
+		var ids []int64
+		stale := false
 		for rows.Next() {
-			var pid int
-			rows.Scan(&pid)
-			pids = append(pids, pid)
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(except, id) {
+				stale = true
+				continue
+			}
+			ids = append(ids, id)
 		}
 		rows.Close()
-		if len(pids) >= n {
-			return pids
+		if len(ids) >= n && !stale {
+			return ids
 		}
 	}
 	t.Fatalf("fewer than %d postings waited on the balance lock", n)
 	return nil
 }
 
+// terminate ends the session of a waiting posting (waitForPostings): its
+// backend, or on Citus the coordinator's session, whose end cancels the
+// statement it sent to the worker.
+func terminate(t *testing.T, env *ledgertest.Env, id int64) {
+	t.Helper()
+	q, stmt := testdb.Open(t, testdb.ServerURL(t)), `SELECT pg_terminate_backend($1::int)`
+	if testdb.OnCitus() {
+		q, stmt = env.DB, `SELECT pg_terminate_backend($1::bigint)` // Citus's global pid variant
+	}
+	var ok bool
+	if err := q.QueryRow(stmt, id).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminate session %d: %v, %v", id, ok, err)
+	}
+}
+
 // Two duplicates of a debit that empties the balance wait on the lock
 // together: the first applies it; the second, whose snapshot predates the
 // first's commit, must answer with the original entry, not with
-// "insufficient credits" although the balance is now short.
+// "insufficient credits" although the balance is now short. (On Citus the
+// statement's CTEs run as separate queries on the worker, each with a new
+// snapshot: the second reads the original in prior, not by the raced
+// read; the answer must be the same.)
 func TestRacingDuplicateDebitIsReplayedNotRefused(t *testing.T) {
-	testdb.SkipOnCitus(t, "the balance lock is held on a worker; the probe reads the coordinator's lock waits")
 	env := ledgertest.New(t)
 	tenant, ctx := env.Tenant(t, "")
 	post(t, env, ctx, topup, 500, "t")
