@@ -29,7 +29,6 @@ func wantUnknown(t *testing.T, what string, err error, op string) {
 // same order comes back, or it is created now); a move is checked by
 // reading the order.
 func TestOrderWritesKilledAtCommitAreOutcomeUnknown(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a reference table runs on every node")
 	f := setup(t)
 	_, ctx := f.Tenant(t, "")
 	req := billing.OrderRequest{RefID: "o1", Provider: topuporder.ProviderStripe, ProviderOrderID: "pi_o1",
@@ -64,7 +63,6 @@ func TestOrderWritesKilledAtCommitAreOutcomeUnknown(t *testing.T) {
 // while it commits (applied once), and when the COMMIT was applied but its
 // answer lost the rerun reports a duplicate; the order is credited once.
 func TestWebhookConnectionLossIsRerun(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a reference table runs on every node")
 	rawURL := testdb.URL(t)
 	direct := testdb.Open(t, rawURL)
 	px := testdb.NewCutProxy(t, rawURL)

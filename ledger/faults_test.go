@@ -211,7 +211,6 @@ func TestPostingAnswerLostAppliesOnceOnRetry(t *testing.T) {
 // they commit (the server rolls the first attempt back): each is applied
 // once, and reported as a first application.
 func TestIdempotentWritesKilledAtCommitAreRerun(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
 	env := ledgertest.New(t)
 	_, ctx := env.Tenant(t, "")
 
@@ -247,7 +246,6 @@ func TestIdempotentWritesKilledAtCommitAreRerun(t *testing.T) {
 // its ref ids): a batch whose backend dies while it commits is not rerun,
 // and its error says the outcome is unknown.
 func TestIngestKilledAtCommitIsOutcomeUnknown(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
 	env := ledgertest.New(t)
 	_, ctx := env.Tenant(t, "")
 	fired := testdb.KillAtCommit(t, env.DB, "llm_call_logs", 1)

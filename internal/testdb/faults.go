@@ -17,7 +17,9 @@ import (
 // statement), terminates its own backend (pg_terminate_backend, SQLSTATE
 // 57P01). The client has sent the COMMIT and gets no answer to it; the
 // server rolls the transaction back. fired reports how many times the
-// trigger ran (once per row and attempt), so a test can tell a rerun.
+// trigger ran (once per row and attempt), so a test can tell a rerun. On
+// Citus (TEST_CITUS_URL) the trigger runs on the table's shards on the
+// workers and terminates the worker's backend: see citusKiller.
 func KillAtCommit(t testing.TB, q *sql.DB, table string, n int) (fired func() int) {
 	t.Helper()
 	return killer(t, q, table, n, "CONSTRAINT TRIGGER %s AFTER INSERT OR UPDATE ON %s DEFERRABLE INITIALLY DEFERRED")
@@ -32,6 +34,9 @@ func KillInStatement(t testing.TB, q *sql.DB, table string, n int) (fired func()
 
 func killer(t testing.TB, q *sql.DB, table string, n int, trigger string) func() int {
 	name := "lm_kill_" + table
+	if OnCitus() {
+		return citusKiller(t, q, table, name, n, trigger)
+	}
 	// Re-arming replaces the previous killer on the table.
 	stmt := fmt.Sprintf(`DROP FUNCTION IF EXISTS %[1]s() CASCADE;
 		DROP SEQUENCE IF EXISTS %[1]s_seq;
@@ -169,5 +174,91 @@ func (p *CutProxy) reply(client, server net.Conn, cut *atomic.Bool) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// citusKiller arms the kill trigger where the table's rows are written on
+// a Citus cluster: on its shards, on the worker nodes (a trigger on the
+// coordinator's distributed table would not run there). A distributed
+// table's shards are armed on every worker; a reference table, written on
+// every node in one distributed transaction, on one worker only, so that a
+// write fires it once. Each node counts its own runs; fired sums them (a
+// test's writes to one tenant go to one worker). The terminated backend is
+// the worker's: the coordinator reports the error to the client on a
+// connection that stays open.
+func citusKiller(t testing.TB, q *sql.DB, table, name string, n int, trigger string) func() int {
+	t.Helper()
+	rows, err := q.Query(`SELECT s.nodename, s.nodeport, s.shard_name, s.citus_table_type
+		FROM citus_shards s JOIN pg_dist_node d ON d.nodename = s.nodename AND d.nodeport = s.nodeport
+		WHERE s.table_name = $1::regclass AND d.groupid <> 0 ORDER BY s.nodeport, s.shardid`, table)
+	if err != nil {
+		t.Fatalf("testdb: shards of %s: %v", table, err)
+	}
+	shards := map[string][]string{} // by node URL
+	var nodes []string
+	for rows.Next() {
+		var host, shard, kind string
+		var port int
+		if err := rows.Scan(&host, &port, &shard, &kind); err != nil {
+			t.Fatal(err)
+		}
+		u := citusNodeURL(t, q, host, port)
+		if kind == "reference" && len(nodes) > 0 && nodes[0] != u {
+			continue
+		}
+		if len(shards[u]) == 0 {
+			nodes = append(nodes, u)
+		}
+		shards[u] = append(shards[u], shard)
+	}
+	if err := rows.Close(); err != nil || len(nodes) == 0 {
+		t.Fatalf("testdb: no shards of %s on a worker (%v)", table, err)
+	}
+	var handles []*sql.DB
+	for _, u := range nodes {
+		node, err := sql.Open("pgx", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { node.Close() })
+		handles = append(handles, node)
+		// The shards are the node's own tables, hidden and guarded by
+		// Citus from other sessions than its own unless told otherwise.
+		stmt := fmt.Sprintf(`SET citus.enable_ddl_propagation = off;
+			SET citus.enable_manual_changes_to_shards = on;
+			SET citus.override_table_visibility = off;
+			DROP FUNCTION IF EXISTS %[1]s() CASCADE;
+			DROP SEQUENCE IF EXISTS %[1]s_seq;
+			CREATE SEQUENCE %[1]s_seq;
+			CREATE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF nextval('%[1]s_seq') <= %[2]d THEN
+					PERFORM pg_terminate_backend(pg_backend_pid());
+					PERFORM pg_sleep(10); -- the termination interrupts it
+				END IF;
+				RETURN NEW;
+			END $$;
+			`, name, n)
+		for _, shard := range shards[u] {
+			stmt += fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s();\n", name, shard, name)
+		}
+		if _, err := node.Exec(stmt); err != nil {
+			t.Fatalf("testdb: kill trigger on the shards of %s: %v", table, err)
+		}
+	}
+	return func() int {
+		t.Helper()
+		total := 0
+		for _, node := range handles {
+			var v int
+			var called bool
+			if err := node.QueryRow(`SELECT last_value, is_called FROM `+name+`_seq`).Scan(&v, &called); err != nil {
+				t.Fatal(err)
+			}
+			if called {
+				total += v
+			}
+		}
+		return total
 	}
 }

@@ -245,6 +245,22 @@ func CitusURL(t testing.TB) string {
 // with a fan-out digest each) 4 times slower (docs/SCALE.md).
 const citusShards = 4
 
+// citusNodeURL is the URL of q's database on the node host:port of its
+// cluster, as TEST_CITUS_URL's user.
+func citusNodeURL(t testing.TB, q *sql.DB, host string, port int) string {
+	t.Helper()
+	u, err := url.Parse(os.Getenv("TEST_CITUS_URL"))
+	if err != nil {
+		t.Fatalf("testdb: TEST_CITUS_URL: %v", err)
+	}
+	var name string
+	if err := q.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	u.Host, u.Path = fmt.Sprintf("%s:%d", host, port), "/"+name
+	return u.String()
+}
+
 func exec(t testing.TB, rawURL, stmt string) {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), rawURL)
