@@ -6,7 +6,8 @@
 #   1. every package against the local server, race detector on;
 #   2. the tenancy, ledger and billing suites through PgBouncer (transaction pooling);
 #   3. failover, failback and standby reads on the formation;
-#   4. the migrations, the cluster tests and the suites on Citus.
+#   4. the migrations, the cluster tests and the suites on Citus (tenancy,
+#      ledger with its concurrency and fault tests, billing, retention, demo).
 # Servers this run started are stopped when it ends. Fails on any failure.
 #
 # With arguments, only step 1, with them passed to go test
@@ -83,14 +84,24 @@ TEST_HA_URL="$(scripts/ha.sh url)" go test -count=1 -v -timeout 15m \
 
 # The same migration files on the coordinator (every table placed), then
 # placement, the routing test (one shard per tenant query, write, posting
-# and reconciliation), raw cross-tenant links, the billing and ledger suites
-# (tests that cannot hold there skip, saying why) and the demo. Each test
-# database is created on every node (testdb, TEST_CITUS_URL).
+# and reconciliation), raw cross-tenant links, the billing (webhooks), ledger
+# (concurrency and faults included) and retention suites, the tenancy suite
+# (attacks, hostile selectors, randomized, edges) and the demo; tests that
+# cannot hold there skip, saying why (docs/SCALE.md). Each test database is
+# created on every node (testdb, TEST_CITUS_URL). Each command's wall time
+# is printed.
 step "4. on Citus"
+timed() {
+  local start=$SECONDS
+  "$@"
+  printf '   (%d s)\n' "$((SECONDS - start))"
+}
 wait "$citus_pid" || { cat "$logs/citus"; exit 1; }
 citus_url="$(./scripts/citus.sh url)"
+citus_start=$SECONDS
 DATABASE_URL="$citus_url" go run ./cmd/dbctl migrate apply
 DATABASE_URL="$citus_url" go run ./cmd/dbctl migrate status
-TEST_CITUS_URL="$citus_url" go test -count=1 -run 'Citus|ForeignKeysCannotCrossTenants' .
-TEST_CITUS_URL="$citus_url" go test -count=1 ./billing/ ./ledger/ ./retention/
-TEST_CITUS_URL="$citus_url" go test -count=1 -run 'Demo|Isolation' ./cmd/dbctl/
+TEST_CITUS_URL="$citus_url" timed go test -count=1 -run 'Citus|ForeignKeysCannotCrossTenants' .
+TEST_CITUS_URL="$citus_url" timed go test -count=1 -timeout 20m ./billing/ ./ledger/ ./retention/ ./privacy/
+TEST_CITUS_URL="$citus_url" timed go test -count=1 -run 'Demo|Isolation' ./cmd/dbctl/
+printf '   (step 4: %d s)\n' "$((SECONDS - citus_start))"
