@@ -8,6 +8,9 @@ import (
 // RacedReads exposes how many postings took the raced-duplicate path.
 func RacedReads() int64 { return racedReads.Load() }
 
+// BatchFallbacks exposes how many batches fell back to one posting at a time.
+func BatchFallbacks() int64 { return batchFallbacks.Load() }
+
 // PostStatements returns a tenant viewer's posting statement and the same
 // statement without the lifecycle gate in its insert (the statement as it
 // was before the gate), for the paired benchmark of the gate's cost.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/privacy"
@@ -15,6 +16,7 @@ import (
 type Ledger struct {
 	client *ent.Client
 	db     *sql.DB
+	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus
 }
 
 // New returns a ledger over the Ent client and the raw handle on the same
@@ -22,6 +24,20 @@ type Ledger struct {
 // the bulk COPY path.
 func New(client *ent.Client, db *sql.DB) *Ledger {
 	return &Ledger{client: client, db: db}
+}
+
+// onCitus reports whether the database is a Citus cluster (the citus
+// extension is installed), asked once per Ledger.
+func (l *Ledger) onCitus(ctx context.Context) (bool, error) {
+	if v := l.citus.Load(); v != 0 {
+		return v == 2, nil
+	}
+	var on bool
+	if err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`).Scan(&on); err != nil {
+		return false, err
+	}
+	l.citus.Store(map[bool]int32{false: 1, true: 2}[on])
+	return on, nil
 }
 
 // querier is what a posting needs: *sql.DB, *sql.Tx and *sql.Conn all are.
