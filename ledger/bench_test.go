@@ -115,50 +115,51 @@ func BenchmarkPost(b *testing.B) {
 	}
 }
 
-// BenchmarkPostBatch: 8 workers, each posting batches of 100 (system
-// viewer, usage of 1,000 tenants or of one hot tenant); postings/s.
+// BenchmarkPostBatch: 8 workers, each posting batches of 100 or 1,000
+// (system viewer, usage of 1,000 tenants or of one hot tenant); postings/s.
 func BenchmarkPostBatch(b *testing.B) {
-	const size = 100
-	for _, tenants := range []int{1000, 1} {
-		b.Run(fmt.Sprintf("tenants=%d", tenants), func(b *testing.B) {
-			l, _, ids := benchDB(b, tenants)
-			sys := privacy.WithSystem(context.Background())
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for range benchWorkers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						from := int(next.Add(size)) - size
-						if from >= b.N {
-							return
-						}
-						ps := make([]ledger.Posting, 0, size)
-						for i := from; i < min(from+size, b.N); i++ {
-							ps = append(ps, ledger.Posting{TenantID: ids[i%len(ids)], Kind: usage, Amount: -7, IdempotencyKey: fmt.Sprint("k", i)})
-						}
-						res, err := l.PostBatch(sys, ps)
-						if err == nil {
-							for _, r := range res {
-								if !r.Applied() {
-									err = fmt.Errorf("not applied: %v", r.Err)
-									break
+	for _, size := range []int{100, 1000} {
+		for _, tenants := range []int{1000, 1} {
+			b.Run(fmt.Sprintf("size=%d/tenants=%d", size, tenants), func(b *testing.B) {
+				l, _, ids := benchDB(b, tenants)
+				sys := privacy.WithSystem(context.Background())
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for range benchWorkers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							from := int(next.Add(int64(size))) - size
+							if from >= b.N {
+								return
+							}
+							ps := make([]ledger.Posting, 0, size)
+							for i := from; i < min(from+size, b.N); i++ {
+								ps = append(ps, ledger.Posting{TenantID: ids[i%len(ids)], Kind: usage, Amount: -7, IdempotencyKey: fmt.Sprint("k", i)})
+							}
+							res, err := l.PostBatch(sys, ps)
+							if err == nil {
+								for _, r := range res {
+									if !r.Applied() {
+										err = fmt.Errorf("not applied: %v", r.Err)
+										break
+									}
 								}
 							}
+							if err != nil {
+								b.Error(err)
+								return
+							}
 						}
-						if err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "postings/s")
-		})
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "postings/s")
+			})
+		}
 	}
 }
 

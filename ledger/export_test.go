@@ -21,3 +21,11 @@ func PostStatements() (gated, ungated string) {
 
 // DB exposes the ledger's raw handle to the benchmarks.
 func DB(l *Ledger) *sql.DB { return l.db }
+
+// PendingCalls is how many RecordLLMCall callers wait for a batch to take them.
+func PendingCalls(l *Ledger) int {
+	b := l.Batcher()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}

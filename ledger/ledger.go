@@ -17,13 +17,17 @@ type Ledger struct {
 	client *ent.Client
 	db     *sql.DB
 	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus
+	// batcher gathers concurrent RecordLLMCall callers (batcher.go).
+	batcher *Batcher
 }
 
 // New returns a ledger over the Ent client and the raw handle on the same
 // database. The raw handle must come from the pgx driver (db.OpenDB) for
 // the bulk COPY path.
 func New(client *ent.Client, db *sql.DB) *Ledger {
-	return &Ledger{client: client, db: db}
+	l := &Ledger{client: client, db: db}
+	l.batcher = &Batcher{l: l, MaxInFlight: 2}
+	return l
 }
 
 // onCitus reports whether the database is a Citus cluster (the citus
