@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/retry"
@@ -125,18 +124,8 @@ func (l *Ledger) pipelineBatch(ctx context.Context, items []setItem, res []Batch
 			ids = append(ids, it.pp.tenant)
 		}
 	}
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return errors.New("ledger: batched postings need the pgx driver (db.OpenDB)")
-		}
-		var err error
-		aborted, err = runBatch(ctx, sc.Conn(), order, ids, order[0].pp.system, res)
+	err = l.withPgx(ctx, func(c *pgx.Conn) (err error) {
+		aborted, err = runBatch(ctx, c, order, ids, order[0].pp.system, res)
 		return err
 	})
 	return aborted, err

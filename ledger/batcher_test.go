@@ -65,6 +65,25 @@ func recordConcurrently(env *ledgertest.Env, ctxs []context.Context, calls []led
 	return out
 }
 
+// heldBatcher is a tenant with 1,000 credits whose balance row another
+// session holds until release; its ledger writes one batch at a time.
+// holdFirst starts the first call, which waits for the row in a batch of
+// its own.
+func heldBatcher(t *testing.T) (env *ledgertest.Env, ctx context.Context, release func(), holdFirst func(context.Context, ledger.LLMCall) <-chan recorded) {
+	t.Helper()
+	env = ledgertest.New(t)
+	tenant, ctx := env.Tenant(t, "")
+	post(t, env, ctx, topup, 1000, "t")
+	env.Ledger.Batcher().MaxInFlight = 1
+	release = holdBalance(t, env, tenant)
+	return env, ctx, release, func(cctx context.Context, c ledger.LLMCall) <-chan recorded {
+		t.Helper()
+		ch := recordConcurrently(env, []context.Context{cctx}, []ledger.LLMCall{c})
+		waitFor(t, "the first batch to wait for the row", func() bool { return batchesWaiting(t, env) == 1 })
+		return ch
+	}
+}
+
 func TestBatcherGathersConcurrentCalls(t *testing.T) {
 	testdb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	const n = 64
@@ -144,40 +163,20 @@ func TestBatcherGathersConcurrentCalls(t *testing.T) {
 // a batch may commit (a rerun then replays it).
 func TestBatcherCancelledCallerDoesNotPoisonOthers(t *testing.T) {
 	testdb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
-	env := ledgertest.New(t)
-	tenant, ctx := env.Tenant(t, "")
-	post(t, env, ctx, topup, 1000, "t")
-	env.Ledger.Batcher().MaxInFlight = 1
-	release := holdBalance(t, env, tenant)
-
+	env, ctx, release, holdFirst := heldBatcher(t)
 	inFlightCtx, cancelInFlight := context.WithCancel(ctx)
 	queuedCtx, cancelQueued := context.WithCancel(ctx)
-	ctxs := []context.Context{inFlightCtx, ctx, queuedCtx, ctx}
 	calls := []ledger.LLMCall{call("in-flight", 10), call("kept-1", 20), call("queued", 40), call("kept-2", 80)}
-	results := make(chan recorded, len(calls))
-	start := func(i int) {
-		go func() {
-			id, e, err := env.Ledger.RecordLLMCall(ctxs[i], calls[i])
-			results <- recorded{i, id, e, err}
-		}()
-	}
-	start(0)
-	waitFor(t, "the first batch to wait for the row", func() bool { return batchesWaiting(t, env) == 1 })
-	for i := 1; i < len(calls); i++ {
-		start(i)
-	}
+	inFlightRes := holdFirst(inFlightCtx, calls[0])
+	results := recordConcurrently(env, []context.Context{ctx, queuedCtx, ctx}, calls[1:])
 	waitFor(t, "three queued callers", func() bool { return ledger.PendingCalls(env.Ledger) == 3 })
 	cancelQueued()
 	cancelInFlight()
-	got := map[int]recorded{}
-	for range 2 {
-		r := <-results
-		got[r.i] = r
+	if r := <-inFlightRes; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cancelled in-flight caller: %v", r.err)
 	}
-	for _, i := range []int{0, 2} {
-		if r, ok := got[i]; !ok || !errors.Is(r.err, context.Canceled) {
-			t.Fatalf("cancelled caller %d: %+v (returned: %v)", i, r, ok)
-		}
+	if r := <-results; r.i != 1 || !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cancelled queued caller: %+v", r)
 	}
 	if n := ledger.PendingCalls(env.Ledger); n != 2 {
 		t.Fatalf("%d callers queued after the cancellations, want 2", n)
@@ -208,11 +207,7 @@ func TestBatcherCancelledCallerDoesNotPoisonOthers(t *testing.T) {
 func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
 	const n = 8
-	env := ledgertest.New(t)
-	tenant, ctx := env.Tenant(t, "")
-	post(t, env, ctx, topup, 1000, "t")
-	env.Ledger.Batcher().MaxInFlight = 1
-	release := holdBalance(t, env, tenant)
+	env, ctx, release, holdFirst := heldBatcher(t)
 	fired := testdb.KillInStatement(t, env.DB, "llm_call_logs", 1_000_000)
 	before := env.Fingerprint(t)
 
@@ -226,8 +221,7 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 	for i := range calls {
 		ctxs[i], calls[i] = firstCtx, call(fmt.Sprint("doomed-", i), 5)
 	}
-	results := recordConcurrently(env, ctxs[:1], calls[:1])
-	waitFor(t, "the first batch to wait for the row", func() bool { return batchesWaiting(t, env) == 1 })
+	results := holdFirst(ctxs[0], calls[0])
 	restCtx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
 	for i := 1; i < n; i++ {
@@ -236,8 +230,8 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 	rest := recordConcurrently(env, ctxs[1:], calls[1:])
 	waitFor(t, "the other callers to queue", func() bool { return ledger.PendingCalls(env.Ledger) == n-1 })
 	release()
-	for _, ch := range []<-chan recorded{results, rest} {
-		for range cap(ch) {
+	for ch, k := range map[<-chan recorded]int{results: 1, rest: n - 1} {
+		for range k {
 			r := <-ch
 			if r.err == nil || !strings.Contains(r.err.Error(), "batch of") || errors.Is(r.err, context.DeadlineExceeded) {
 				t.Fatalf("caller %d: want the batch's error, got %v", r.i, r.err)
@@ -273,14 +267,8 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 // recorded and only the second is refused (the id is taken).
 func TestBatcherRolledBackBatchFallsBackPerCall(t *testing.T) {
 	testdb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
-	env := ledgertest.New(t)
-	tenant, ctx := env.Tenant(t, "")
-	post(t, env, ctx, topup, 1000, "t")
-	env.Ledger.Batcher().MaxInFlight = 1
-	release := holdBalance(t, env, tenant)
-	first := call("holder", 1)
-	results := recordConcurrently(env, []context.Context{ctx}, []ledger.LLMCall{first})
-	waitFor(t, "the first batch to wait for the row", func() bool { return batchesWaiting(t, env) == 1 })
+	env, ctx, release, holdFirst := heldBatcher(t)
+	results := holdFirst(ctx, call("holder", 1))
 	a, b, c := call("a", 2), call("b", 3), call("c", 4)
 	a.ID, b.ID = "cdupcallidxxxxxxxxxxxxxxx", "cdupcallidxxxxxxxxxxxxxxx"
 	rest := recordConcurrently(env, []context.Context{ctx, ctx, ctx}, []ledger.LLMCall{a, b, c})

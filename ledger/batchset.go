@@ -107,31 +107,39 @@ const (
 // and res is meaningless. err is for the batch as a whole (retry.Do reruns
 // it after a failover; postings committed by a lost attempt replay).
 func (l *Ledger) applySet(ctx context.Context, items []setItem, res []BatchResult) (aborted bool, err error) {
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return errors.New("ledger: batched postings need the pgx driver (db.OpenDB)")
-		}
+	err = l.withPgx(ctx, func(c *pgx.Conn) error {
 		// A tenant's first posting finds no balance row: create the rows
 		// (committed on their own, as Post does) and start again.
 		for range 3 {
-			missing, ab, err := applySetOnce(ctx, sc.Conn(), items, res)
+			missing, ab, err := applySetOnce(ctx, c, items, res)
 			if err != nil || len(missing) == 0 {
 				aborted = ab
 				return err
 			}
-			if err := createBalances(ctx, sc.Conn(), missing); err != nil {
+			if err := createBalances(ctx, c, missing); err != nil {
 				return err
 			}
 		}
 		return errors.New("ledger: balance rows still missing after creating them")
 	})
 	return aborted, err
+}
+
+// withPgx runs fn on one pgx connection of l.db: batches pipeline their
+// statements, which database/sql cannot.
+func (l *Ledger) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return errors.New("ledger: batched postings need the pgx driver (db.OpenDB)")
+		}
+		return fn(sc.Conn())
+	})
 }
 
 // createBalances inserts empty balance rows for tenants the gate let

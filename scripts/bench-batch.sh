@@ -62,9 +62,9 @@ declare -A val # key,round -> value
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS" >&2
-  out=$(go test -run '^$' -bench 'Post$' -benchtime "${POSTINGS}x" -count 1 ./ledger/ | grep '^Benchmark' | tee /dev/stderr)
-  out+=$'\n'$(go test -run '^$' -bench 'PostBatch' -benchtime "${BATCHED}x" -count 1 ./ledger/ | grep '^Benchmark' | tee /dev/stderr)
-  out+=$'\n'$(go test -run '^$' -bench 'RecordLLMCall' -benchtime "${CALLS}x" -count 1 ./ledger/ | grep '^Benchmark' | tee /dev/stderr)
+  out=$(go test -run '^$' -bench 'Post$' -benchtime "${POSTINGS}x" -count 1 ./ledger/ | grep '^Benchmark' | tee -a /dev/stderr)
+  out+=$'\n'$(go test -run '^$' -bench 'PostBatch' -benchtime "${BATCHED}x" -count 1 ./ledger/ | grep '^Benchmark' | tee -a /dev/stderr)
+  out+=$'\n'$(go test -run '^$' -bench 'RecordLLMCall' -benchtime "${CALLS}x" -count 1 ./ledger/ | grep '^Benchmark' | tee -a /dev/stderr)
   pgb=$("$PGBIN/pgbench" -M prepared -c 8 -j 2 -T "$SECONDS_" -n "$SCRATCH" 2>/dev/null)
   val[pgbench,$round]=$(echo "$pgb" | awk '/^tps = / {printf "%.0f", $3; exit}')
   echo "pgbench tps = ${val[pgbench,$round]}" >&2
