@@ -178,15 +178,27 @@ func applySetOnce(ctx context.Context, c *pgx.Conn, items []setItem, res []Batch
 	if len(missing) > 0 || len(applied) == 0 {
 		return missing, false, nil // nothing to write: the rollback releases the locks
 	}
+	// The write and its COMMIT go out together: one round trip fewer while
+	// the balance rows are locked. A failed write makes the server skip the
+	// COMMIT (the pipeline's transaction is aborted; the deferred rollback
+	// ends it).
 	stmt, args := writeArgs(items, applied, res, r.tenants)
-	if _, err := tx.Exec(ctx, stmt, args...); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(stmt, args...)
+	b.Queue("COMMIT")
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
 		var pgErr *pgconn.PgError
 		if retry.Classify(err) == retry.Permanent && errors.As(err, &pgErr) {
 			return nil, true, nil
 		}
 		return nil, false, dbError(err)
 	}
-	return nil, false, tx.Commit(ctx)
+	if _, err := br.Exec(); err != nil {
+		return nil, false, err
+	}
+	return nil, false, br.Close()
 }
 
 // readSet sends the lock and the reads in one pipeline and collects them.
