@@ -29,3 +29,8 @@ func PendingCalls(l *Ledger) int {
 	defer b.mu.Unlock()
 	return len(b.pending)
 }
+
+// UsePipeline makes l take the Citus path (one posting statement per
+// posting, unbatched LLM calls) on plain PostgreSQL, so that the path the
+// cluster runs is tested here too.
+func UsePipeline(l *Ledger) { l.citus.Store(2) }
