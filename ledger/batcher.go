@@ -130,9 +130,9 @@ func (b *Batcher) flush(batch []*callReq) {
 			close(r.done)
 		}
 	}()
-	// The batch outlives no caller's deadline, and none of the callers'
-	// cancellations: it runs until the latest deadline among them (or
-	// retry's budget when one has none).
+	// No single caller's cancellation stops the batch (the others still
+	// wait for it); it may run, retries included, until the latest
+	// deadline among its callers (retry's budget when one has none).
 	ctx := context.Background()
 	var latest time.Time
 	for _, r := range batch {
