@@ -49,11 +49,16 @@ func benchDB(b *testing.B, tenants int) (*ledger.Ledger, *pgxpool.Pool, []string
 
 // runWorkers splits b.N operations over 8 goroutines and reports ops/s.
 func runWorkers(b *testing.B, unit string, op func(worker, i int) error) {
+	runN(b, benchWorkers, unit, op)
+}
+
+// runN splits b.N operations over workers goroutines and reports ops/s.
+func runN(b *testing.B, workers int, unit string, op func(worker, i int) error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for w := range benchWorkers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -115,50 +120,88 @@ func BenchmarkPost(b *testing.B) {
 	}
 }
 
-// BenchmarkPostBatch: 8 workers, each posting batches of 100 (system
-// viewer, usage of 1,000 tenants or of one hot tenant); postings/s.
+// BenchmarkPostBatch: 8 workers, each posting batches of 100 or 1,000
+// (system viewer, usage of 1,000 tenants or of one hot tenant); postings/s.
 func BenchmarkPostBatch(b *testing.B) {
-	const size = 100
-	for _, tenants := range []int{1000, 1} {
-		b.Run(fmt.Sprintf("tenants=%d", tenants), func(b *testing.B) {
-			l, _, ids := benchDB(b, tenants)
-			sys := privacy.WithSystem(context.Background())
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for range benchWorkers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						from := int(next.Add(size)) - size
-						if from >= b.N {
-							return
-						}
-						ps := make([]ledger.Posting, 0, size)
-						for i := from; i < min(from+size, b.N); i++ {
-							ps = append(ps, ledger.Posting{TenantID: ids[i%len(ids)], Kind: usage, Amount: -7, IdempotencyKey: fmt.Sprint("k", i)})
-						}
-						res, err := l.PostBatch(sys, ps)
-						if err == nil {
-							for _, r := range res {
-								if !r.Applied() {
-									err = fmt.Errorf("not applied: %v", r.Err)
-									break
+	for _, size := range []int{100, 1000} {
+		for _, tenants := range []int{1000, 1} {
+			b.Run(fmt.Sprintf("size=%d/tenants=%d", size, tenants), func(b *testing.B) {
+				l, _, ids := benchDB(b, tenants)
+				sys := privacy.WithSystem(context.Background())
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for range benchWorkers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							from := int(next.Add(int64(size))) - size
+							if from >= b.N {
+								return
+							}
+							ps := make([]ledger.Posting, 0, size)
+							for i := from; i < min(from+size, b.N); i++ {
+								ps = append(ps, ledger.Posting{TenantID: ids[i%len(ids)], Kind: usage, Amount: -7, IdempotencyKey: fmt.Sprint("k", i)})
+							}
+							res, err := l.PostBatch(sys, ps)
+							if err == nil {
+								for _, r := range res {
+									if !r.Applied() {
+										err = fmt.Errorf("not applied: %v", r.Err)
+										break
+									}
 								}
 							}
+							if err != nil {
+								b.Error(err)
+								return
+							}
 						}
-						if err != nil {
-							b.Error(err)
-							return
-						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "postings/s")
+			})
+		}
+	}
+}
+
+// callers is how many goroutines call RecordLLMCall at once in
+// BenchmarkRecordLLMCall: a service's concurrent requests, more than the
+// pool's 8 connections.
+const callers = 64
+
+// BenchmarkRecordLLMCall: 64 concurrent callers record paid LLM calls of
+// 1,000 tenants or of one hot tenant, through the Batcher (the default)
+// and unbatched (each call its own transaction), on a pool of 8
+// connections; calls/s.
+func BenchmarkRecordLLMCall(b *testing.B) {
+	for _, tenants := range []int{1000, 1} {
+		for _, mode := range []string{"batched", "unbatched"} {
+			b.Run(fmt.Sprintf("%s/tenants=%d", mode, tenants), func(b *testing.B) {
+				l, _, ids := benchDB(b, tenants)
+				ctxs := make([]context.Context, len(ids))
+				for i, id := range ids {
+					ctxs[i] = privacy.WithTenant(context.Background(), id)
+					if mode == "unbatched" {
+						ctxs[i] = ledger.Unbatched(ctxs[i])
 					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "postings/s")
-		})
+				}
+				runN(b, callers, "calls/s", func(_, i int) error {
+					c := call(fmt.Sprint("r", i), 7)
+					_, e, err := l.RecordLLMCall(ctxs[i%len(ctxs)], c)
+					if err == nil && e.Replayed {
+						err = fmt.Errorf("call %d replayed", i)
+					}
+					return err
+				})
+				if batches, calls := l.Batcher().Stats(); batches > 0 {
+					b.ReportMetric(float64(calls)/float64(batches), "calls/batch")
+				}
+			})
+		}
 	}
 }
 

@@ -8,6 +8,9 @@ import (
 // RacedReads exposes how many postings took the raced-duplicate path.
 func RacedReads() int64 { return racedReads.Load() }
 
+// BatchFallbacks exposes how many batches fell back to one posting at a time.
+func BatchFallbacks() int64 { return batchFallbacks.Load() }
+
 // PostStatements returns a tenant viewer's posting statement and the same
 // statement without the lifecycle gate in its insert (the statement as it
 // was before the gate), for the paired benchmark of the gate's cost.
@@ -18,3 +21,16 @@ func PostStatements() (gated, ungated string) {
 
 // DB exposes the ledger's raw handle to the benchmarks.
 func DB(l *Ledger) *sql.DB { return l.db }
+
+// PendingCalls is how many RecordLLMCall callers wait for a batch to take them.
+func PendingCalls(l *Ledger) int {
+	b := l.Batcher()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}
+
+// UsePipeline makes l take the Citus path (one posting statement per
+// posting, unbatched LLM calls) on plain PostgreSQL, so that the path the
+// cluster runs is tested here too.
+func UsePipeline(l *Ledger) { l.citus.Store(2) }

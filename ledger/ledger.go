@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/privacy"
@@ -15,13 +16,32 @@ import (
 type Ledger struct {
 	client *ent.Client
 	db     *sql.DB
+	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus
+	// batcher gathers concurrent RecordLLMCall callers (batcher.go).
+	batcher *Batcher
 }
 
 // New returns a ledger over the Ent client and the raw handle on the same
 // database. The raw handle must come from the pgx driver (db.OpenDB) for
 // the bulk COPY path.
 func New(client *ent.Client, db *sql.DB) *Ledger {
-	return &Ledger{client: client, db: db}
+	l := &Ledger{client: client, db: db}
+	l.batcher = &Batcher{l: l, MaxInFlight: 2}
+	return l
+}
+
+// onCitus reports whether the database is a Citus cluster (the citus
+// extension is installed), asked once per Ledger.
+func (l *Ledger) onCitus(ctx context.Context) (bool, error) {
+	if v := l.citus.Load(); v != 0 {
+		return v == 2, nil
+	}
+	var on bool
+	if err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`).Scan(&on); err != nil {
+		return false, err
+	}
+	l.citus.Store(map[bool]int32{false: 1, true: 2}[on])
+	return on, nil
 }
 
 // querier is what a posting needs: *sql.DB, *sql.Tx and *sql.Conn all are.

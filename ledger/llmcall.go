@@ -84,8 +84,11 @@ func (c *LLMCall) args() []any {
 		string(c.Status), nullable(c.Error), nullable(c.RequestID), nullable(c.ActivityID), nullable(c.AgentConfigID)}
 }
 
-// RecordLLMCall stores the call and its usage debit in one statement (so
-// one transaction): both are written or neither.
+// RecordLLMCall stores the call and its usage debit in one transaction:
+// both are written or neither. Concurrent callers share transactions (the
+// ledger's Batcher, group commit): each returns once the transaction
+// holding its call has committed, with its own result; Unbatched(ctx)
+// writes the call alone. On Citus every call is written alone.
 //
 // Overdraft policy: the call already happened, so its cost is always
 // recorded, even when it takes the balance below zero; refuse new work up
@@ -110,12 +113,22 @@ func (l *Ledger) RecordLLMCall(ctx context.Context, c LLMCall) (callID string, e
 		})
 		return id, nil, err
 	}
-	e, err := l.post(ctx, l.db, Posting{
+	p := Posting{
 		Kind: creditledgerentry.KindUsage, Amount: -c.Cost, IdempotencyKey: UsageKey(c.RefID),
 		Description: c.Description, ActivityID: c.ActivityID,
 		Metadata: map[string]any{"provider": c.Provider, "model": c.Model,
 			"prompt_tokens": c.PromptTokens, "completion_tokens": c.CompletionTokens},
-	}, &c)
+	}
+	citus, err := l.onCitus(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	var e *Entry
+	if citus || unbatched(ctx) {
+		e, err = l.post(ctx, l.db, p, &c)
+	} else {
+		e, err = l.recordBatched(ctx, p, &c)
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -204,11 +204,17 @@ func (l *Ledger) post(ctx context.Context, q querier, p Posting, call *LLMCall) 
 }
 
 // prepared is a posting that passed every check Go makes: its tenant,
-// whether the system posts, and the posting statement's arguments.
+// whether the system posts, and the posting statement's values.
 type prepared struct {
-	tenant string
-	system bool
-	args   []any
+	tenant, id, key, kind                       string
+	system                                      bool
+	amount                                      int64
+	desc, actor, meta, order, llmCall, activity sql.NullString
+}
+
+// args are the posting statement's parameters $1..$11.
+func (pp *prepared) args() []any {
+	return []any{pp.tenant, pp.key, pp.id, pp.kind, pp.amount, pp.desc, pp.actor, pp.meta, pp.order, pp.llmCall, pp.activity}
 }
 
 // prepare validates and authorizes p and builds its statement arguments.
@@ -234,9 +240,9 @@ func prepare(ctx context.Context, p *Posting) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{tenant: tenant, system: system, args: []any{tenant, p.IdempotencyKey, cuid.New(), string(p.Kind), p.Amount,
-		nullable(p.Description), nullable(actor), meta,
-		nullable(p.TopupOrderID), nullable(p.LLMCallID), nullable(p.ActivityID)}}, nil
+	return &prepared{tenant: tenant, system: system, id: cuid.New(), key: p.IdempotencyKey, kind: string(p.Kind), amount: p.Amount,
+		desc: nullable(p.Description), actor: nullable(actor), meta: meta,
+		order: nullable(p.TopupOrderID), llmCall: nullable(p.LLMCallID), activity: nullable(p.ActivityID)}, nil
 }
 
 func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCall) (*Entry, error) {
@@ -244,7 +250,7 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 	if err != nil {
 		return nil, err
 	}
-	tenant, system, args := pp.tenant, pp.system, pp.args
+	tenant, system, args := pp.tenant, pp.system, pp.args()
 	stmt := postSQL[system]
 	if call != nil {
 		stmt = postCallSQL[system]
@@ -253,7 +259,16 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 	for attempt := 0; attempt < 3; attempt++ {
 		stat, e, balance, err := scanEntry(q.QueryRowContext(ctx, stmt, args...))
 		if err != nil {
-			return nil, dbError(err)
+			err = dbError(err)
+			if _, inTx := q.(*sql.Tx); !inTx && errors.Is(err, ErrInvalidAmount) {
+				// The statement computes balance + amount before ON
+				// CONFLICT skips a known key: near the int64 limit a
+				// replay overflows. A key already applied still replays.
+				if status, e, _, rerr := scanEntry(q.QueryRowContext(ctx, entryByKeySQL, tenant, p.IdempotencyKey)); rerr == nil && status == stExisting {
+					return replay(e, p)
+				}
+			}
+			return nil, err
 		}
 		switch stat {
 		case stInserted:
@@ -334,7 +349,9 @@ func dbError(err error) error {
 		if idErr := input.IDConflict(err); idErr != nil {
 			return idErr // a caller-chosen id (LLMCall.ID) already used, by any tenant
 		}
-		if pgErr.ConstraintName == "credit_ledger_entries_llm_call_id_key" {
+		// (tenant_id, llm_call_id) since the Citus keys; on Citus the
+		// worker names the shard's index in the message only.
+		if strings.Contains(pgErr.ConstraintName+" "+pgErr.Message, "llm_call_id_key") {
 			return invalid(ErrIdempotencyConflict, "the LLM call already has a usage entry")
 		}
 	case "22001": // string_data_right_truncation
