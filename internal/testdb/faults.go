@@ -38,18 +38,7 @@ func killer(t testing.TB, q *sql.DB, table string, n int, trigger string) func()
 		return citusKiller(t, q, table, name, n, trigger)
 	}
 	// Re-arming replaces the previous killer on the table.
-	stmt := fmt.Sprintf(`DROP FUNCTION IF EXISTS %[1]s() CASCADE;
-		DROP SEQUENCE IF EXISTS %[1]s_seq;
-		CREATE SEQUENCE %[1]s_seq;
-		CREATE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF nextval('%[1]s_seq') <= %[2]d THEN
-				PERFORM pg_terminate_backend(pg_backend_pid());
-				PERFORM pg_sleep(10); -- the termination interrupts it
-			END IF;
-			RETURN NEW;
-		END $$;
-		`, name, n) + fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s()", name, table, name)
+	stmt := killFunction(name, n) + fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s()", name, table, name)
 	if _, err := q.Exec(stmt); err != nil {
 		t.Fatalf("testdb: kill trigger on %s: %v", table, err)
 	}
@@ -224,21 +213,10 @@ func citusKiller(t testing.TB, q *sql.DB, table, name string, n int, trigger str
 		handles = append(handles, node)
 		// The shards are the node's own tables, hidden and guarded by
 		// Citus from other sessions than its own unless told otherwise.
-		stmt := fmt.Sprintf(`SET citus.enable_ddl_propagation = off;
+		stmt := `SET citus.enable_ddl_propagation = off;
 			SET citus.enable_manual_changes_to_shards = on;
 			SET citus.override_table_visibility = off;
-			DROP FUNCTION IF EXISTS %[1]s() CASCADE;
-			DROP SEQUENCE IF EXISTS %[1]s_seq;
-			CREATE SEQUENCE %[1]s_seq;
-			CREATE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN
-				IF nextval('%[1]s_seq') <= %[2]d THEN
-					PERFORM pg_terminate_backend(pg_backend_pid());
-					PERFORM pg_sleep(10); -- the termination interrupts it
-				END IF;
-				RETURN NEW;
-			END $$;
-			`, name, n)
+			` + killFunction(name, n)
 		for _, shard := range shards[u] {
 			stmt += fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s();\n", name, shard, name)
 		}
@@ -261,4 +239,21 @@ func citusKiller(t testing.TB, q *sql.DB, table, name string, n int, trigger str
 		}
 		return total
 	}
+}
+
+// killFunction is the SQL (re)creating the trigger function that
+// terminates its own backend on the first n rows, with its counter.
+func killFunction(name string, n int) string {
+	return fmt.Sprintf(`DROP FUNCTION IF EXISTS %[1]s() CASCADE;
+		DROP SEQUENCE IF EXISTS %[1]s_seq;
+		CREATE SEQUENCE %[1]s_seq;
+		CREATE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('%[1]s_seq') <= %[2]d THEN
+				PERFORM pg_terminate_backend(pg_backend_pid());
+				PERFORM pg_sleep(10); -- the termination interrupts it
+			END IF;
+			RETURN NEW;
+		END $$;
+		`, name, n)
 }
