@@ -214,7 +214,7 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 	// The first call is held in a batch of its own; the others gather in
 	// the next one, which starts when the first gives up (its deadline is
 	// earlier, so the second batch still has time to try).
-	firstCtx, cancel := context.WithTimeout(ctx, time.Second)
+	firstCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	ctxs := make([]context.Context, n)
 	calls := make([]ledger.LLMCall, n)
@@ -222,7 +222,7 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 		ctxs[i], calls[i] = firstCtx, call(fmt.Sprint("doomed-", i), 5)
 	}
 	results := holdFirst(ctxs[0], calls[0])
-	restCtx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	restCtx, cancel := context.WithTimeout(ctx, 6*time.Second)
 	defer cancel()
 	for i := 1; i < n; i++ {
 		ctxs[i] = restCtx
