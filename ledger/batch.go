@@ -192,12 +192,20 @@ func runBatch(ctx context.Context, c *pgx.Conn, order []setItem, tenants []strin
 		return false, dbError(err)
 	}
 	// As in Post: a refusal may hide a duplicate that committed while the
-	// statement waited for the lock; read the key with a new snapshot.
+	// statement waited for the lock; read the key with a new snapshot. An
+	// entry this batch wrote is not one: it came later in the batch (an
+	// earlier one was in the statement's snapshot), after the refusal.
+	wrote := make(map[string]bool, len(order))
+	for _, it := range order {
+		if e := res[it.at].Entry; e != nil && !e.Replayed {
+			wrote[e.ID] = true
+		}
+	}
 	for _, r := range again {
 		i := r.it.at
 		status, e, _, err := scanEntry(tx.QueryRow(ctx, entryByKeySQL, r.it.pp.tenant, r.it.pp.key))
 		switch {
-		case err == nil && status == stExisting:
+		case err == nil && status == stExisting && !wrote[e.ID]:
 			racedReads.Add(1)
 			res[i].Entry, res[i].Err = replay(e, *r.it.p)
 		case err != nil && !errors.Is(err, pgx.ErrNoRows) && !errors.Is(err, sql.ErrNoRows):

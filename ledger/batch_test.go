@@ -86,6 +86,53 @@ func TestPostBatchResults(t *testing.T) {
 	}
 }
 
+// A refused posting whose key a later posting of the same batch then uses
+// stays refused, as it would be posted one at a time: the later entry is
+// not a duplicate that raced it. Both paths: set-based, and the Citus
+// pipeline (where the refusal is rechecked after the whole batch ran).
+func TestPostBatchKeyUsedLaterInBatch(t *testing.T) {
+	for _, pipeline := range []bool{false, true} {
+		t.Run(fmt.Sprint("pipeline=", pipeline), func(t *testing.T) {
+			env := ledgertest.New(t)
+			if pipeline {
+				ledger.UsePipeline(env.Ledger)
+			}
+			a, actx := env.Tenant(t, "")
+			sys := privacy.WithSystem(context.Background())
+			ps := []ledger.Posting{
+				{TenantID: a, Kind: usage, Amount: -5, IdempotencyKey: "k", ActivityID: "no-such-activity"}, // 0 bad link
+				{TenantID: a, Kind: topup, Amount: 100, IdempotencyKey: "t"},                                // 1 applied
+				{TenantID: a, Kind: expiry, Amount: -500, IdempotencyKey: "j"},                              // 2 insufficient
+				{TenantID: a, Kind: usage, Amount: -5, IdempotencyKey: "k"},                                 // 3 applied
+				{TenantID: a, Kind: expiry, Amount: -50, IdempotencyKey: "j"},                               // 4 applied
+				{TenantID: a, Kind: usage, Amount: -5, IdempotencyKey: "k", ActivityID: "no-such-activity"}, // 5 replay of 3
+			}
+			res, err := env.Ledger.PostBatch(sys, ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(res[0].Err, ledger.ErrInvalidLink) {
+				t.Errorf("posting 0: %+v %v, want invalid link", res[0].Entry, res[0].Err)
+			}
+			if !errors.Is(res[2].Err, ledger.ErrInsufficientCredits) {
+				t.Errorf("posting 2: %+v %v, want insufficient credits", res[2].Entry, res[2].Err)
+			}
+			for _, i := range []int{1, 3, 4} {
+				if !res[i].Applied() {
+					t.Errorf("posting %d: %+v %v, want applied", i, res[i].Entry, res[i].Err)
+				}
+			}
+			if res[5].Err != nil || !res[5].Entry.Replayed || res[5].Entry.ID != res[3].Entry.ID {
+				t.Errorf("posting 5: %+v %v, want the replay of posting 3", res[5].Entry, res[5].Err)
+			}
+			if got := env.Balance(t, actx); got != 45 {
+				t.Errorf("balance %d, want 45", got)
+			}
+			env.MustReconcile(t, actx)
+		})
+	}
+}
+
 // A posting that aborts the transaction (a balance overflow) does not take
 // the others down: each still gets its own result.
 func TestPostBatchFaultFallsBackPerPosting(t *testing.T) {
