@@ -113,6 +113,12 @@ tune_node() {
   return 0
 }
 
+# monitor_ready: the monitor's database and extension exist.
+monitor_ready() {
+  [[ "$(as psql -XAtq -h 127.0.0.1 -p "$mport" -d pg_auto_failover \
+    -c "SELECT 1 FROM pg_extension WHERE extname = 'pgautofailover'" 2>/dev/null)" == 1 ]]
+}
+
 # up: every process of the formation runs here and the monitor is content.
 up() { running "$dir/monitor" && running "$dir/node1" && running "$dir/node2" && healthy; }
 
@@ -124,7 +130,11 @@ start() {
   mkdir -p "$dir/run" "$dir/config" "$dir/data"
   [[ "$(id -u)" == 0 ]] && chown -R postgres "$dir"
   launch "$dir/monitor" "$dir/monitor.log" monitor --pgport "$mport" --hostname 127.0.0.1 --auth trust --no-ssl
-  for _ in $(seq 1 600); do pg_isready -q -h 127.0.0.1 -p "$mport" -d pg_auto_failover && break; sleep 0.1; done
+  # Not pg_isready: a new monitor's server answers before pg_autoctl has
+  # created its database and extension (CI: tune_monitor failed there).
+  local n
+  for n in $(seq 1 1200); do monitor_ready && break; sleep 0.1; done
+  monitor_ready || { echo "ha.sh: the monitor did not come up in 120 s" >&2; tail -n 20 "$dir/monitor.log" >&2; exit 1; }
   tune_monitor
   # Both data nodes at once: the first to register becomes primary, the
   # other waits for it and clones it.
@@ -133,7 +143,6 @@ start() {
     launch "$dir/node$((i + 1))" "$dir/node$((i + 1)).log" postgres --name "node$((i + 1))" --pgport "${ports[$i]}" \
       --hostname 127.0.0.1 --auth trust --no-ssl --monitor "$monitor_uri" --dbname "$db"
   done
-  local n
   for n in $(seq 1 1800); do
     if up; then ready; return; fi
     # pg_basebackup waits for a spread checkpoint (minutes on a busy
