@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -201,7 +202,13 @@ func TestPostBatchMatchesPostOneByOne(t *testing.T) {
 		}
 	}()
 	// seed 4 runs the Citus path (a pipeline of posting statements) here.
-	for _, seed := range []uint64{1, 2, 3, 4} {
+	// On Citus every seed takes that path at about a twentieth of the speed:
+	// seeds 1 and 3 (between them every outcome) keep step 4 short.
+	seeds := []uint64{1, 2, 3, 4}
+	if testdb.OnCitus() {
+		seeds = []uint64{1, 3}
+	}
+	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			w := newMatrixWorld(seed)
 			batched, serial := ledgertest.New(t), ledgertest.New(t)

@@ -218,9 +218,23 @@ func CitusURL(t testing.TB) string {
 	admin := nodeURL(u.Hostname(), coordPort, "postgres")
 	exec(t, admin, fmt.Sprintf(`ALTER DATABASE %s SET citus.shard_count = %d`, name, citusShards))
 	exec(t, admin, fmt.Sprintf(`ALTER DATABASE %s SET citus.max_adaptive_executor_pool_size = 1`, name))
+	// Adding a node propagates the roles to it (ALTER ROLE, a cluster-wide
+	// catalog): two test processes adding nodes at once fail there with
+	// "tuple concurrently updated" (CI). One at a time, across processes.
+	lock, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	defer lock.Close(context.WithoutCancel(ctx))
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock(hashtext('leadmetrics testdb: add the Citus nodes'))`); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
 	exec(t, dbURL, fmt.Sprintf(`SELECT citus_set_coordinator_host('%s', %d)`, u.Hostname(), coordPort))
 	for _, w := range workers {
 		exec(t, dbURL, fmt.Sprintf(`SELECT citus_add_node('%s', %d)`, w.host, w.port))
+	}
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('leadmetrics testdb: add the Citus nodes'))`); err != nil {
+		t.Fatalf("testdb: %v", err)
 	}
 	sqlDB, err := sql.Open("pgx", dbURL)
 	if err != nil {
