@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s  [%s, %d s in]\n' "$*" "$(date +%T)" "$SECONDS"; }
 full=1
 if (($#)) || [[ "${TEST_EXTRAS:-1}" == 0 ]]; then full=0; fi
 
