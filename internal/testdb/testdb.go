@@ -233,9 +233,7 @@ func CitusURL(t testing.TB) string {
 	for _, w := range workers {
 		exec(t, dbURL, fmt.Sprintf(`SELECT citus_add_node('%s', %d)`, w.host, w.port))
 	}
-	if _, err := lock.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('leadmetrics testdb: add the Citus nodes'))`); err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
+	lock.Close(ctx) // the session's end releases the lock, before the migrations
 	sqlDB, err := sql.Open("pgx", dbURL)
 	if err != nil {
 		t.Fatal(err)
