@@ -282,13 +282,6 @@ func (c Config) DSN() (string, error) {
 	// Startup parameters: both drivers send unknown URL parameters to the
 	// server, which applies them to the session before the first query.
 	setDefault("application_name", c.ApplicationName)
-	if c.Pooler == "" {
-		// pgx prepares statements: after five executions PostgreSQL may
-		// keep a generic plan costed for an average tenant, which is wrong
-		// for a large one (docs/SCALE.md). Through a transaction pooler pgx
-		// sends unnamed statements, planned with their values each time.
-		setDefault("plan_cache_mode", "force_custom_plan")
-	}
 	if c.StatementTimeout > 0 {
 		setDefault("statement_timeout", millis(c.StatementTimeout))
 	}

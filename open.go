@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
+	"github.com/leadmetrics/db/internal/entpgx"
+	"github.com/leadmetrics/db/internal/plans"
 )
 
 // DB is one connection pool with both faces: the Ent client (embedded, so
@@ -44,9 +48,19 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		r.URL, r.ReadURL = cfg.ReadURL, ""
 		d.replica = &replica{cfg: r}
 	}
-	d.Client = ent.NewClient(ent.Driver(routeDriver{entsql.OpenDB("postgres", sqlDB), d.replica}))
+	d.Client = ent.NewClient(ent.Driver(routeDriver{newClientDriver(sqlDB), d.replica}))
 	return d, nil
 }
+
+// Pool is the pgx pool under the handle, for pgx's own API (CopyFrom,
+// batches, statements without database/sql); nil with
+// DATABASE_DRIVER=postgres. It is the one pool: SQL and the Ent client
+// use it too. Its statements run unnamed and are planned for their values
+// (a list's plan depends on the tenant's size); pass
+// pgx.QueryExecModeCacheStatement as the first argument of a statement
+// whose plan cannot (a lookup by unique key, an insert) to have it prepared
+// once per connection.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 
 // NewClient returns an Ent client on an existing pool (from OpenDB), with
 // the policies and hooks of ent/runtime registered, and Open's client's
@@ -54,7 +68,25 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // ErrOutcomeUnknown, writes under ReadOnlyContext are ErrReadOnly.
 // Closing the client closes sqlDB.
 func NewClient(sqlDB *sql.DB) *ent.Client {
-	return ent.NewClient(ent.Driver(routeDriver{Driver: entsql.OpenDB("postgres", sqlDB)}))
+	return ent.NewClient(ent.Driver(routeDriver{clientDriver: newClientDriver(sqlDB)}))
+}
+
+// clientDriver is what the client's driver must do: Ent's statements,
+// transactions with options, and the client's raw SQL.
+type clientDriver interface {
+	dialect.Driver
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// newClientDriver is Ent's driver on sqlDB: straight on its pgx pool when this
+// package opened it (internal/entpgx), else through database/sql.
+func newClientDriver(sqlDB *sql.DB) clientDriver {
+	if d, ok := entpgx.ForDB(sqlDB); ok {
+		return d
+	}
+	return entsql.OpenDB(dialect.Postgres, sqlDB)
 }
 
 // OpenDB returns the configured *sql.DB alone, for tools that need no Ent
@@ -87,8 +119,10 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		// and refills MinConns on the new primary.
 		pcfg.HealthCheckPeriod = healthCheckPeriod
 		cfg.instrument(pcfg)
-		if cfg.Pooler != "" {
-			pcfg.ConnConfig.DefaultQueryExecMode = poolerExecMode
+		// Plans per statement class (internal/plans): unnamed statements,
+		// planned for their values, unless the statement is a Point one.
+		if !strings.Contains(dsn, "default_query_exec_mode=") {
+			pcfg.ConnConfig.DefaultQueryExecMode = plans.Default
 		}
 		started := new(atomic.Int32) // connection attempts begun, for warmPool
 		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
@@ -100,8 +134,11 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		// its own (each would pin a pgxpool connection) and sets no limit
 		// (callers wait in pgxpool, where the wait is measured), and
 		// closing the *sql.DB closes the pgxpool.
-		sqlDB = sql.OpenDB(poolConnector{stdlib.GetPoolConnector(pool), pool})
+		conn := &poolConnector{Connector: stdlib.GetPoolConnector(pool), pool: pool}
+		sqlDB = sql.OpenDB(conn)
+		conn.db = sqlDB
 		sqlDB.SetMaxIdleConns(0)
+		entpgx.Register(sqlDB, pool, cfg.Pooler != "")
 		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
 			go sqlDB.Close() // waits for attempts still hanging on a silent server
 			return nil, nil, cfg.connectError(ctx, err)
@@ -130,20 +167,19 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 // (pgx's default is a minute).
 const healthCheckPeriod = 5 * time.Second
 
-// poolerExecMode is the pgx query mode behind a transaction pooler: no
-// named prepared statements (a later transaction may run on another server
-// session, and PgBouncer 1.18 does not track them). See BENCHMARKS.md for
-// the choice.
-var poolerExecMode = pgx.QueryExecModeCacheDescribe
-
 // poolConnector is pgx's pool connector whose Close (called by
 // sql.DB.Close) closes the pgxpool.
 type poolConnector struct {
 	driver.Connector
 	pool *pgxpool.Pool
+	db   *sql.DB
 }
 
-func (c poolConnector) Close() error { c.pool.Close(); return nil }
+func (c *poolConnector) Close() error {
+	entpgx.Unregister(c.db)
+	c.pool.Close()
+	return nil
+}
 
 // warmPool waits for pgxpool's own background connections to reach
 // MinConns, so the first requests do not pay for the handshake, then pings

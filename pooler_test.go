@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -32,8 +31,10 @@ func directAndPooled(t testing.TB) (direct, pooled string) {
 }
 
 // BenchmarkPoolerModes compares the query modes that survive PgBouncer's
-// transaction pooling with the default (named prepared statements, direct
-// only), in turn inside one loop: get one user by id, and create one.
+// transaction pooling (the layer's: unnamed statements, pgx's cache_describe;
+// exec; the simple protocol, each set by default_query_exec_mode in the URL)
+// with the direct default (a get by id is a named prepared statement), in
+// turn inside one loop: get one user by id, and create one.
 // Needs TEST_PGBOUNCER_URL (scripts/pgbouncer.sh start).
 func BenchmarkPoolerModes(b *testing.B) {
 	direct, pooled := directAndPooled(b)
@@ -41,29 +42,20 @@ func BenchmarkPoolerModes(b *testing.B) {
 		b.Skip("TEST_PGBOUNCER_URL not set")
 	}
 	type variant struct {
-		name string
-		url  string
-		mode *pgx.QueryExecMode // nil: the default configuration
+		name   string
+		url    string
+		pooler string
 	}
-	mode := func(m pgx.QueryExecMode) *pgx.QueryExecMode { return &m }
 	variants := []variant{
-		{"default-direct", direct, nil},
-		{"cachedescribe-direct", direct, mode(pgx.QueryExecModeCacheDescribe)},
-		{"cachedescribe-pgbouncer", pooled, mode(pgx.QueryExecModeCacheDescribe)},
-		{"exec-pgbouncer", pooled, mode(pgx.QueryExecModeExec)},
-		{"simple-pgbouncer", pooled, mode(pgx.QueryExecModeSimpleProtocol)},
+		{"default-direct", direct, ""},
+		{"cachedescribe-direct", direct, db.PoolerPgBouncer},
+		{"cachedescribe-pgbouncer", pooled, db.PoolerPgBouncer},
+		{"exec-pgbouncer", pooled + "&default_query_exec_mode=exec", db.PoolerPgBouncer},
+		{"simple-pgbouncer", pooled + "&default_query_exec_mode=simple_protocol", db.PoolerPgBouncer},
 	}
 	handles := make([]*db.DB, len(variants))
 	for i, v := range variants {
-		if v.mode != nil {
-			defer db.SetPoolerExecMode(*v.mode)()
-		}
-		handles[i] = openHandle(b, v.url, func(c *db.Config) {
-			c.PoolMax = 2
-			if v.mode != nil {
-				c.Pooler = db.PoolerPgBouncer
-			}
-		})
+		handles[i] = openHandle(b, v.url, func(c *db.Config) { c.PoolMax, c.Pooler = 2, v.pooler })
 	}
 	tenant := cuid.New()
 	ctx := privacy.WithTenant(context.Background(), tenant)
@@ -124,13 +116,15 @@ func TestPoolerModeSurvivesTransactionPooling(t *testing.T) {
 		for i := range 64 {
 			go func() {
 				var err error
-				switch i % 3 { // different statements, so each connection prepares several
+				switch i % 4 { // different statements, so each connection prepares several
 				case 0:
 					_, err = h.User.Query().Count(ctx)
 				case 1:
 					_, err = h.Activity.Query().Limit(1).All(ctx)
-				default:
+				case 2:
 					_, err = h.Campaign.Query().IDs(ctx)
+				default: // by id: a named prepared statement on a direct connection
+					_, err = h.Campaign.Query().Where(campaign.ID(cuid.New())).All(ctx)
 				}
 				errs <- err
 			}()

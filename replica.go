@@ -40,7 +40,7 @@ type replica struct {
 
 	mu      sync.Mutex
 	db      *sql.DB
-	driver  *entsql.Driver
+	driver  clientDriver
 	checked time.Time
 	usable  bool
 	lag     time.Duration
@@ -64,7 +64,7 @@ func readURL(raw string) string {
 
 // get returns the standby pool when it answers and is not too far behind,
 // else nil (read from the primary).
-func (r *replica) get(ctx context.Context) (*sql.DB, *entsql.Driver) {
+func (r *replica) get(ctx context.Context) (*sql.DB, clientDriver) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if time.Since(r.checked) < replicaCheckEvery {
@@ -89,7 +89,7 @@ func (r *replica) get(ctx context.Context) (*sql.DB, *entsql.Driver) {
 			r.lastErr = err
 			return nil, nil
 		}
-		r.db, r.driver = sqlDB, entsql.OpenDB(dialect.Postgres, sqlDB)
+		r.db, r.driver = sqlDB, newClientDriver(sqlDB)
 	}
 	// Lag: zero when everything received is replayed (an idle primary
 	// sends nothing, so the last replay's age alone would grow forever).
@@ -135,8 +135,8 @@ func (d *DB) Reader(ctx context.Context) *sql.DB {
 // context, queries go to a usable standby (else the primary) and writes
 // are refused; otherwise everything goes to the primary.
 type routeDriver struct {
-	*entsql.Driver // the primary
-	replica        *replica
+	clientDriver // the primary
+	replica      *replica
 }
 
 // Exec outside a transaction is one autocommitted write: a lost
@@ -145,12 +145,12 @@ func (r routeDriver) Exec(ctx context.Context, query string, args, v any) error 
 	if IsReadOnlyContext(ctx) {
 		return ErrReadOnly
 	}
-	return retry.Unknown(verb(query), r.Driver.Exec(ctx, query, args, v))
+	return retry.Unknown(verb(query), r.clientDriver.Exec(ctx, query, args, v))
 }
 
 func (r routeDriver) Query(ctx context.Context, query string, args, v any) error {
 	if !IsReadOnlyContext(ctx) {
-		err := r.Driver.Query(ctx, query, args, v)
+		err := r.clientDriver.Query(ctx, query, args, v)
 		if err != nil && isWrite(query) {
 			return retry.Unknown(verb(query), err)
 		}
@@ -164,12 +164,12 @@ func (r routeDriver) Query(ctx context.Context, query string, args, v any) error
 			return drv.Query(ctx, query, args, v)
 		}
 	}
-	return r.Driver.Query(ctx, query, args, v)
+	return r.clientDriver.Query(ctx, query, args, v)
 }
 
 // Close closes the primary's pool and the standby's.
 func (r routeDriver) Close() error {
-	err := r.Driver.Close()
+	err := r.clientDriver.Close()
 	if r.replica != nil {
 		if rerr := r.replica.close(); err == nil {
 			err = rerr
@@ -184,7 +184,7 @@ func (r routeDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.
 	if IsReadOnlyContext(ctx) && (opts == nil || !opts.ReadOnly) {
 		return nil, ErrReadOnly
 	}
-	tx, err := r.Driver.BeginTx(ctx, opts)
+	tx, err := r.clientDriver.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/entpgx"
 	"github.com/leadmetrics/db/retry"
 )
 
@@ -118,7 +119,8 @@ func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, 
 			sqlTx.Rollback() // a panic in fn: undo, then let it continue
 		}
 	}()
-	tx := &Tx{Client: ent.NewClient(ent.Driver(txDriver{entsql.Conn{ExecQuerier: sqlTx}})), SQL: sqlTx}
+	p, _ := entpgx.Lookup(sqlDB) // lib/pq: the zero mode, statements as they are
+	tx := &Tx{Client: ent.NewClient(ent.Driver(txDriver{entpgx.TxConn(sqlTx, p.Mode)})), SQL: sqlTx}
 	if err := fn(ctx, tx); err != nil {
 		done = true
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

@@ -16,7 +16,7 @@ func (l *Ledger) Balance(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	var b int64
-	err = l.db.QueryRowContext(ctx, `SELECT balance FROM credit_balances WHERE tenant_id = $1`, tenant).Scan(&b)
+	err = l.queryRowPoint(ctx, l.db, `SELECT balance FROM credit_balances WHERE tenant_id = $1`, tenant).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -46,7 +46,7 @@ func (l *Ledger) EnsureBalance(ctx context.Context) error {
 	}
 	var ok bool
 	_, err = retry.Do(ctx, func(ctx context.Context) (err error) {
-		ok, err = ensureBalance(ctx, l.db, tenant, false)
+		ok, err = l.ensureBalance(ctx, l.db, tenant, false)
 		return err
 	})
 	if err == nil && !ok {

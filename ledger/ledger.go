@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/entpgx"
+	"github.com/leadmetrics/db/internal/plans"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -16,6 +18,7 @@ import (
 type Ledger struct {
 	client *ent.Client
 	db     *sql.DB
+	pool   entpgx.Pool  // the pgx pool behind db when the layer opened it (else nil)
 	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus
 	// batcher gathers concurrent RecordLLMCall callers (batcher.go).
 	batcher *Batcher
@@ -26,6 +29,7 @@ type Ledger struct {
 // the bulk COPY path.
 func New(client *ent.Client, db *sql.DB) *Ledger {
 	l := &Ledger{client: client, db: db}
+	l.pool, _ = entpgx.Lookup(db)
 	l.batcher = &Batcher{l: l, MaxInFlight: 2}
 	return l
 }
@@ -49,6 +53,24 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// row is a one-row result of either driver.
+type row interface{ Scan(dest ...any) error }
+
+// queryRowPoint runs a statement of the plans.Point class (a posting, a
+// read by key, an insert: its plan does not depend on the tenant's size)
+// that returns one row: as a named prepared statement on a direct pgx
+// connection, and straight on the pgx pool when q is the ledger's own
+// handle (no database/sql connection wrapper per statement).
+func (l *Ledger) queryRowPoint(ctx context.Context, q querier, query string, args ...any) row {
+	if l.pool.Mode.Pgx && !l.pool.Mode.Pooled {
+		args = plans.PointArgs(args)
+	}
+	if l.pool.Pool != nil && q == querier(l.db) {
+		return l.pool.QueryRow(ctx, query, args...)
+	}
+	return q.QueryRowContext(ctx, query, args...)
 }
 
 // tenantOf returns the tenant viewer of ctx. The system viewer has no

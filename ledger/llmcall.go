@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -145,7 +146,7 @@ func (l *Ledger) logFreeCall(ctx context.Context, tenant string, c *LLMCall) (st
 	var id string
 	var linked, active bool
 	var paid sql.NullInt64
-	err := l.db.QueryRowContext(ctx, `WITH ok AS MATERIALIZED (SELECT `+links+` AS links, `+tenantGate("$1", false)+` AS active),
+	err := l.queryRowPoint(ctx, l.db, `WITH ok AS MATERIALIZED (SELECT `+links+` AS links, `+tenantGate("$1", false)+` AS active),
 	ins AS (
 		INSERT INTO llm_call_logs (id, ref_id, tenant_id, created_at, updated_at, provider, model,
 			prompt_tokens, completion_tokens, cost, latency_ms, status, error, request_id, activity_id, agent_config_id)
@@ -167,9 +168,9 @@ func (l *Ledger) logFreeCall(ctx context.Context, tenant string, c *LLMCall) (st
 		return "", invalid(ErrIdempotencyConflict, "LLM call %q was recorded with a cost of %d", c.RefID, paid.Int64)
 	case id == "":
 		// Inserted by a concurrent call after this statement's snapshot.
-		err = l.db.QueryRowContext(ctx, `SELECT id FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2`,
+		err = l.queryRowPoint(ctx, l.db, `SELECT id FROM llm_call_logs WHERE tenant_id = $1 AND ref_id = $2`,
 			tenant, c.RefID).Scan(&id)
-		if err == sql.ErrNoRows {
+		if errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("ledger: LLM call %q neither inserted nor found", c.RefID)
 		}
 	}

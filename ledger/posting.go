@@ -257,14 +257,14 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 		args = append(args, call.args()...)
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		stat, e, balance, err := scanEntry(q.QueryRowContext(ctx, stmt, args...))
+		stat, e, balance, err := scanEntry(l.queryRowPoint(ctx, q, stmt, args...))
 		if err != nil {
 			err = dbError(err)
 			if _, inTx := q.(*sql.Tx); !inTx && errors.Is(err, ErrInvalidAmount) {
 				// The statement computes balance + amount before ON
 				// CONFLICT skips a known key: near the int64 limit a
 				// replay overflows. A key already applied still replays.
-				if status, e, _, rerr := scanEntry(q.QueryRowContext(ctx, entryByKeySQL, tenant, p.IdempotencyKey)); rerr == nil && status == stExisting {
+				if status, e, _, rerr := scanEntry(l.queryRowPoint(ctx, q, entryByKeySQL, tenant, p.IdempotencyKey)); rerr == nil && status == stExisting {
 					return replay(e, p)
 				}
 			}
@@ -278,14 +278,14 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 		case stInactive:
 			return nil, inactive(tenant)
 		case stNoBalance:
-			if _, err := ensureBalance(ctx, q, tenant, system); err != nil {
+			if _, err := l.ensureBalance(ctx, q, tenant, system); err != nil {
 				return nil, err
 			}
 		case stBadLink, stInsufficent, stRaced:
 			// The key may have been applied by a duplicate that committed
 			// while this statement waited for the balance lock, after its
 			// snapshot: read it with a new one before answering.
-			status, e, _, err := scanEntry(q.QueryRowContext(ctx, entryByKeySQL, tenant, p.IdempotencyKey))
+			status, e, _, err := scanEntry(l.queryRowPoint(ctx, q, entryByKeySQL, tenant, p.IdempotencyKey))
 			if err == nil && status == stExisting {
 				racedReads.Add(1)
 				return replay(e, p)
@@ -325,8 +325,8 @@ func replay(e *ent.CreditLedgerEntry, p Posting) (*Entry, error) {
 // ensureBalance creates the tenant's balance row if missing and the tenant
 // passes the gate; concurrent callers all succeed and exactly one row
 // exists. ok is false when the gate refused.
-func ensureBalance(ctx context.Context, q querier, tenant string, system bool) (ok bool, err error) {
-	err = q.QueryRowContext(ctx, `WITH t AS MATERIALIZED (SELECT `+tenantGate("$2", system)+` AS ok),
+func (l *Ledger) ensureBalance(ctx context.Context, q querier, tenant string, system bool) (ok bool, err error) {
+	err = l.queryRowPoint(ctx, q, `WITH t AS MATERIALIZED (SELECT `+tenantGate("$2", system)+` AS ok),
 	ins AS (
 		INSERT INTO credit_balances (id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
 		SELECT $1, 'credit-balance', $2, now(), now(), 0, 0 FROM t WHERE t.ok

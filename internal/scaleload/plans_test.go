@@ -2,19 +2,20 @@ package scaleload_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
-	"reflect"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/entpgx"
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
@@ -25,39 +26,36 @@ import (
 // capture records the statements Ent sends, with their arguments.
 type capture struct {
 	dialect.Driver
-	mu   sync.Mutex
-	last struct {
-		query string
-		args  []any
-	}
+	mu    sync.Mutex
+	query string
+	args  []any
 }
 
 func (c *capture) Query(ctx context.Context, query string, args, v any) error {
 	c.mu.Lock()
-	c.last.query, c.last.args = query, args.([]any)
+	c.query, c.args = query, args.([]any)
 	c.mu.Unlock()
 	return c.Driver.Query(ctx, query, args, v)
 }
 
+func (c *capture) last() (string, []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.query, c.args
+}
+
 // TestSkewedPlansStayBounded runs the layer's frequent queries more than
 // five times on one pooled connection (where PostgreSQL would switch a
-// prepared statement to a generic plan), then explains the very prepared
-// statement the layer used for the largest tenant and bounds the buffers it
-// touches: a plan that reads the tenant's rows, or sorts them, fails.
+// prepared statement to a generic plan), checks that the statement was not
+// kept as a named prepared statement (so every execution was planned for
+// its own tenant), then explains the very statement the layer sent, with
+// the largest tenant's values, and bounds the buffers it touches: a plan
+// that reads the tenant's rows, or sorts them, fails. The layer's
+// statements by unique key, whose plans cannot depend on a tenant's size,
+// are the other way round: kept prepared, planned once (TestPointPlansAreCached).
 func TestSkewedPlansStayBounded(t *testing.T) {
 	ctx := context.Background()
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = testdb.URL(t), 1, 1 // one connection: every statement reuses it
-	sqlDB, err := db.OpenDB(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Small); err != nil {
-		t.Fatal(err)
-	}
-	rec := &capture{Driver: entsql.OpenDB(dialect.Postgres, sqlDB)}
-	client := ent.NewClient(ent.Driver(rec))
+	sqlDB, client, rec, sent := oneConnection(t)
 	l := ledger.New(client, sqlDB)
 	now := time.Now()
 	const big = 1
@@ -117,42 +115,19 @@ func TestSkewedPlansStayBounded(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			query, args := rec.last.query, rec.last.args
-			if c.raw != "" {
-				query, args = "", []any{scaleload.TenantID(c.rank)}
-			}
 			conn, err := sqlDB.Conn(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			var mode string
-			if err := conn.QueryRowContext(ctx, `SHOW plan_cache_mode`).Scan(&mode); err != nil || mode != "force_custom_plan" {
-				t.Fatalf("plan_cache_mode on the layer's connection: %q, %v", mode, err)
-			}
-			var name string
-			var custom, generic int64
-			find := `SELECT name, custom_plans, generic_plans FROM pg_prepared_statements WHERE statement = $1`
-			arg := query
+			query, args := rec.last()
 			if c.raw != "" {
-				find = `SELECT name, custom_plans, generic_plans FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`
-				arg = c.raw
+				query, args = sent.find(t, c.raw), []any{scaleload.TenantID(c.rank)}
 			}
-			if err := conn.QueryRowContext(ctx, find, arg).Scan(&name, &custom, &generic); err != nil {
-				t.Fatalf("the layer's prepared statement: %v\n%s", err, query)
+			if n := prepared(t, conn, query); n != 0 {
+				t.Fatalf("kept as a named prepared statement (%d): a generic plan could serve every tenant\n%s", n, query)
 			}
-			if custom < 6 || generic != 0 {
-				t.Errorf("%d custom and %d generic plans: want every execution planned for its tenant", custom, generic)
-			}
-			lits := make([]string, len(args))
-			for i, a := range args {
-				lits[i] = literal(t, a)
-			}
-			var out string
-			if err := conn.QueryRowContext(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+name+
-				`(`+strings.Join(lits, ", ")+`)`).Scan(&out); err != nil {
-				t.Fatal(err)
-			}
+			out := explain(t, conn, query, args)
 			var plans []struct{ Plan planNode }
 			if err := json.Unmarshal([]byte(out), &plans); err != nil {
 				t.Fatal(err)
@@ -175,6 +150,124 @@ func TestSkewedPlansStayBounded(t *testing.T) {
 	}
 }
 
+// TestPointPlansAreCached: the layer's lookups by unique key and its
+// posting statement run as named prepared statements on a direct
+// connection, so after five executions PostgreSQL plans them no more.
+func TestPointPlansAreCached(t *testing.T) {
+	ctx := context.Background()
+	sqlDB, client, rec, sent := oneConnection(t)
+	l := ledger.New(client, sqlDB)
+	sys := privacy.WithSystem(ctx)
+	acts, err := client.Activity.Query().Limit(8).All(sys)
+	if err != nil || len(acts) < 8 {
+		t.Fatalf("activities: %d, %v", len(acts), err)
+	}
+	var get string
+	for _, a := range acts {
+		if _, err := client.Activity.Get(privacy.WithTenant(ctx, a.TenantID), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		get, _ = rec.last()
+		if _, err := l.Post(privacy.WithTenant(ctx, a.TenantID), ledger.Posting{Kind: "usage", Amount: -1, IdempotencyKey: "point-" + a.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for name, query := range map[string]string{"get by id": get, "posting": sent.find(t, "INSERT INTO credit_ledger_entries")} {
+		var custom, generic int64
+		err := conn.QueryRowContext(ctx, `SELECT custom_plans, generic_plans FROM pg_prepared_statements WHERE statement = $1`, query).Scan(&custom, &generic)
+		if err != nil {
+			t.Fatalf("%s: not a named prepared statement: %v\n%s", name, err, query)
+		}
+		if generic == 0 {
+			t.Errorf("%s: %d custom plans and no generic one after 8 executions: still planned every time", name, custom)
+		}
+	}
+}
+
+// oneConnection loads scaleload.Small and returns the layer's pool held to
+// one connection (every statement reuses it, as a busy pooled connection
+// does), the layer's Ent client on it, what that client sends, and the
+// text of every statement the pool ran (its query log).
+func oneConnection(t *testing.T) (*sql.DB, *ent.Client, *capture, *statements) {
+	ctx := context.Background()
+	sent := &statements{}
+	cfg := db.DefaultConfig()
+	cfg.URL, cfg.PoolMin, cfg.PoolMax = testdb.URL(t), 1, 1
+	cfg.LogQueries, cfg.Logger = true, slog.New(sent)
+	sqlDB, err := db.OpenDB(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Small); err != nil {
+		t.Fatal(err)
+	}
+	drv, ok := entpgx.ForDB(sqlDB)
+	if !ok {
+		t.Fatal("db.OpenDB's pool is not registered for the pgx Ent driver")
+	}
+	rec := &capture{Driver: drv}
+	return sqlDB, ent.NewClient(ent.Driver(rec)), rec, sent
+}
+
+// statements is a slog handler that keeps the "sql" of every query logged.
+type statements struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (s *statements) Enabled(context.Context, slog.Level) bool { return true }
+func (s *statements) WithAttrs([]slog.Attr) slog.Handler       { return s }
+func (s *statements) WithGroup(string) slog.Handler            { return s }
+func (s *statements) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "sql" {
+			s.mu.Lock()
+			s.list = append(s.list, a.Value.String())
+			s.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+// find returns the last statement run that contains part.
+func (s *statements) find(t *testing.T, part string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.list) - 1; i >= 0; i-- {
+		if strings.Contains(s.list[i], part) {
+			return s.list[i]
+		}
+	}
+	t.Fatalf("no statement containing %q was run", part)
+	return ""
+}
+
+// prepared counts the session's named prepared statements with query's text.
+func prepared(t *testing.T, conn *sql.Conn, query string) int {
+	var n int
+	if err := conn.QueryRowContext(context.Background(), `SELECT count(*) FROM pg_prepared_statements WHERE statement = $1`, query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// explain runs EXPLAIN ANALYZE of query with args as the layer sends it:
+// an unnamed statement, planned for these values.
+func explain(t *testing.T, conn *sql.Conn, query string, args []any) string {
+	var out string
+	if err := conn.QueryRowContext(context.Background(), `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+query, args...).Scan(&out); err != nil {
+		t.Fatalf("%v\n%s", err, query)
+	}
+	return out
+}
+
 type planNode struct {
 	NodeType    string     `json:"Node Type"`
 	IndexName   string     `json:"Index Name"`
@@ -194,25 +287,6 @@ func (n planNode) find(f func(planNode) bool) *planNode {
 		}
 	}
 	return nil
-}
-
-// literal renders an argument the layer sent as an SQL literal for EXECUTE.
-func literal(t *testing.T, a any) string {
-	switch v := a.(type) {
-	case string:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
-	case time.Time:
-		return "'" + v.Format(time.RFC3339Nano) + "'"
-	case int, int64, int32:
-		return fmt.Sprint(v)
-	case bool:
-		return fmt.Sprint(v)
-	}
-	if rv := reflect.ValueOf(a); rv.Kind() == reflect.String { // Ent's enums
-		return literal(t, rv.String())
-	}
-	t.Fatalf("no literal for %T", a)
-	return ""
 }
 
 // TestBalanceUpdatesStayHOT: credit_balances leaves room on each page
