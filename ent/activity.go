@@ -169,16 +169,43 @@ func (e ActivityEdges) LedgerEntriesOrErr() ([]*CreditLedgerEntry, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Activity) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [2][]byte
+		v1 [2]sql.NullInt64
+		v2 [10]sql.NullString
+		v3 [6]sql.NullTime
+	})
+	var n [4]int
 	for i := range columns {
 		switch columns[i] {
 		case activity.FieldInput, activity.FieldOutput:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case activity.FieldPriority, activity.FieldAttempts:
-			values[i] = new(sql.NullInt64)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case activity.FieldID, activity.FieldRefID, activity.FieldTenantID, activity.FieldType, activity.FieldTitle, activity.FieldStatus, activity.FieldError, activity.FieldCampaignID, activity.FieldAgentConfigID, activity.FieldAssigneeID:
-			values[i] = new(sql.NullString)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case activity.FieldCreatedAt, activity.FieldUpdatedAt, activity.FieldDeletedAt, activity.FieldScheduledAt, activity.FieldStartedAt, activity.FieldCompletedAt:
-			values[i] = new(sql.NullTime)
+			if n[3] < len(buf.v3) {
+				values[i] = &buf.v3[n[3]]
+				n[3]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

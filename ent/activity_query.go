@@ -652,8 +652,16 @@ func (_q *ActivityQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Act
 			_q.withLedgerEntries != nil,
 		}
 	)
+	var reuse []any
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Activity).scanValues(nil, columns)
+		if reuse != nil {
+			return reuse, nil
+		}
+		values, err := (*Activity).scanValues(nil, columns)
+		if err == nil && scope.Reusable(values) {
+			reuse = values
+		}
+		return values, err
 	}
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &Activity{config: _q.config}
@@ -672,7 +680,8 @@ func (_q *ActivityQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Act
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+	if err := scope.QueryNodes(ctx, _q.driver, _spec, _q.sealedFor(ctx), activity.Columns,
+		len(hooks) == 0 && len(_q.modifiers) == 0); err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {

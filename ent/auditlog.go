@@ -52,14 +52,35 @@ type AuditLog struct {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*AuditLog) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1][]byte
+		v1 [11]sql.NullString
+		v2 [3]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case auditlog.FieldChanges:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case auditlog.FieldID, auditlog.FieldRefID, auditlog.FieldTenantID, auditlog.FieldActorType, auditlog.FieldActorID, auditlog.FieldAction, auditlog.FieldEntityType, auditlog.FieldEntityID, auditlog.FieldRequestID, auditlog.FieldIP, auditlog.FieldUserAgent:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case auditlog.FieldCreatedAt, auditlog.FieldUpdatedAt, auditlog.FieldDeletedAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

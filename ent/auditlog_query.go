@@ -353,8 +353,16 @@ func (_q *AuditLogQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Aud
 		nodes = []*AuditLog{}
 		_spec = _q.querySpec()
 	)
+	var reuse []any
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*AuditLog).scanValues(nil, columns)
+		if reuse != nil {
+			return reuse, nil
+		}
+		values, err := (*AuditLog).scanValues(nil, columns)
+		if err == nil && scope.Reusable(values) {
+			reuse = values
+		}
+		return values, err
 	}
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &AuditLog{config: _q.config}
@@ -372,7 +380,8 @@ func (_q *AuditLogQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Aud
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+	if err := scope.QueryNodes(ctx, _q.driver, _spec, _q.sealedFor(ctx), auditlog.Columns,
+		len(hooks) == 0 && len(_q.modifiers) == 0); err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {

@@ -392,8 +392,16 @@ func (_q *BillingEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 			_q.withTopupOrder != nil,
 		}
 	)
+	var reuse []any
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*BillingEvent).scanValues(nil, columns)
+		if reuse != nil {
+			return reuse, nil
+		}
+		values, err := (*BillingEvent).scanValues(nil, columns)
+		if err == nil && scope.Reusable(values) {
+			reuse = values
+		}
+		return values, err
 	}
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &BillingEvent{config: _q.config}
@@ -412,7 +420,8 @@ func (_q *BillingEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+	if err := scope.QueryNodes(ctx, _q.driver, _spec, _q.sealedFor(ctx), billingevent.Columns,
+		len(hooks) == 0 && len(_q.modifiers) == 0); err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {

@@ -98,16 +98,43 @@ func (e CampaignEdges) DeliverablesOrErr() ([]*Deliverable, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Campaign) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1][]byte
+		v1 [1]sql.NullInt64
+		v2 [8]sql.NullString
+		v3 [5]sql.NullTime
+	})
+	var n [4]int
 	for i := range columns {
 		switch columns[i] {
 		case campaign.FieldChannels:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case campaign.FieldBudgetAmount:
-			values[i] = new(sql.NullInt64)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case campaign.FieldID, campaign.FieldRefID, campaign.FieldTenantID, campaign.FieldBudgetCurrency, campaign.FieldName, campaign.FieldObjective, campaign.FieldStatus, campaign.FieldOwnerID:
-			values[i] = new(sql.NullString)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case campaign.FieldCreatedAt, campaign.FieldUpdatedAt, campaign.FieldDeletedAt, campaign.FieldStartsAt, campaign.FieldEndsAt:
-			values[i] = new(sql.NullTime)
+			if n[3] < len(buf.v3) {
+				values[i] = &buf.v3[n[3]]
+				n[3]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

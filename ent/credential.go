@@ -79,14 +79,35 @@ func (e CredentialEdges) IntegrationsOrErr() ([]*Integration, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Credential) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1][]byte
+		v1 [7]sql.NullString
+		v2 [5]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case credential.FieldSecretCiphertext:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case credential.FieldID, credential.FieldRefID, credential.FieldTenantID, credential.FieldKind, credential.FieldProvider, credential.FieldLabel, credential.FieldKeyID:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case credential.FieldCreatedAt, credential.FieldUpdatedAt, credential.FieldDeletedAt, credential.FieldExpiresAt, credential.FieldRotatedAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

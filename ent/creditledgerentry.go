@@ -108,16 +108,43 @@ func (e CreditLedgerEntryEdges) ActivityOrErr() (*Activity, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*CreditLedgerEntry) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1][]byte
+		v1 [3]sql.NullInt64
+		v2 [10]sql.NullString
+		v3 [3]sql.NullTime
+	})
+	var n [4]int
 	for i := range columns {
 		switch columns[i] {
 		case creditledgerentry.FieldMetadata:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case creditledgerentry.FieldAmount, creditledgerentry.FieldBalanceAfter, creditledgerentry.FieldSeq:
-			values[i] = new(sql.NullInt64)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case creditledgerentry.FieldID, creditledgerentry.FieldRefID, creditledgerentry.FieldTenantID, creditledgerentry.FieldKind, creditledgerentry.FieldIdempotencyKey, creditledgerentry.FieldDescription, creditledgerentry.FieldActor, creditledgerentry.FieldTopupOrderID, creditledgerentry.FieldLlmCallID, creditledgerentry.FieldActivityID:
-			values[i] = new(sql.NullString)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case creditledgerentry.FieldCreatedAt, creditledgerentry.FieldUpdatedAt, creditledgerentry.FieldDeletedAt:
-			values[i] = new(sql.NullTime)
+			if n[3] < len(buf.v3) {
+				values[i] = &buf.v3[n[3]]
+				n[3]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

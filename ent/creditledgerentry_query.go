@@ -466,8 +466,16 @@ func (_q *CreditLedgerEntryQuery) sqlAll(ctx context.Context, hooks ...queryHook
 			_q.withActivity != nil,
 		}
 	)
+	var reuse []any
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*CreditLedgerEntry).scanValues(nil, columns)
+		if reuse != nil {
+			return reuse, nil
+		}
+		values, err := (*CreditLedgerEntry).scanValues(nil, columns)
+		if err == nil && scope.Reusable(values) {
+			reuse = values
+		}
+		return values, err
 	}
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &CreditLedgerEntry{config: _q.config}
@@ -486,7 +494,8 @@ func (_q *CreditLedgerEntryQuery) sqlAll(ctx context.Context, hooks ...queryHook
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+	if err := scope.QueryNodes(ctx, _q.driver, _spec, _q.sealedFor(ctx), creditledgerentry.Columns,
+		len(hooks) == 0 && len(_q.modifiers) == 0); err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {

@@ -100,14 +100,35 @@ func (e DeliverableEdges) HitlApprovalsOrErr() ([]*HitlApproval, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Deliverable) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1]sql.NullInt64
+		v1 [10]sql.NullString
+		v2 [4]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case deliverable.FieldVersion:
-			values[i] = new(sql.NullInt64)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case deliverable.FieldID, deliverable.FieldRefID, deliverable.FieldTenantID, deliverable.FieldKind, deliverable.FieldTitle, deliverable.FieldBody, deliverable.FieldURL, deliverable.FieldStatus, deliverable.FieldActivityID, deliverable.FieldCampaignID:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case deliverable.FieldCreatedAt, deliverable.FieldUpdatedAt, deliverable.FieldDeletedAt, deliverable.FieldPublishedAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -79,14 +79,35 @@ func (e DispatchLogEdges) ActivityOrErr() (*Activity, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*DispatchLog) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1]sql.NullInt64
+		v1 [11]sql.NullString
+		v2 [5]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case dispatchlog.FieldAttempts:
-			values[i] = new(sql.NullInt64)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case dispatchlog.FieldID, dispatchlog.FieldRefID, dispatchlog.FieldTenantID, dispatchlog.FieldProvider, dispatchlog.FieldChannel, dispatchlog.FieldRecipient, dispatchlog.FieldTemplate, dispatchlog.FieldStatus, dispatchlog.FieldProviderMessageID, dispatchlog.FieldError, dispatchlog.FieldActivityID:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case dispatchlog.FieldCreatedAt, dispatchlog.FieldUpdatedAt, dispatchlog.FieldDeletedAt, dispatchlog.FieldSentAt, dispatchlog.FieldDeliveredAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

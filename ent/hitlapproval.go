@@ -117,12 +117,27 @@ func (e HitlApprovalEdges) DecidedByOrErr() (*User, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*HitlApproval) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [9]sql.NullString
+		v1 [6]sql.NullTime
+	})
+	var n [2]int
 	for i := range columns {
 		switch columns[i] {
 		case hitlapproval.FieldID, hitlapproval.FieldRefID, hitlapproval.FieldTenantID, hitlapproval.FieldStatus, hitlapproval.FieldComment, hitlapproval.FieldActivityID, hitlapproval.FieldDeliverableID, hitlapproval.FieldRequestedByAgentID, hitlapproval.FieldDecidedByID:
-			values[i] = new(sql.NullString)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case hitlapproval.FieldCreatedAt, hitlapproval.FieldUpdatedAt, hitlapproval.FieldDeletedAt, hitlapproval.FieldRequestedAt, hitlapproval.FieldDecidedAt, hitlapproval.FieldExpiresAt:
-			values[i] = new(sql.NullTime)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

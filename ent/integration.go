@@ -74,14 +74,35 @@ func (e IntegrationEdges) CredentialOrErr() (*Credential, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Integration) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [2][]byte
+		v1 [7]sql.NullString
+		v2 [5]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case integration.FieldScopes, integration.FieldSettings:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case integration.FieldID, integration.FieldRefID, integration.FieldTenantID, integration.FieldProvider, integration.FieldName, integration.FieldStatus, integration.FieldCredentialID:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case integration.FieldCreatedAt, integration.FieldUpdatedAt, integration.FieldDeletedAt, integration.FieldConnectedAt, integration.FieldLastSyncedAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -107,14 +107,35 @@ func (e LlmCallLogEdges) LedgerEntryOrErr() (*CreditLedgerEntry, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*LlmCallLog) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [4]sql.NullInt64
+		v1 [10]sql.NullString
+		v2 [3]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case llmcalllog.FieldPromptTokens, llmcalllog.FieldCompletionTokens, llmcalllog.FieldCost, llmcalllog.FieldLatencyMs:
-			values[i] = new(sql.NullInt64)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case llmcalllog.FieldID, llmcalllog.FieldRefID, llmcalllog.FieldTenantID, llmcalllog.FieldProvider, llmcalllog.FieldModel, llmcalllog.FieldStatus, llmcalllog.FieldError, llmcalllog.FieldRequestID, llmcalllog.FieldActivityID, llmcalllog.FieldAgentConfigID:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case llmcalllog.FieldCreatedAt, llmcalllog.FieldUpdatedAt, llmcalllog.FieldDeletedAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -467,8 +467,16 @@ func (_q *LlmCallLogQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*L
 			_q.withLedgerEntry != nil,
 		}
 	)
+	var reuse []any
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*LlmCallLog).scanValues(nil, columns)
+		if reuse != nil {
+			return reuse, nil
+		}
+		values, err := (*LlmCallLog).scanValues(nil, columns)
+		if err == nil && scope.Reusable(values) {
+			reuse = values
+		}
+		return values, err
 	}
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &LlmCallLog{config: _q.config}
@@ -487,7 +495,8 @@ func (_q *LlmCallLogQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*L
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+	if err := scope.QueryNodes(ctx, _q.driver, _spec, _q.sealedFor(ctx), llmcalllog.Columns,
+		len(hooks) == 0 && len(_q.modifiers) == 0); err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {

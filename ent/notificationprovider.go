@@ -72,16 +72,43 @@ func (e NotificationProviderEdges) CredentialOrErr() (*Credential, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*NotificationProvider) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1][]byte
+		v1 [2]sql.NullBool
+		v2 [7]sql.NullString
+		v3 [3]sql.NullTime
+	})
+	var n [4]int
 	for i := range columns {
 		switch columns[i] {
 		case notificationprovider.FieldConfig:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case notificationprovider.FieldEnabled, notificationprovider.FieldIsDefault:
-			values[i] = new(sql.NullBool)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullBool)
+			}
 		case notificationprovider.FieldID, notificationprovider.FieldRefID, notificationprovider.FieldTenantID, notificationprovider.FieldChannel, notificationprovider.FieldProvider, notificationprovider.FieldDisplayName, notificationprovider.FieldCredentialID:
-			values[i] = new(sql.NullString)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case notificationprovider.FieldCreatedAt, notificationprovider.FieldUpdatedAt, notificationprovider.FieldDeletedAt:
-			values[i] = new(sql.NullTime)
+			if n[3] < len(buf.v3) {
+				values[i] = &buf.v3[n[3]]
+				n[3]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

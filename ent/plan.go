@@ -71,18 +71,51 @@ func (e PlanEdges) TenantsOrErr() ([]*Tenant, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Plan) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1][]byte
+		v1 [1]sql.NullBool
+		v2 [2]sql.NullInt64
+		v3 [7]sql.NullString
+		v4 [3]sql.NullTime
+	})
+	var n [5]int
 	for i := range columns {
 		switch columns[i] {
 		case plan.FieldLimits:
-			values[i] = new([]byte)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new([]byte)
+			}
 		case plan.FieldActive:
-			values[i] = new(sql.NullBool)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullBool)
+			}
 		case plan.FieldPriceAmount, plan.FieldIncludedCredits:
-			values[i] = new(sql.NullInt64)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case plan.FieldID, plan.FieldRefID, plan.FieldTenantID, plan.FieldPriceCurrency, plan.FieldCode, plan.FieldName, plan.FieldInterval:
-			values[i] = new(sql.NullString)
+			if n[3] < len(buf.v3) {
+				values[i] = &buf.v3[n[3]]
+				n[3]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case plan.FieldCreatedAt, plan.FieldUpdatedAt, plan.FieldDeletedAt:
-			values[i] = new(sql.NullTime)
+			if n[4] < len(buf.v4) {
+				values[i] = &buf.v4[n[4]]
+				n[4]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

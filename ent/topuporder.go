@@ -79,14 +79,35 @@ func (e TopupOrderEdges) BillingEventsOrErr() ([]*BillingEvent, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*TopupOrder) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [2]sql.NullInt64
+		v1 [7]sql.NullString
+		v2 [4]sql.NullTime
+	})
+	var n [3]int
 	for i := range columns {
 		switch columns[i] {
 		case topuporder.FieldPaidAmount, topuporder.FieldCredits:
-			values[i] = new(sql.NullInt64)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case topuporder.FieldID, topuporder.FieldRefID, topuporder.FieldTenantID, topuporder.FieldPaidCurrency, topuporder.FieldProvider, topuporder.FieldProviderOrderID, topuporder.FieldStatus:
-			values[i] = new(sql.NullString)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case topuporder.FieldCreatedAt, topuporder.FieldUpdatedAt, topuporder.FieldDeletedAt, topuporder.FieldPaidAt:
-			values[i] = new(sql.NullTime)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

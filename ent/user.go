@@ -86,12 +86,27 @@ func (e UserEdges) HitlDecisionsOrErr() ([]*HitlApproval, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [7]sql.NullString
+		v1 [4]sql.NullTime
+	})
+	var n [2]int
 	for i := range columns {
 		switch columns[i] {
 		case user.FieldID, user.FieldRefID, user.FieldTenantID, user.FieldEmail, user.FieldName, user.FieldRole, user.FieldStatus:
-			values[i] = new(sql.NullString)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldDeletedAt, user.FieldLastLoginAt:
-			values[i] = new(sql.NullTime)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

@@ -27,7 +27,7 @@ import (
 func CreateNode(ctx context.Context, drv dialect.Driver, spec *sqlgraph.CreateSpec) error {
 	fks := splitEdges(&spec.Edges, edgeTenant(ctx, spec.Fields))
 	if fks == nil {
-		return sqlgraph.CreateNode(ctx, drv, spec)
+		return createNode(ctx, drv, spec)
 	}
 	return inTx(ctx, drv, func(tx dialect.Driver) error {
 		if err := sqlgraph.CreateNode(ctx, tx, spec); err != nil {

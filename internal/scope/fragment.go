@@ -34,7 +34,11 @@ const (
 type frozen struct {
 	text []string // len(text) == len(args)+1
 	args []any
+	src  string // the text as vetted, placeholders from $1: its shape
 }
+
+// shape identifies the fragment's text, whatever its arguments.
+func (f *frozen) shape() string { return f.src }
 
 // build writes the fragment into b, numbering placeholders after b's own.
 func (f *frozen) build(b *sql.Builder) {
@@ -207,6 +211,7 @@ func vet(text string, args []any, kind fragmentKind) (*frozen, error) {
 		return fail("unbalanced parentheses")
 	}
 	f.text = append(f.text, seg.String())
+	f.src = text
 	return f, nil
 }
 

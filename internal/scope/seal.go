@@ -240,17 +240,28 @@ func scoped(ctx context.Context, n *Node) bool {
 // entities, the live-row condition to sel, as conjuncts no caller code
 // touches.
 func applyScope(ctx context.Context, n *Node, sel *sql.Selector) {
+	compare, tenant, live := scopeArgs(ctx, n)
+	if compare {
+		sel.Where(sql.EQ(sel.C(ColumnTenantID), tenant))
+	}
+	if live {
+		sel.Where(sql.IsNull(sel.C(ColumnDeletedAt)))
+	}
+}
+
+// scopeArgs says what applyScope adds for the viewer of ctx on n: a
+// comparison of tenant_id with tenant (compare), and the live-row
+// condition (live).
+func scopeArgs(ctx context.Context, n *Node) (compare bool, tenant any, live bool) {
 	v, _ := FromContext(ctx)
 	switch {
 	case v.System:
 	case n.Kind == KindShared:
-		sel.Where(sql.EQ(sel.C(ColumnTenantID), PlatformTenantID))
+		compare, tenant = true, PlatformTenantID
 	default:
-		sel.Where(sql.EQ(sel.C(ColumnTenantID), v.TenantID))
+		compare, tenant = true, v.TenantID
 	}
-	if n.SoftDelete && !IncludeDeleted(ctx) {
-		sel.Where(sql.IsNull(sel.C(ColumnDeletedAt)))
-	}
+	return compare, tenant, n.SoftDelete && !IncludeDeleted(ctx)
 }
 
 // TenantPredicate returns the predicate tenant_id = <viewer's tenant> for
