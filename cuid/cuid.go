@@ -26,14 +26,22 @@ var (
 // Unlike Prisma's Math.random, the random block comes from crypto/rand, so ids
 // cannot be predicted from earlier ones.
 func New() string {
-	var b strings.Builder
-	b.Grow(Length)
-	b.WriteByte('c')
-	b.WriteString(pad(strconv.FormatInt(time.Now().UnixMilli(), base), 8))
-	b.WriteString(pad(strconv.FormatUint(uint64(counter.Add(1)%(base*base*base*base)), base), 4))
-	b.WriteString(fingerprint)
-	b.WriteString(pad(strconv.FormatUint(randomUint64()%pow36(8), base), 8))
-	return b.String()
+	var b [Length]byte
+	b[0] = 'c'
+	digits(b[1:9], uint64(time.Now().UnixMilli()))
+	digits(b[9:13], uint64(counter.Add(1)))
+	copy(b[13:17], fingerprint)
+	digits(b[17:25], randomUint64())
+	return string(b[:]) // the one allocation
+}
+
+// digits writes the last len(dst) base-36 digits of v into dst, zero-padded.
+func digits(dst []byte, v uint64) {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = alphabet[v%base]
+		v /= base
+	}
 }
 
 // Valid reports whether s has the shape of a cuid.
@@ -69,14 +77,6 @@ func randomUint64() uint64 {
 		panic("cuid: crypto/rand: " + err.Error())
 	}
 	return binary.BigEndian.Uint64(buf[:])
-}
-
-func pow36(n int) uint64 {
-	p := uint64(1)
-	for range n {
-		p *= base
-	}
-	return p
 }
 
 // pad left-pads s with zeros to n chars, keeping the last n when longer.

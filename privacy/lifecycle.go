@@ -51,14 +51,30 @@ func InvalidateTenantStates() {
 // transaction) only when the cached answer is missing or older than
 // TenantStateTTL.
 func CheckTenantActive(ctx context.Context, c *gen.Client, tenantID string) error {
-	now := time.Now()
+	err, g, ok := cachedTenantState(tenantID)
+	if ok {
+		return err
+	}
+	return lookupTenantState(ctx, c, tenantID, g)
+}
+
+// cachedTenantState is CheckTenantActive's answer when the cache holds a
+// fresh one (ok), and the cache's generation.
+func cachedTenantState(tenantID string) (err error, g uint64, ok bool) {
 	tenantStates.Lock()
 	st, ok := tenantStates.entries[tenantID]
-	g := tenantStates.gen
+	g = tenantStates.gen
 	tenantStates.Unlock()
-	if ok && now.Before(st.expires) {
-		return st.err
+	if !ok || !time.Now().Before(st.expires) {
+		return nil, g, false
 	}
+	return st.err, g, true
+}
+
+// lookupTenantState reads the tenant's state and caches it unless an
+// invalidation raced the read (the generation moved past g).
+func lookupTenantState(ctx context.Context, c *gen.Client, tenantID string, g uint64) error {
+	now := time.Now()
 	t, err := c.Tenant.Query().Where(tenant.ID(tenantID)).Only(scope.WithDeleted(WithSystem(ctx)))
 	switch {
 	case gen.IsNotFound(err):
@@ -80,6 +96,9 @@ func CheckTenantActive(ctx context.Context, c *gen.Client, tenantID string) erro
 
 // checkLifecycle is the gate of a tenant viewer's mutation.
 func checkLifecycle(ctx context.Context, v Viewer, m ent.Mutation) error {
+	if err, _, ok := cachedTenantState(v.TenantID); ok {
+		return err // warm: no client built (building one allocates every entity's client)
+	}
 	c, ok := m.(interface{ Client() *gen.Client })
 	if !ok {
 		return fmt.Errorf("%w: mutation %T has no client", ErrTenantInactive, m)
