@@ -44,7 +44,7 @@ type fixture struct {
 func setup(b *testing.B) *fixture { return setupAt(b, testdb.URL(b)) }
 
 // setupAt seeds the migrated database at url.
-func setupAt(b *testing.B, url string) *fixture {
+func setupAt(b testing.TB, url string) *fixture {
 	b.Helper()
 	ctx := context.Background()
 	cfg := db.DefaultConfig()

@@ -3,7 +3,8 @@
 # install what is missing (scripts/deps.sh: once per machine, a no-op after),
 # start the local server, PgBouncer, a Citus cluster on a new database and a
 # pg_auto_failover formation (the last two in the background), then
-#   1. every package against the local server, race detector on;
+#   1. every package against the local server, race detector on, then the
+#      allocation guards without it;
 #   2. the tenancy, ledger and billing suites through PgBouncer (transaction pooling);
 #   3. failover, failback and standby reads on the formation;
 #   4. the migrations, the cluster tests and the suites on Citus (tenancy,
@@ -45,8 +46,13 @@ suite() {
   go run "$gotestsum" --format "${GOTESTSUM_FORMAT:-standard-quiet}" -- -race -count=1 -timeout 20m "$@" ./...
 }
 
+# Allocation counts are deterministic but the race detector adds its own:
+# the allocation guards (files built with !race) run without it.
+allocs() { go test -count=1 -run 'Allocs|Allocates' ./bench/ ./cuid/; }
+
 if ((!full)); then
   suite "$@"
+  (($#)) || allocs
   exit
 fi
 
@@ -64,8 +70,9 @@ scripts/ha.sh status >/dev/null 2>&1 || cleanups+=('scripts/ha.sh stop')
 scripts/ha.sh start >"$logs/ha" 2>&1 &
 ha_pid=$!
 
-step "1. every package on the local server (race detector)"
+step "1. every package on the local server (race detector), then the allocation guards"
 suite
+allocs
 
 step "2. tenancy, ledger and billing through PgBouncer (transaction pooling)"
 ./scripts/pgbouncer.sh status || cleanups+=('./scripts/pgbouncer.sh stop')
