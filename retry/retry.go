@@ -141,19 +141,28 @@ const (
 // changes nothing and reports what the first did), and reruns it after a
 // Conflict or Failover error with backoff, until it succeeds, fails
 // otherwise, or the caller's deadline (else Budget) would pass during the
-// next wait. The last error is returned; attempts counts the runs.
+// next wait. The last error is returned, except that a rerun cut short by
+// the deadline (its error is the context's, and not an unknown outcome)
+// returns the error that caused the rerun; attempts counts the runs.
 func Do(ctx context.Context, fn func(ctx context.Context) error) (attempts int, err error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(Budget)
 	}
 	wait := Base
+	var cause error // the error that made the current attempt a rerun
 	for {
 		attempts++
 		err = fn(ctx)
+		if cause != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrOutcomeUnknown) {
+			// The deadline ended a rerun before it could tell anything:
+			// the failure worth reporting is the one that caused it.
+			return attempts, cause
+		}
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			return attempts, err
 		}
+		cause = err
 		sleep := time.Duration(rand.Int64N(int64(wait))) + wait/2
 		if time.Now().Add(sleep).After(deadline) {
 			return attempts, err

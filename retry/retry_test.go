@@ -106,6 +106,34 @@ func TestDoStopsAtTheDeadline(t *testing.T) {
 	}
 }
 
+// TestDoReportsTheCauseOfACutRerun: when the deadline ends a rerun, the
+// error returned is the failover that caused it, not the deadline; an
+// unknown outcome in that rerun is still returned as it is.
+func TestDoReportsTheCauseOfACutRerun(t *testing.T) {
+	lost := fmt.Errorf("x: %w", pgconn.ErrConnClosed)
+	for _, last := range []error{nil, &retry.OutcomeUnknownError{Op: "COMMIT", Err: context.DeadlineExceeded}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		n := 0
+		_, err := retry.Do(ctx, func(ctx context.Context) error {
+			if n++; n == 1 {
+				return lost
+			}
+			<-ctx.Done() // the rerun outlives the deadline
+			if last != nil {
+				return last
+			}
+			return fmt.Errorf("prepare: %w", ctx.Err())
+		})
+		cancel()
+		switch {
+		case last == nil && (!errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, context.DeadlineExceeded)):
+			t.Errorf("a rerun cut by the deadline returned %v, want the failover that caused it", err)
+		case last != nil && !errors.Is(err, retry.ErrOutcomeUnknown):
+			t.Errorf("an unknown outcome in the cut rerun became %v", err)
+		}
+	}
+}
+
 // notSent is a connection error pgx reports as safe to retry: it happened
 // before anything was sent (pgconn.SafeToRetry).
 type notSent struct{ error }

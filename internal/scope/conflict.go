@@ -3,6 +3,7 @@ package scope
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"entgo.io/ent/dialect/sql"
 )
@@ -59,14 +60,26 @@ func GuardConflict(typ string, opts []sql.ConflictOption) []sql.ConflictOption {
 		}
 	}))
 	if n.Kind == KindOwned {
-		// The cast of a text that is no boolean raises; it depends on
-		// EXCLUDED, so PostgreSQL evaluates it only for a refused row.
-		t, col := quoteIdent(n.Table), quoteIdent(ColumnTenantID)
-		cond := fmt.Sprintf(`CASE WHEN %s.%s = "excluded".%s THEN TRUE ELSE CAST(('%s: ' || "excluded".%s) AS BOOLEAN) END`,
-			t, col, col, conflictMarker, col)
-		out = append(out, sql.UpdateWhere(sql.ExprP(cond)))
+		out = append(out, sql.UpdateWhere(sql.ExprP(guardCond(n.Table))))
 	}
 	return out
+}
+
+// guardConds caches guardCond's text per table.
+var guardConds sync.Map // table -> string
+
+// guardCond is the DO UPDATE condition of a tenant-owned table's upserts.
+// The cast of a text that is no boolean raises; it depends on EXCLUDED,
+// so PostgreSQL evaluates it only for a refused row.
+func guardCond(table string) string {
+	if c, ok := guardConds.Load(table); ok {
+		return c.(string)
+	}
+	t, col := quoteIdent(table), quoteIdent(ColumnTenantID)
+	c := fmt.Sprintf(`CASE WHEN %s.%s = "excluded".%s THEN TRUE ELSE CAST(('%s: ' || "excluded".%s) AS BOOLEAN) END`,
+		t, col, col, conflictMarker, col)
+	guardConds.Store(table, c)
+	return c
 }
 
 // ConflictError returns the typed error for the guard's refusal in err
