@@ -3,12 +3,14 @@ package scaleload
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/leadmetrics/db/internal/plans"
 	"github.com/leadmetrics/db/ledger"
 )
 
@@ -71,14 +73,19 @@ type Insert struct {
 	RowsPerSec float64
 }
 
-// planCacheMode is the session setting of a variant: main's default
-// before, the layer's (db.Open) after.
-func planCacheMode(url string, before bool) string {
-	mode := "force_custom_plan"
-	if before {
-		mode = "auto"
+// connect opens the variant's connection: before, pgx's defaults (every
+// statement prepared, plan_cache_mode auto); after, the layer's (db.Open):
+// unnamed statements planned for their values unless the statement is of
+// the Point class (internal/plans).
+func connect(ctx context.Context, url string, before bool) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
 	}
-	return withParam(url, "plan_cache_mode="+mode)
+	if !before {
+		cfg.DefaultQueryExecMode = plans.Default
+	}
+	return pgx.ConnectConfig(ctx, cfg)
 }
 
 func withParam(url, kv string) string {
@@ -91,12 +98,13 @@ func withParam(url, kv string) string {
 // Bench returns, for the database at url, the buffers, execution and
 // planning time of each frequent statement for the largest tenant (or a
 // small one), each explained as the 7th execution of a statement prepared
-// on one connection, as pgx does, then of the reconciliation of every
-// tenant, then the insert rates. before: main's statements and session
-// settings (plan_cache_mode auto); otherwise this branch's, with
-// force_custom_plan.
+// on one connection as the variant runs it, then of the reconciliation of
+// every tenant, then the insert rates. before: main's statements and pgx's
+// defaults (every statement prepared, plan_cache_mode auto); otherwise
+// this branch's statements as the layer runs them (plans per statement
+// class: these are all Custom, unnamed and planned for their values).
 func Bench(ctx context.Context, url string, before bool, tenants int) ([]Stat, []Insert, error) {
-	conn, err := pgx.Connect(ctx, planCacheMode(url, before))
+	conn, err := connect(ctx, url, before)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,9 +149,10 @@ func Bench(ctx context.Context, url string, before bool, tenants int) ([]Stat, [
 		probe{"llm calls newest 50", `SELECT * FROM llm_call_logs WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT 50`, one, 1},
 	)
 	var stats []Stat
+	mode := plans.Mode{Pgx: !before}
 	for _, p := range probes {
 		for _, r := range []int{2, small, 3, small / 2, 5, small / 4} {
-			rows, err := conn.Query(ctx, p.sql, p.args(r)...)
+			rows, err := conn.Query(ctx, p.sql, mode.Args(p.sql, p.args(r))...)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", p.name, err)
 			}
@@ -152,11 +161,21 @@ func Bench(ctx context.Context, url string, before bool, tenants int) ([]Stat, [
 				return nil, nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 		}
+		args := p.args(p.rank)
 		var name string
 		if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements WHERE statement = $1`, p.sql).Scan(&name); err != nil {
-			return nil, nil, fmt.Errorf("%s: prepared statement: %w", p.name, err)
+			if before || !errors.Is(err, pgx.ErrNoRows) {
+				return nil, nil, fmt.Errorf("%s: prepared statement: %w", p.name, err)
+			}
+			// Unnamed, as the layer sent it: planned for these values.
+			st, err := explain(ctx, conn, p.sql, args...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			st.Name, st.Plans = p.name+" "+TenantID(p.rank), "unnamed: planned per execution"
+			stats = append(stats, st)
+			continue
 		}
-		args := p.args(p.rank)
 		lits := make([]string, len(args))
 		for i, a := range args {
 			switch v := a.(type) {

@@ -62,8 +62,8 @@ const (
 // postings' throughput and latency without and with the reconciliations
 // running, and how often a posting waited on a lock a reconciling session
 // held. It writes postings: run it on a copy. before: main's reconcile
-// statement and plan_cache_mode auto; after: ledger.Reconcile and
-// ReconcileAll with the layer's settings.
+// statement, every statement prepared, plan_cache_mode auto; after:
+// ledger.Reconcile and ReconcileAll with the layer's settings.
 func ReconcileUnderLoad(ctx context.Context, url string, before bool, o LoadOptions) (*ReconcileLoad, error) {
 	if o.Workers == 0 {
 		o.Workers = 8
@@ -75,7 +75,8 @@ func ReconcileUnderLoad(ctx context.Context, url string, before bool, o LoadOpti
 		cfg := db.DefaultConfig()
 		cfg.URL, cfg.PoolMin, cfg.PoolMax, cfg.ApplicationName = url, n, n, app
 		if before {
-			cfg.URL = planCacheMode(url, true) // a URL's own setting wins over the layer's
+			// pgx's default: every statement prepared (a URL's own mode wins over the layer's)
+			cfg.URL = withParam(url, "default_query_exec_mode=cache_statement")
 		}
 		return db.OpenDB(ctx, cfg)
 	}
