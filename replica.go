@@ -145,7 +145,10 @@ func (r routeDriver) Exec(ctx context.Context, query string, args, v any) error 
 	if IsReadOnlyContext(ctx) {
 		return ErrReadOnly
 	}
-	return retry.Unknown(verb(query), r.clientDriver.Exec(ctx, query, args, v))
+	if err := r.clientDriver.Exec(ctx, query, args, v); err != nil {
+		return retry.Unknown(verb(query), err)
+	}
+	return nil
 }
 
 func (r routeDriver) Query(ctx context.Context, query string, args, v any) error {
