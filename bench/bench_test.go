@@ -5,13 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/lib/pq"
@@ -31,7 +27,7 @@ const (
 
 // fixture is one seeded database reached four ways.
 type fixture struct {
-	client  *ent.Client   // Ent on pgx stdlib, as db.Open builds it
+	client  *ent.Client   // the layer's Ent client (db.NewClient: on the pgx pool, plans per statement class)
 	pool    *pgxpool.Pool // raw pgx
 	stdPgx  *sql.DB       // raw database/sql on pgx stdlib (the driver under Ent)
 	pq      *sql.DB       // raw lib/pq
@@ -39,8 +35,7 @@ type fixture struct {
 	ids     map[string][]string // activity ids per tenant
 }
 
-// setup seeds the fixture. BENCH_URL_EXTRA ("&plan_cache_mode=auto")
-// appends URL parameters to the Ent client's connections only.
+// setup seeds the fixture.
 func setup(b *testing.B) *fixture { return setupAt(b, testdb.URL(b)) }
 
 // setupAt seeds the migrated database at url.
@@ -48,7 +43,7 @@ func setupAt(b testing.TB, url string) *fixture {
 	b.Helper()
 	ctx := context.Background()
 	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = url+os.Getenv("BENCH_URL_EXTRA"), 2, 4
+	cfg.URL, cfg.PoolMin, cfg.PoolMax = url, 2, 4
 	stdPgx, err := db.OpenDB(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -62,7 +57,7 @@ func setupAt(b testing.TB, url string) *fixture {
 		b.Fatal(err)
 	}
 	f := &fixture{
-		client: ent.NewClient(ent.Driver(entsql.OpenDB("postgres", stdPgx))),
+		client: db.NewClient(stdPgx),
 		pool:   pool, stdPgx: stdPgx, pq: pq, ids: map[string][]string{},
 	}
 	b.Cleanup(func() { f.client.Close(); pool.Close(); pq.Close() })
@@ -331,54 +326,6 @@ func BenchmarkPaired(b *testing.B) {
 				b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), v.name+"-ns/op")
 				b.ReportMetric(float64(spent[i])/pgx, v.name+"/pgx")
 			}
-			b.ReportMetric(0, "ns/op")
-		})
-	}
-}
-
-// BenchmarkConcurrent: 8 callers share each client (both pools hold 4
-// connections), Ent and raw pgx in alternating rounds so the machine's
-// drift hits both; reports each one's operations per second and Ent's
-// throughput as a fraction of raw pgx's.
-func BenchmarkConcurrent(b *testing.B) {
-	const callers, rounds = 8, 4
-	f := setup(b)
-	ctx := context.Background()
-	for _, op := range []struct {
-		name string
-		vs   []variant
-	}{{"get", f.getVariants()}, {"list50", f.listVariants()}} {
-		b.Run(op.name, func(b *testing.B) {
-			vs := op.vs[:2] // Ent, raw pgx
-			spent := make([]time.Duration, len(vs))
-			for round := range rounds {
-				for i, v := range vs {
-					n := b.N / rounds
-					var next atomic.Int64
-					var wg sync.WaitGroup
-					start := time.Now()
-					for c := range callers {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							r := rand.New(rand.NewPCG(uint64(c), uint64(round)))
-							for next.Add(1) <= int64(n) {
-								if err := v.run(ctx, r); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-						}()
-					}
-					wg.Wait()
-					spent[i] += time.Since(start)
-				}
-			}
-			ops := float64(b.N / rounds * rounds)
-			for i, v := range vs {
-				b.ReportMetric(ops/spent[i].Seconds(), v.name+"-ops/s")
-			}
-			b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "ent/pgx-throughput")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
