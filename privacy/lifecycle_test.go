@@ -42,13 +42,15 @@ type lifecycleEnv struct {
 	*tenancytest.Env
 	ledger  *ledger.Ledger
 	billing *billing.Billing
+	pack    string                       // a credit pack the tenants order
 	rows    map[string]map[string]string // tenant -> entity -> a row of it, for updates and deletes
 }
 
 func newLifecycleEnv(t *testing.T) *lifecycleEnv {
 	env := tenancytest.New(t, 0)
 	l := ledger.New(env.Client, env.DB)
-	return &lifecycleEnv{Env: env, ledger: l, billing: billing.New(env.Client, env.DB, l), rows: map[string]map[string]string{}}
+	return &lifecycleEnv{Env: env, ledger: l, billing: billing.New(env.Client, env.DB, l), rows: map[string]map[string]string{},
+		pack: env.Insert("CreditPack", privacy.PlatformTenantID, nil)}
 }
 
 var sysCtx = privacy.WithSystem(context.Background())
@@ -131,8 +133,7 @@ func (e *lifecycleEnv) ops() []writeOp {
 		}},
 		writeOp{"ledger.EnsureBalance", func(ctx context.Context, _ string, _ int) error { return e.ledger.EnsureBalance(ctx) }},
 		writeOp{"billing.CreateOrder", func(ctx context.Context, _ string, n int) error {
-			_, err := e.billing.CreateOrder(ctx, billing.OrderRequest{RefID: fmt.Sprint("o", n), Provider: topuporder.ProviderStripe,
-				ProviderOrderID: "pi_" + cuid.New(), Credits: 10, PaidAmount: 100, PaidCurrency: "USD"})
+			_, err := e.billing.CreateOrder(ctx, billing.OrderRequest{RefID: fmt.Sprint("o", n), Provider: topuporder.ProviderStripe, PackID: e.pack})
 			return err
 		}},
 	)
