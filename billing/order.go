@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/leadmetrics/db/ent"
@@ -98,11 +97,10 @@ func (r OrderRequest) authorize(ctx context.Context) (tenantID string, system bo
 	case !ok:
 		return "", false, fmt.Errorf("billing: create order: %w", privacy.ErrNoViewer)
 	case v.System:
-		id := strings.TrimSpace(r.TenantID)
-		if id == "" || id == privacy.PlatformTenantID || id != r.TenantID {
+		if !privacy.IsTenantID(r.TenantID) {
 			return "", true, invalid(ErrInvalidOrder, "the system viewer must name the order's tenant, got %q", r.TenantID)
 		}
-		return id, true, nil
+		return r.TenantID, true, nil
 	case r.TenantID != "" && r.TenantID != v.TenantID:
 		return "", false, fmt.Errorf("billing: create order for another tenant: %w", privacy.ErrTenantMismatch)
 	case r.customTerms():
