@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/billing"
+	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
@@ -451,5 +455,34 @@ func dbctlTenant(t *testing.T, bin, url, verb, id string) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), id) {
 		t.Fatalf("dbctl tenant %s: %v\n%s", verb, err, out)
+	}
+}
+
+// TestWarmTenantWriteIsOneStatement: the lifecycle gate costs a write no
+// round trip while the tenant's state is cached, one lookup when it is not
+// (first write, after a tenant change, once TenantStateTTL has passed).
+func TestWarmTenantWriteIsOneStatement(t *testing.T) {
+	env := tenancytest.New(t, 1)
+	drv := &countingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB)} // every statement
+	client := gen.NewClient(gen.Driver(drv))
+	ctx := privacy.WithTenant(context.Background(), env.Tenants[0])
+	create := func() int64 {
+		t.Helper()
+		before := drv.n.Load()
+		if err := client.Campaign.Create().SetName("c").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return drv.n.Load() - before
+	}
+	privacy.InvalidateTenantStates()
+	for _, step := range []struct {
+		name string
+		want int64
+		wait time.Duration
+	}{{"cold", 2, 0}, {"warm", 1, 0}, {"warm again", 1, 0}, {"after the TTL", 2, privacy.TenantStateTTL}, {"warm after it", 1, 0}} {
+		time.Sleep(step.wait)
+		if got := create(); got != step.want {
+			t.Errorf("%s create: %d statements, want %d", step.name, got, step.want)
+		}
 	}
 }
