@@ -16,8 +16,8 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/billing"
-	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/cuid"
+	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/hooks"
