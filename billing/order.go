@@ -177,8 +177,10 @@ func (b *Billing) CreateOrder(ctx context.Context, r OrderRequest) (*ent.TopupOr
 	switch {
 	case qerr == nil && sameOrder(o, r):
 		return o, nil
-	case qerr == nil || !ent.IsNotFound(qerr):
+	case qerr == nil:
 		return nil, fmt.Errorf("%w: ref id %q names another order", ErrOrderConflict, r.RefID)
+	case !ent.IsNotFound(qerr): // e.g. inside a transaction the violation aborted
+		return nil, fmt.Errorf("%w: ref id %q or provider order id taken; reading the order: %w", ErrOrderConflict, r.RefID, qerr)
 	case r.ProviderOrderID != "":
 		return nil, fmt.Errorf("%w: provider order id %q is bound to another order", ErrOrderConflict, r.ProviderOrderID)
 	}
