@@ -110,8 +110,8 @@ func TestEveryTableHasBaseColumns(t *testing.T) {
 		"deleted_at": "timestamp with time zone",
 	}
 	tables := testdb.Tables(t, sqlDB)
-	if len(tables) != 18 {
-		t.Fatalf("%d tables, want the 18 entities: %v", len(tables), tables)
+	if len(tables) != 19 {
+		t.Fatalf("%d tables, want the 19 entities: %v", len(tables), tables)
 	}
 	for _, table := range tables {
 		cols := map[string]string{}

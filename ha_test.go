@@ -180,10 +180,10 @@ func haRound(t *testing.T, h *db.DB, l *ledger.Ledger, b *billing.Billing, sys c
 	// Orders to pay by webhook during the burst.
 	orders := make([]string, 0, len(tenants)*ordersPerTenant)
 	for _, tn := range tenants {
-		ctx := privacy.WithTenant(context.Background(), tn)
 		for k := range ordersPerTenant {
 			ref := fmt.Sprintf("r%d-%s-%d", round, tn, k)
-			if _, err := b.CreateOrder(ctx, billing.OrderRequest{RefID: ref, Provider: topuporder.ProviderStripe,
+			// An operator's orders (the system's own terms and provider ids).
+			if _, err := b.CreateOrder(sys, billing.OrderRequest{RefID: ref, Provider: topuporder.ProviderStripe, TenantID: tn,
 				ProviderOrderID: "pi_" + ref, Credits: 10, PaidAmount: 100, PaidCurrency: "USD"}); err != nil {
 				t.Fatal(err)
 			}

@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/entpgx"
+	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
 )
 
@@ -120,7 +122,8 @@ func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, 
 		}
 	}()
 	p, _ := entpgx.Lookup(sqlDB) // lib/pq: the zero mode, statements as they are
-	tx := &Tx{Client: ent.NewClient(ent.Driver(txDriver{entpgx.TxConn(sqlTx, p.Mode)})), SQL: sqlTx}
+	drv := &txDriver{Conn: entpgx.TxConn(sqlTx, p.Mode)}
+	tx := &Tx{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlTx}
 	if err := fn(ctx, tx); err != nil {
 		done = true
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
@@ -129,7 +132,9 @@ func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, 
 		return err
 	}
 	done = true
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	drv.committed()
+	if err != nil {
 		// The COMMIT was sent: unless the server answered, it may have
 		// been applied (an idempotent caller reruns and finds out).
 		return retry.Unknown("COMMIT", err)
@@ -139,12 +144,40 @@ func runTxOnce(ctx context.Context, sqlDB *sql.DB, fn func(ctx context.Context, 
 
 // txDriver is the Ent driver inside WithTx: statements go to the *sql.Tx,
 // and the transactions Ent opens for multi-statement writes (edges,
-// bulk) are no-ops inside it, as in Ent's own transactional client.
-type txDriver struct{ entsql.Conn }
+// bulk) are no-ops inside it, as in Ent's own transactional client. It
+// runs the functions hooks register with AfterCommit once the COMMIT is
+// sent (the lifecycle gate drops its cache there: privacy.AfterCommitter).
+type txDriver struct {
+	entsql.Conn
+	mu          sync.Mutex
+	afterCommit []func()
+}
 
-func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
-func (txDriver) Close() error                             { return nil }
-func (txDriver) Dialect() string                          { return dialect.Postgres }
+var _ privacy.AfterCommitter = (*txDriver)(nil)
+
+func (d *txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
+func (*txDriver) Close() error                             { return nil }
+func (*txDriver) Dialect() string                          { return dialect.Postgres }
+
+// AfterCommit runs fn once the transaction's COMMIT has been sent, whatever
+// its answer (a COMMIT whose answer is lost may have been applied); never
+// after a rollback.
+func (d *txDriver) AfterCommit(fn func()) {
+	d.mu.Lock()
+	d.afterCommit = append(d.afterCommit, fn)
+	d.mu.Unlock()
+}
+
+// committed runs the AfterCommit functions.
+func (d *txDriver) committed() {
+	d.mu.Lock()
+	fns := d.afterCommit
+	d.afterCommit = nil
+	d.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
 
 // ErrOutcomeUnknown matches the error of a write whose connection was lost
 // after it was sent (a COMMIT without an answer): it may have been

@@ -22,6 +22,7 @@ import (
 type txEnv struct {
 	h      *db.DB
 	ledger *ledger.Ledger
+	pack   string // a credit pack of the catalog
 	tenant string
 	ctx    context.Context // the tenant's viewer
 	sys    context.Context // the system viewer: only it posts topups
@@ -37,6 +38,12 @@ func newTxEnv(t *testing.T) *txEnv {
 	}
 	e := &txEnv{h: h, ledger: ledger.New(h.Client, h.SQL), tenant: id, ctx: privacy.WithTenant(context.Background(), id),
 		sys: privacy.WithSystem(context.Background())}
+	pack, err := h.CreditPack.Create().SetTenantID(privacy.PlatformTenantID).SetCode("ten").SetName("Ten").
+		SetCredits(10).SetPriceAmount(100).SetPriceCurrency("USD").Save(e.sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pack = pack.ID
 	// The one place credits are seeded.
 	if _, err := e.ledger.Post(e.sys, ledger.Posting{TenantID: id, Kind: creditledgerentry.KindTopup, Amount: 100, IdempotencyKey: "seed"}); err != nil {
 		t.Fatal(err)
@@ -68,7 +75,7 @@ func (e *txEnv) writeAndDebit(email, key string) func(ctx context.Context, tx *d
 			return err
 		}
 		if _, err := billing.New(tx.Client, e.h.SQL, e.ledger).CreateOrder(ctx, billing.OrderRequest{RefID: email,
-			Provider: topuporder.ProviderStripe, ProviderOrderID: "pi-" + email, Credits: 10, PaidAmount: 100, PaidCurrency: "USD"}); err != nil {
+			Provider: topuporder.ProviderStripe, PackID: e.pack}); err != nil {
 			return err
 		}
 		_, err := e.ledger.PostTx(ctx, tx.SQL, ledger.Posting{Kind: creditledgerentry.KindUsage, Amount: -30, IdempotencyKey: key})
@@ -196,7 +203,7 @@ func TestWithTxRetriesSerializationFailureWhenIdempotent(t *testing.T) {
 func TestWithTxJoinsAManualPayment(t *testing.T) {
 	e := newTxEnv(t)
 	b := billing.New(e.h.Client, e.h.SQL, e.ledger)
-	o, err := b.CreateOrder(e.ctx, billing.OrderRequest{RefID: "manual", Provider: topuporder.ProviderManual,
+	o, err := b.CreateOrder(e.sys, billing.OrderRequest{RefID: "manual", Provider: topuporder.ProviderManual, TenantID: e.tenant,
 		ProviderOrderID: "man-1", Credits: 40, PaidAmount: 100, PaidCurrency: "USD"})
 	if err != nil {
 		t.Fatal(err)

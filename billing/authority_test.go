@@ -70,6 +70,11 @@ func TestMoneyAuthorityMatrix(t *testing.T) {
 	toRefund := order("tr-refunded", topuporder.StatusPaid)
 	linked := order("linked")
 	past := time.Now().AddDate(0, -1, 0)
+	pack := f.pack(t, 9)
+	unbound, err := f.b.CreateOrder(tctx, billing.OrderRequest{RefID: "unbound", Provider: topuporder.ProviderStripe, PackID: pack})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var ops []moneyOp
 	amounts := map[creditledgerentry.Kind]int64{"topup": 50, "grant": 50, "refund": 50, "adjustment": 50,
@@ -128,9 +133,22 @@ func TestMoneyAuthorityMatrix(t *testing.T) {
 		moneyOp{"ledger.ReconcileAll", systemOnly, func(ctx context.Context) error { _, err := f.Ledger.ReconcileAll(ctx); return err }},
 		moneyOp{"ledger.GrantPlan", systemOnly, func(ctx context.Context) error { _, err := f.Ledger.GrantPlan(ctx, tid, past); return err }},
 		moneyOp{"ledger.GrantAll", systemOnly, func(ctx context.Context) error { _, err := f.Ledger.GrantAll(ctx, past); return err }},
-		moneyOp{"billing.CreateOrder", tenantOnly, func(ctx context.Context) error {
-			_, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: "new", Provider: topuporder.ProviderStripe,
-				ProviderOrderID: "pi_new", Credits: 9, PaidAmount: orderPrice, PaidCurrency: "USD"})
+		moneyOp{"billing.CreateOrder of a pack", both, func(ctx context.Context) error {
+			_, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: "new", Provider: topuporder.ProviderStripe, PackID: pack, TenantID: tid})
+			return err
+		}},
+		moneyOp{"billing.CreateOrder with its own terms", systemOnly, func(ctx context.Context) error {
+			_, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: "custom", Provider: topuporder.ProviderManual, TenantID: tid,
+				Credits: 9, PaidAmount: orderPrice, PaidCurrency: "USD"})
+			return err
+		}},
+		moneyOp{"billing.CreateOrder with a provider order id", systemOnly, func(ctx context.Context) error {
+			_, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: "bound", Provider: topuporder.ProviderStripe, PackID: pack, TenantID: tid,
+				ProviderOrderID: "pi_bound"})
+			return err
+		}},
+		moneyOp{"billing.BindProviderOrder", systemOnly, func(ctx context.Context) error {
+			_, err := f.b.BindProviderOrder(ctx, unbound.ID, "pi_unbound")
 			return err
 		}},
 		moneyOp{"billing.HandleEvent payment.succeeded", systemOnly, func(ctx context.Context) error {
@@ -305,11 +323,17 @@ func TestPaymentsOfInactiveTenants(t *testing.T) {
 	if !errors.Is(err, privacy.ErrTenantInactive) || out == nil || out.Status != billingevent.StatusFailed || f.Balance(t, dctx) != 0 {
 		t.Fatalf("deleted tenant's payment: %+v %v", out, err)
 	}
-	// The suspended tenant itself cannot order more.
-	_, err = f.b.CreateOrder(sctx, billing.OrderRequest{RefID: "s2", Provider: topuporder.ProviderStripe,
-		ProviderOrderID: "pi_s2", Credits: 1, PaidAmount: orderPrice, PaidCurrency: "USD"})
+	// The suspended tenant itself cannot order more; the system still
+	// can (a debt to settle), not for the deleted one.
+	_, err = f.b.CreateOrder(sctx, billing.OrderRequest{RefID: "s2", Provider: topuporder.ProviderStripe, PackID: f.pack(t, 1)})
 	if !errors.Is(err, privacy.ErrTenantInactive) {
 		t.Fatalf("suspended tenant's new order: %v", err)
+	}
+	for id, want := range map[string]error{suspended: nil, deleted: privacy.ErrTenantInactive} {
+		_, err = f.b.CreateOrder(sys, billing.OrderRequest{RefID: "s3", Provider: topuporder.ProviderManual, TenantID: id, PackID: f.pack(t, 1)})
+		if !errors.Is(err, want) {
+			t.Fatalf("system order for an inactive tenant: %v, want %v", err, want)
+		}
 	}
 }
 
@@ -320,6 +344,7 @@ func TestTenantCannotWriteMoneyThroughEnt(t *testing.T) {
 	f := setup(t)
 	tid, ctx := f.Tenant(t, "")
 	oid := f.order(t, ctx, "o1", 100)
+	pack := f.pack(t, 5)
 	if err := f.Ledger.EnsureBalance(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -333,6 +358,16 @@ func TestTenantCannotWriteMoneyThroughEnt(t *testing.T) {
 		"order marked paid": func() error { return f.Client.TopupOrder.UpdateOneID(oid).SetStatus("paid").Exec(ctx) },
 		"order credits raised": func() error {
 			return f.Client.TopupOrder.UpdateOneID(oid).SetCredits(1_000_000).Exec(ctx)
+		},
+		"order bound to a provider id": func() error {
+			return f.Client.TopupOrder.UpdateOneID(oid).SetProviderOrderID("pi_claimed").Exec(ctx)
+		},
+		"pack created": func() error {
+			return f.Client.CreditPack.Create().SetCode("cheap").SetName("cheap").SetCredits(1_000_000).
+				SetPriceAmount(1).SetPriceCurrency("USD").Exec(ctx)
+		},
+		"pack deactivated": func() error {
+			return f.Client.CreditPack.UpdateOneID(pack).SetActive(false).Exec(ctx)
 		},
 		"event create": func() error {
 			return f.Client.BillingEvent.Create().SetTenantID(tid).SetProvider("stripe").SetProviderEventID("forged").

@@ -27,9 +27,11 @@ func New(client *ent.Client, db *sql.DB, l *ledger.Ledger) *Billing {
 var (
 	// ErrInvalidOrder: an order request with a bad field; nothing written.
 	ErrInvalidOrder = errors.New("billing: invalid order")
-	// ErrOrderConflict: an order's ref id or provider order id is already
-	// used by a different order.
+	// ErrOrderConflict: an order's ref id (per tenant) or, on the system's
+	// paths, its provider order id is already used by a different order.
 	ErrOrderConflict = errors.New("billing: order conflicts with an existing one")
+	// ErrPackUnavailable: no active, live credit pack has the id asked for.
+	ErrPackUnavailable = errors.New("billing: no such credit pack on sale")
 	// ErrInvalidEvent: an event with a bad field; nothing written.
 	ErrInvalidEvent = errors.New("billing: invalid event")
 	// ErrUnknownOrder: no order has this id.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/billing"
+	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
@@ -22,19 +23,41 @@ var sys = privacy.WithSystem(context.Background())
 
 type fixture struct {
 	*ledgertest.Env
-	b *billing.Billing
+	b     *billing.Billing
+	packs map[int64]string // credits -> a pack of them at orderPrice
 }
 
 func setup(t *testing.T) *fixture {
 	env := ledgertest.New(t)
-	return &fixture{Env: env, b: billing.New(env.Client, env.DB, env.Ledger)}
+	return &fixture{Env: env, b: billing.New(env.Client, env.DB, env.Ledger), packs: map[int64]string{}}
 }
 
+// pack returns a pack of credits at orderPrice, created on first use.
+func (f *fixture) pack(t *testing.T, credits int64) string {
+	t.Helper()
+	if id, ok := f.packs[credits]; ok {
+		return id
+	}
+	f.packs[credits] = f.Pack(t, fmt.Sprintf("credits-%d", credits), credits, orderPrice)
+	return f.packs[credits]
+}
+
+// order places an order of credits for ref as the platform does and
+// returns its id: the tenant of ctx orders the pack, the system binds the
+// provider's id "pi_" + ref.
 func (f *fixture) order(t *testing.T, ctx context.Context, ref string, credits int64) string {
 	t.Helper()
-	o, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: ref, Provider: topuporder.ProviderStripe,
-		ProviderOrderID: "pi_" + ref, Credits: credits, PaidAmount: orderPrice, PaidCurrency: "USD"})
+	return placeOrder(t, f.b, ctx, ref, f.pack(t, credits))
+}
+
+// placeOrder orders pack for the tenant of ctx and binds "pi_" + ref.
+func placeOrder(t *testing.T, b *billing.Billing, ctx context.Context, ref, pack string) string {
+	t.Helper()
+	o, err := b.CreateOrder(ctx, billing.OrderRequest{RefID: ref, Provider: topuporder.ProviderStripe, PackID: pack})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.BindProviderOrder(sys, o.ID, "pi_"+ref); err != nil {
 		t.Fatal(err)
 	}
 	return o.ID
@@ -233,23 +256,29 @@ func TestStateMachine(t *testing.T) {
 
 func TestBillingBadInputWritesNothing(t *testing.T) {
 	f := setup(t)
-	_, ctx := f.Tenant(t, "")
-	_, otherCtx := f.Tenant(t, "")
+	tid, ctx := f.Tenant(t, "")
+	other, otherCtx := f.Tenant(t, "")
 	otherOrder := f.order(t, otherCtx, "theirs", 100)
 	f.order(t, ctx, "mine", 100)
+	pack, plan := f.pack(t, 1), f.Plan(t, "p", 1)
 	before := f.Fingerprint(t)
-	good := billing.OrderRequest{RefID: "r", Provider: topuporder.ProviderStripe, ProviderOrderID: "pi_new", Credits: 1, PaidCurrency: "USD"}
+	// A tenant's request: a pack, nothing else.
+	good := billing.OrderRequest{RefID: "r", Provider: topuporder.ProviderStripe, PackID: pack}
 	for name, c := range map[string]struct {
 		mutate func(*billing.OrderRequest)
 		want   error
 	}{
-		"zero credits":       {func(r *billing.OrderRequest) { r.Credits = 0 }, billing.ErrInvalidOrder},
-		"negative price":     {func(r *billing.OrderRequest) { r.PaidAmount = -1 }, billing.ErrInvalidOrder},
-		"unknown provider":   {func(r *billing.OrderRequest) { r.Provider = "paypal" }, billing.ErrInvalidOrder},
-		"bad currency":       {func(r *billing.OrderRequest) { r.PaidCurrency = "DOLLAR" }, billing.ErrInvalidOrder},
-		"no ref":             {func(r *billing.OrderRequest) { r.RefID = "" }, billing.ErrInvalidOrder},
-		"ref reused":         {func(r *billing.OrderRequest) { r.RefID = "mine" }, billing.ErrOrderConflict},
-		"provider id reused": {func(r *billing.OrderRequest) { r.ProviderOrderID = "pi_theirs" }, billing.ErrOrderConflict},
+		"unknown provider":      {func(r *billing.OrderRequest) { r.Provider = "paypal" }, billing.ErrInvalidOrder},
+		"no ref":                {func(r *billing.OrderRequest) { r.RefID = "" }, billing.ErrInvalidOrder},
+		"no pack":               {func(r *billing.OrderRequest) { r.PackID = "" }, billing.ErrInvalidOrder},
+		"unknown pack":          {func(r *billing.OrderRequest) { r.PackID = cuid.New() }, billing.ErrPackUnavailable},
+		"a plan's id as a pack": {func(r *billing.OrderRequest) { r.PackID = plan }, billing.ErrPackUnavailable},
+		"ref reused":            {func(r *billing.OrderRequest) { r.RefID = "mine" }, billing.ErrOrderConflict},
+		"another tenant":        {func(r *billing.OrderRequest) { r.TenantID = other }, privacy.ErrTenantMismatch},
+		"own credits":           {func(r *billing.OrderRequest) { r.PackID, r.Credits = "", 1 }, privacy.ErrSystemOnly},
+		"own price":             {func(r *billing.OrderRequest) { r.PaidAmount = 1 }, privacy.ErrSystemOnly},
+		"own currency":          {func(r *billing.OrderRequest) { r.PaidCurrency = "EUR" }, privacy.ErrSystemOnly},
+		"provider id":           {func(r *billing.OrderRequest) { r.ProviderOrderID = "pi_new" }, privacy.ErrSystemOnly},
 	} {
 		r := good
 		c.mutate(&r)
@@ -257,8 +286,32 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 			t.Errorf("order %s: %v, want %v", name, err, c.want)
 		}
 	}
-	if _, err := f.b.CreateOrder(sys, good); !errors.Is(err, privacy.ErrNoViewer) {
-		t.Errorf("order as system: %v", err)
+	// The system's request: a tenant and terms of its own.
+	custom := billing.OrderRequest{RefID: "s", Provider: topuporder.ProviderManual, TenantID: tid,
+		Credits: 1, PaidAmount: orderPrice, PaidCurrency: "USD"}
+	for name, c := range map[string]struct {
+		mutate func(*billing.OrderRequest)
+		want   error
+	}{
+		"zero credits":       {func(r *billing.OrderRequest) { r.Credits = 0 }, billing.ErrInvalidOrder},
+		"zero price":         {func(r *billing.OrderRequest) { r.PaidAmount = 0 }, billing.ErrInvalidOrder},
+		"negative price":     {func(r *billing.OrderRequest) { r.PaidAmount = -1 }, billing.ErrInvalidOrder},
+		"no currency":        {func(r *billing.OrderRequest) { r.PaidCurrency = "" }, billing.ErrInvalidOrder},
+		"bad currency":       {func(r *billing.OrderRequest) { r.PaidCurrency = "DOLLAR" }, billing.ErrInvalidOrder},
+		"pack and terms":     {func(r *billing.OrderRequest) { r.PackID = pack }, billing.ErrInvalidOrder},
+		"no tenant":          {func(r *billing.OrderRequest) { r.TenantID = "" }, billing.ErrInvalidOrder},
+		"the platform":       {func(r *billing.OrderRequest) { r.TenantID = privacy.PlatformTenantID }, billing.ErrInvalidOrder},
+		"unknown tenant":     {func(r *billing.OrderRequest) { r.TenantID = cuid.New() }, privacy.ErrTenantInactive},
+		"provider id reused": {func(r *billing.OrderRequest) { r.Provider, r.ProviderOrderID = topuporder.ProviderStripe, "pi_theirs" }, billing.ErrOrderConflict},
+	} {
+		r := custom
+		c.mutate(&r)
+		if _, err := f.b.CreateOrder(sys, r); !errors.Is(err, c.want) {
+			t.Errorf("system order %s: %v, want %v", name, err, c.want)
+		}
+	}
+	if _, err := f.b.CreateOrder(context.Background(), good); !errors.Is(err, privacy.ErrNoViewer) {
+		t.Errorf("order without a viewer: %v", err)
 	}
 	for name, c := range map[string]struct {
 		ctx  context.Context
@@ -288,10 +341,7 @@ func TestBillingBadInputWritesNothing(t *testing.T) {
 		t.Fatal("refused input wrote something")
 	}
 	// The same request again is the same order.
-	r := good
-	r.RefID, r.ProviderOrderID, r.Credits = "mine", "pi_mine", 100
-	r.PaidAmount = orderPrice
-	if _, err := f.b.CreateOrder(ctx, r); err != nil {
+	if _, err := f.b.CreateOrder(ctx, billing.OrderRequest{RefID: "mine", Provider: topuporder.ProviderStripe, PackID: f.pack(t, 100)}); err != nil {
 		t.Fatalf("same order again: %v", err)
 	}
 	// An event for an order nobody has is kept for operators.

@@ -31,8 +31,7 @@ func wantUnknown(t *testing.T, what string, err error, op string) {
 func TestOrderWritesKilledAtCommitAreOutcomeUnknown(t *testing.T) {
 	f := setup(t)
 	_, ctx := f.Tenant(t, "")
-	req := billing.OrderRequest{RefID: "o1", Provider: topuporder.ProviderStripe, ProviderOrderID: "pi_o1",
-		Credits: 10, PaidAmount: orderPrice, PaidCurrency: "USD"}
+	req := billing.OrderRequest{RefID: "o1", Provider: topuporder.ProviderStripe, PackID: f.pack(t, 10)}
 
 	fired := testdb.KillAtCommit(t, f.DB, "topup_orders", 1)
 	_, err := f.b.CreateOrder(ctx, req)
@@ -72,14 +71,14 @@ func TestWebhookConnectionLossIsRerun(t *testing.T) {
 	viaProxy := billing.New(db.NewClient(proxied), proxied, ledger.New(db.NewClient(proxied), proxied))
 	testdb.Tenants(t, direct, "tenant-w")
 	ctx := privacy.WithTenant(context.Background(), "tenant-w")
+	pack, err := db.NewClient(direct).CreditPack.Create().SetTenantID(privacy.PlatformTenantID).SetCode("ten").SetName("Ten").
+		SetCredits(10).SetPriceAmount(orderPrice).SetPriceCurrency("USD").Save(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var orders []string
 	for _, ref := range []string{"w1", "w2"} {
-		o, err := b.CreateOrder(ctx, billing.OrderRequest{RefID: ref, Provider: topuporder.ProviderStripe,
-			ProviderOrderID: "pi_" + ref, Credits: 10, PaidAmount: orderPrice, PaidCurrency: "USD"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		orders = append(orders, o.ID)
+		orders = append(orders, placeOrder(t, b, ctx, ref, pack.ID))
 	}
 
 	// The trigger runs for the event's insert and its status update: once

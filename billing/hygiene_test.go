@@ -16,10 +16,12 @@ import (
 // every malformed currency: a typed error naming the field, before any SQL.
 func TestBadStrings(t *testing.T) {
 	f := setup(t)
-	_, ctx := f.Tenant(t, "")
+	tid, ctx := f.Tenant(t, "")
 	oid := f.order(t, ctx, "ok", 100)
 	before := f.Fingerprint(t)
-	req := billing.OrderRequest{RefID: "r", Provider: topuporder.ProviderStripe, ProviderOrderID: "pi_r", Credits: 1, PaidCurrency: "USD"}
+	// The system's request, whose every field may be set.
+	req := billing.OrderRequest{RefID: "r", Provider: topuporder.ProviderStripe, TenantID: tid, ProviderOrderID: "pi_r",
+		Credits: 1, PaidAmount: orderPrice, PaidCurrency: "USD"}
 	ev := event("ev", billing.EventPaymentSucceeded, "ok")
 	bads := []struct {
 		str  string
@@ -62,7 +64,7 @@ func TestBadStrings(t *testing.T) {
 				n++
 				switch v := cp.Interface().(type) {
 				case billing.OrderRequest:
-					_, err := f.b.CreateOrder(ctx, v)
+					_, err := f.b.CreateOrder(sys, v)
 					check("order "+name, "billing.OrderRequest", name, path, err, billing.ErrInvalidOrder)
 				case billing.Event:
 					_, err := f.b.HandleEvent(sys, v)
@@ -73,10 +75,14 @@ func TestBadStrings(t *testing.T) {
 	}
 	_, err := f.b.Transition(sys, oid+"\x00", topuporder.StatusPaid)
 	check("transition", "billing.Transition", "orderID", "", err, billing.ErrInvalidOrder)
+	for name, args := range map[string][2]string{"orderID": {oid + "\x00", "pi_x"}, "providerOrderID": {oid, "pi_\xff"}} {
+		_, err := f.b.BindProviderOrder(sys, args[0], args[1])
+		check("bind", "billing.BindProviderOrder", name, "", err, billing.ErrInvalidOrder)
+	}
 	for _, cur := range []string{"€", "usd", "US", "USDX"} {
 		r := req
 		r.PaidCurrency = cur
-		_, err := f.b.CreateOrder(ctx, r)
+		_, err := f.b.CreateOrder(sys, r)
 		var verr *input.ValidationError
 		if !errors.Is(err, billing.ErrInvalidOrder) || !errors.As(err, &verr) || verr.Reason != input.ReasonCurrency {
 			t.Errorf("currency %q: %v", cur, err)

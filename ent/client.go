@@ -23,6 +23,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -58,6 +59,8 @@ type Client struct {
 	CreditBalance *CreditBalanceClient
 	// CreditLedgerEntry is the client for interacting with the CreditLedgerEntry builders.
 	CreditLedgerEntry *CreditLedgerEntryClient
+	// CreditPack is the client for interacting with the CreditPack builders.
+	CreditPack *CreditPackClient
 	// Deliverable is the client for interacting with the Deliverable builders.
 	Deliverable *DeliverableClient
 	// DispatchLog is the client for interacting with the DispatchLog builders.
@@ -97,6 +100,7 @@ func (c *Client) init() {
 	c.Credential = NewCredentialClient(c.config)
 	c.CreditBalance = NewCreditBalanceClient(c.config)
 	c.CreditLedgerEntry = NewCreditLedgerEntryClient(c.config)
+	c.CreditPack = NewCreditPackClient(c.config)
 	c.Deliverable = NewDeliverableClient(c.config)
 	c.DispatchLog = NewDispatchLogClient(c.config)
 	c.HitlApproval = NewHitlApprovalClient(c.config)
@@ -207,6 +211,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Credential:           NewCredentialClient(cfg),
 		CreditBalance:        NewCreditBalanceClient(cfg),
 		CreditLedgerEntry:    NewCreditLedgerEntryClient(cfg),
+		CreditPack:           NewCreditPackClient(cfg),
 		Deliverable:          NewDeliverableClient(cfg),
 		DispatchLog:          NewDispatchLogClient(cfg),
 		HitlApproval:         NewHitlApprovalClient(cfg),
@@ -244,6 +249,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Credential:           NewCredentialClient(cfg),
 		CreditBalance:        NewCreditBalanceClient(cfg),
 		CreditLedgerEntry:    NewCreditLedgerEntryClient(cfg),
+		CreditPack:           NewCreditPackClient(cfg),
 		Deliverable:          NewDeliverableClient(cfg),
 		DispatchLog:          NewDispatchLogClient(cfg),
 		HitlApproval:         NewHitlApprovalClient(cfg),
@@ -284,9 +290,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Activity, c.AgentConfig, c.AuditLog, c.BillingEvent, c.Campaign, c.Credential,
-		c.CreditBalance, c.CreditLedgerEntry, c.Deliverable, c.DispatchLog,
-		c.HitlApproval, c.Integration, c.LlmCallLog, c.NotificationProvider, c.Plan,
-		c.Tenant, c.TopupOrder, c.User,
+		c.CreditBalance, c.CreditLedgerEntry, c.CreditPack, c.Deliverable,
+		c.DispatchLog, c.HitlApproval, c.Integration, c.LlmCallLog,
+		c.NotificationProvider, c.Plan, c.Tenant, c.TopupOrder, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -297,9 +303,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Activity, c.AgentConfig, c.AuditLog, c.BillingEvent, c.Campaign, c.Credential,
-		c.CreditBalance, c.CreditLedgerEntry, c.Deliverable, c.DispatchLog,
-		c.HitlApproval, c.Integration, c.LlmCallLog, c.NotificationProvider, c.Plan,
-		c.Tenant, c.TopupOrder, c.User,
+		c.CreditBalance, c.CreditLedgerEntry, c.CreditPack, c.Deliverable,
+		c.DispatchLog, c.HitlApproval, c.Integration, c.LlmCallLog,
+		c.NotificationProvider, c.Plan, c.Tenant, c.TopupOrder, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -324,6 +330,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CreditBalance.mutate(ctx, m)
 	case *CreditLedgerEntryMutation:
 		return c.CreditLedgerEntry.mutate(ctx, m)
+	case *CreditPackMutation:
+		return c.CreditPack.mutate(ctx, m)
 	case *DeliverableMutation:
 		return c.Deliverable.mutate(ctx, m)
 	case *DispatchLogMutation:
@@ -1738,6 +1746,156 @@ func (c *CreditLedgerEntryClient) mutate(ctx context.Context, m *CreditLedgerEnt
 		return (&CreditLedgerEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown CreditLedgerEntry mutation op: %q", m.Op())
+	}
+}
+
+// CreditPackClient is a client for the CreditPack schema.
+type CreditPackClient struct {
+	config
+}
+
+// NewCreditPackClient returns a client for the CreditPack from the given config.
+func NewCreditPackClient(c config) *CreditPackClient {
+	return &CreditPackClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `creditpack.Hooks(f(g(h())))`.
+func (c *CreditPackClient) Use(hooks ...Hook) {
+	c.hooks.CreditPack = append(c.hooks.CreditPack, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `creditpack.Intercept(f(g(h())))`.
+func (c *CreditPackClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CreditPack = append(c.inters.CreditPack, interceptors...)
+}
+
+// Create returns a builder for creating a CreditPack entity.
+func (c *CreditPackClient) Create() *CreditPackCreate {
+	mutation := newCreditPackMutation(c.config, OpCreate)
+	return &CreditPackCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CreditPack entities.
+func (c *CreditPackClient) CreateBulk(builders ...*CreditPackCreate) *CreditPackCreateBulk {
+	return &CreditPackCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CreditPackClient) MapCreateBulk(slice any, setFunc func(*CreditPackCreate, int)) *CreditPackCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CreditPackCreateBulk{err: fmt.Errorf("calling to CreditPackClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CreditPackCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CreditPackCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CreditPack.
+func (c *CreditPackClient) Update() *CreditPackUpdate {
+	mutation := newCreditPackMutation(c.config, OpUpdate)
+	return &CreditPackUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CreditPackClient) UpdateOne(_m *CreditPack) *CreditPackUpdateOne {
+	mutation := newCreditPackMutation(c.config, OpUpdateOne, withCreditPack(_m))
+	return &CreditPackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CreditPackClient) UpdateOneID(id string) *CreditPackUpdateOne {
+	mutation := newCreditPackMutation(c.config, OpUpdateOne, withCreditPackID(id))
+	return &CreditPackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CreditPack.
+func (c *CreditPackClient) Delete() *CreditPackDelete {
+	mutation := newCreditPackMutation(c.config, OpDelete)
+	return &CreditPackDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CreditPackClient) DeleteOne(_m *CreditPack) *CreditPackDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CreditPackClient) DeleteOneID(id string) *CreditPackDeleteOne {
+	builder := c.Delete().Where(creditpack.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CreditPackDeleteOne{builder}
+}
+
+// Query returns a query builder for CreditPack.
+func (c *CreditPackClient) Query() *CreditPackQuery {
+	return &CreditPackQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCreditPack},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CreditPack entity by its id.
+func (c *CreditPackClient) Get(ctx context.Context, id string) (*CreditPack, error) {
+	return c.Query().Where(creditpack.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CreditPackClient) GetX(ctx context.Context, id string) *CreditPack {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTopupOrders queries the topup_orders edge of a CreditPack.
+func (c *CreditPackClient) QueryTopupOrders(_m *CreditPack) *TopupOrderQuery {
+	query := (&TopupOrderClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(creditpack.Table, creditpack.FieldID, id),
+			sqlgraph.To(topuporder.Table, topuporder.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, creditpack.TopupOrdersTable, creditpack.TopupOrdersColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CreditPackClient) Hooks() []Hook {
+	hooks := c.hooks.CreditPack
+	return append(hooks[:len(hooks):len(hooks)], creditpack.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CreditPackClient) Interceptors() []Interceptor {
+	return c.inters.CreditPack
+}
+
+func (c *CreditPackClient) mutate(ctx context.Context, m *CreditPackMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CreditPackCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CreditPackUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CreditPackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CreditPackDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CreditPack mutation op: %q", m.Op())
 	}
 }
 
@@ -3193,6 +3351,22 @@ func (c *TopupOrderClient) QueryBillingEvents(_m *TopupOrder) *BillingEventQuery
 	return query
 }
 
+// QueryCreditPack queries the credit_pack edge of a TopupOrder.
+func (c *TopupOrderClient) QueryCreditPack(_m *TopupOrder) *CreditPackQuery {
+	query := (&CreditPackClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(topuporder.Table, topuporder.FieldID, id),
+			sqlgraph.To(creditpack.Table, creditpack.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, topuporder.CreditPackTable, topuporder.CreditPackColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *TopupOrderClient) Hooks() []Hook {
 	hooks := c.hooks.TopupOrder
@@ -3405,15 +3579,15 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		Activity, AgentConfig, AuditLog, BillingEvent, Campaign, Credential,
-		CreditBalance, CreditLedgerEntry, Deliverable, DispatchLog, HitlApproval,
-		Integration, LlmCallLog, NotificationProvider, Plan, Tenant, TopupOrder,
-		User []ent.Hook
+		CreditBalance, CreditLedgerEntry, CreditPack, Deliverable, DispatchLog,
+		HitlApproval, Integration, LlmCallLog, NotificationProvider, Plan, Tenant,
+		TopupOrder, User []ent.Hook
 	}
 	inters struct {
 		Activity, AgentConfig, AuditLog, BillingEvent, Campaign, Credential,
-		CreditBalance, CreditLedgerEntry, Deliverable, DispatchLog, HitlApproval,
-		Integration, LlmCallLog, NotificationProvider, Plan, Tenant, TopupOrder,
-		User []ent.Interceptor
+		CreditBalance, CreditLedgerEntry, CreditPack, Deliverable, DispatchLog,
+		HitlApproval, Integration, LlmCallLog, NotificationProvider, Plan, Tenant,
+		TopupOrder, User []ent.Interceptor
 	}
 )
 

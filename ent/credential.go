@@ -294,5 +294,17 @@ func (_m *Credential) String() string {
 	return builder.String()
 }
 
+// Format prints the Credential as String does (sensitive fields hidden)
+// whatever the verb and flags (%v, %+v, %#v, %s, %x, %d ...), by value or
+// by pointer, alone or inside another value, so neither fmt nor log nor
+// slog's text handler ever prints a sensitive field.
+func (_m Credential) Format(s fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(s, "%q", _m.String())
+		return
+	}
+	fmt.Fprint(s, _m.String())
+}
+
 // Credentials is a parsable slice of Credential.
 type Credentials []*Credential

@@ -20,6 +20,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -98,6 +99,7 @@ func checkColumn(t, c string) error {
 			credential.Table:           credential.ValidColumn,
 			creditbalance.Table:        creditbalance.ValidColumn,
 			creditledgerentry.Table:    creditledgerentry.ValidColumn,
+			creditpack.Table:           creditpack.ValidColumn,
 			deliverable.Table:          deliverable.ValidColumn,
 			dispatchlog.Table:          dispatchlog.ValidColumn,
 			hitlapproval.Table:         hitlapproval.ValidColumn,

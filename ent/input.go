@@ -452,6 +452,45 @@ func (m *CreditLedgerEntryMutation) InputError(err error) error { return inputEr
 
 // CheckInput refuses a NUL byte or invalid UTF-8 in any string or JSON
 // value the mutation sets or appends, naming the entity and field.
+func (m *CreditPackMutation) CheckInput() error {
+	if v, ok := m.ID(); ok {
+		if err := input.Value("CreditPack", "id", v); err != nil {
+			return inputError(err)
+		}
+	}
+	if v, ok := m.RefID(); ok {
+		if err := input.Value("CreditPack", "ref_id", v); err != nil {
+			return inputError(err)
+		}
+	}
+	if v, ok := m.TenantID(); ok {
+		if err := input.Value("CreditPack", "tenant_id", v); err != nil {
+			return inputError(err)
+		}
+	}
+	if v, ok := m.PriceCurrency(); ok {
+		if err := input.Currency("CreditPack", "price_currency", v); err != nil {
+			return inputError(err)
+		}
+	}
+	if v, ok := m.Code(); ok {
+		if err := input.Value("CreditPack", "code", v); err != nil {
+			return inputError(err)
+		}
+	}
+	if v, ok := m.Name(); ok {
+		if err := input.Value("CreditPack", "name", v); err != nil {
+			return inputError(err)
+		}
+	}
+	return nil
+}
+
+// InputError wraps an error of the input package in Ent's error types.
+func (m *CreditPackMutation) InputError(err error) error { return inputError(err) }
+
+// CheckInput refuses a NUL byte or invalid UTF-8 in any string or JSON
+// value the mutation sets or appends, naming the entity and field.
 func (m *DeliverableMutation) CheckInput() error {
 	if v, ok := m.ID(); ok {
 		if err := input.Value("Deliverable", "id", v); err != nil {
@@ -927,6 +966,11 @@ func (m *TopupOrderMutation) CheckInput() error {
 	}
 	if v, ok := m.ProviderOrderID(); ok {
 		if err := input.Value("TopupOrder", "provider_order_id", v); err != nil {
+			return inputError(err)
+		}
+	}
+	if v, ok := m.CreditPackID(); ok {
+		if err := input.Value("TopupOrder", "credit_pack_id", v); err != nil {
 			return inputError(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -49,6 +50,7 @@ const (
 	TypeCredential           = "Credential"
 	TypeCreditBalance        = "CreditBalance"
 	TypeCreditLedgerEntry    = "CreditLedgerEntry"
+	TypeCreditPack           = "CreditPack"
 	TypeDeliverable          = "Deliverable"
 	TypeDispatchLog          = "DispatchLog"
 	TypeHitlApproval         = "HitlApproval"
@@ -10875,6 +10877,1062 @@ func (m *CreditLedgerEntryMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown CreditLedgerEntry edge %s", name)
 }
 
+// CreditPackMutation represents an operation that mutates the CreditPack nodes in the graph.
+type CreditPackMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	ref_id              *string
+	tenant_id           *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	deleted_at          *time.Time
+	price_amount        *int64
+	addprice_amount     *int64
+	price_currency      *string
+	code                *string
+	name                *string
+	credits             *int64
+	addcredits          *int64
+	active              *bool
+	clearedFields       map[string]struct{}
+	topup_orders        map[string]struct{}
+	removedtopup_orders map[string]struct{}
+	clearedtopup_orders bool
+	done                bool
+	oldValue            func(context.Context) (*CreditPack, error)
+	predicates          []predicate.CreditPack
+}
+
+var _ ent.Mutation = (*CreditPackMutation)(nil)
+
+// creditpackOption allows management of the mutation configuration using functional options.
+type creditpackOption func(*CreditPackMutation)
+
+// newCreditPackMutation creates new mutation for the CreditPack entity.
+func newCreditPackMutation(c config, op Op, opts ...creditpackOption) *CreditPackMutation {
+	m := &CreditPackMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCreditPack,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCreditPackID sets the ID field of the mutation.
+func withCreditPackID(id string) creditpackOption {
+	return func(m *CreditPackMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CreditPack
+		)
+		m.oldValue = func(ctx context.Context) (*CreditPack, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CreditPack.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCreditPack sets the old CreditPack of the mutation.
+func withCreditPack(node *CreditPack) creditpackOption {
+	return func(m *CreditPackMutation) {
+		m.oldValue = func(context.Context) (*CreditPack, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CreditPackMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CreditPackMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CreditPack entities.
+func (m *CreditPackMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CreditPackMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CreditPackMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CreditPack.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRefID sets the "ref_id" field.
+func (m *CreditPackMutation) SetRefID(s string) {
+	m.ref_id = &s
+}
+
+// RefID returns the value of the "ref_id" field in the mutation.
+func (m *CreditPackMutation) RefID() (r string, exists bool) {
+	v := m.ref_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefID returns the old "ref_id" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldRefID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefID: %w", err)
+	}
+	return oldValue.RefID, nil
+}
+
+// ResetRefID resets all changes to the "ref_id" field.
+func (m *CreditPackMutation) ResetRefID() {
+	m.ref_id = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *CreditPackMutation) SetTenantID(s string) {
+	m.tenant_id = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *CreditPackMutation) TenantID() (r string, exists bool) {
+	v := m.tenant_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *CreditPackMutation) ResetTenantID() {
+	m.tenant_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CreditPackMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CreditPackMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CreditPackMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CreditPackMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CreditPackMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CreditPackMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetDeletedAt sets the "deleted_at" field.
+func (m *CreditPackMutation) SetDeletedAt(t time.Time) {
+	m.deleted_at = &t
+}
+
+// DeletedAt returns the value of the "deleted_at" field in the mutation.
+func (m *CreditPackMutation) DeletedAt() (r time.Time, exists bool) {
+	v := m.deleted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeletedAt returns the old "deleted_at" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldDeletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeletedAt: %w", err)
+	}
+	return oldValue.DeletedAt, nil
+}
+
+// ClearDeletedAt clears the value of the "deleted_at" field.
+func (m *CreditPackMutation) ClearDeletedAt() {
+	m.deleted_at = nil
+	m.clearedFields[creditpack.FieldDeletedAt] = struct{}{}
+}
+
+// DeletedAtCleared returns if the "deleted_at" field was cleared in this mutation.
+func (m *CreditPackMutation) DeletedAtCleared() bool {
+	_, ok := m.clearedFields[creditpack.FieldDeletedAt]
+	return ok
+}
+
+// ResetDeletedAt resets all changes to the "deleted_at" field.
+func (m *CreditPackMutation) ResetDeletedAt() {
+	m.deleted_at = nil
+	delete(m.clearedFields, creditpack.FieldDeletedAt)
+}
+
+// SetPriceAmount sets the "price_amount" field.
+func (m *CreditPackMutation) SetPriceAmount(i int64) {
+	m.price_amount = &i
+	m.addprice_amount = nil
+}
+
+// PriceAmount returns the value of the "price_amount" field in the mutation.
+func (m *CreditPackMutation) PriceAmount() (r int64, exists bool) {
+	v := m.price_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceAmount returns the old "price_amount" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldPriceAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceAmount: %w", err)
+	}
+	return oldValue.PriceAmount, nil
+}
+
+// AddPriceAmount adds i to the "price_amount" field.
+func (m *CreditPackMutation) AddPriceAmount(i int64) {
+	if m.addprice_amount != nil {
+		*m.addprice_amount += i
+	} else {
+		m.addprice_amount = &i
+	}
+}
+
+// AddedPriceAmount returns the value that was added to the "price_amount" field in this mutation.
+func (m *CreditPackMutation) AddedPriceAmount() (r int64, exists bool) {
+	v := m.addprice_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriceAmount resets all changes to the "price_amount" field.
+func (m *CreditPackMutation) ResetPriceAmount() {
+	m.price_amount = nil
+	m.addprice_amount = nil
+}
+
+// SetPriceCurrency sets the "price_currency" field.
+func (m *CreditPackMutation) SetPriceCurrency(s string) {
+	m.price_currency = &s
+}
+
+// PriceCurrency returns the value of the "price_currency" field in the mutation.
+func (m *CreditPackMutation) PriceCurrency() (r string, exists bool) {
+	v := m.price_currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceCurrency returns the old "price_currency" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldPriceCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceCurrency: %w", err)
+	}
+	return oldValue.PriceCurrency, nil
+}
+
+// ResetPriceCurrency resets all changes to the "price_currency" field.
+func (m *CreditPackMutation) ResetPriceCurrency() {
+	m.price_currency = nil
+}
+
+// SetCode sets the "code" field.
+func (m *CreditPackMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *CreditPackMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *CreditPackMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetName sets the "name" field.
+func (m *CreditPackMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *CreditPackMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *CreditPackMutation) ResetName() {
+	m.name = nil
+}
+
+// SetCredits sets the "credits" field.
+func (m *CreditPackMutation) SetCredits(i int64) {
+	m.credits = &i
+	m.addcredits = nil
+}
+
+// Credits returns the value of the "credits" field in the mutation.
+func (m *CreditPackMutation) Credits() (r int64, exists bool) {
+	v := m.credits
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCredits returns the old "credits" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldCredits(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCredits is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCredits requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCredits: %w", err)
+	}
+	return oldValue.Credits, nil
+}
+
+// AddCredits adds i to the "credits" field.
+func (m *CreditPackMutation) AddCredits(i int64) {
+	if m.addcredits != nil {
+		*m.addcredits += i
+	} else {
+		m.addcredits = &i
+	}
+}
+
+// AddedCredits returns the value that was added to the "credits" field in this mutation.
+func (m *CreditPackMutation) AddedCredits() (r int64, exists bool) {
+	v := m.addcredits
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCredits resets all changes to the "credits" field.
+func (m *CreditPackMutation) ResetCredits() {
+	m.credits = nil
+	m.addcredits = nil
+}
+
+// SetActive sets the "active" field.
+func (m *CreditPackMutation) SetActive(b bool) {
+	m.active = &b
+}
+
+// Active returns the value of the "active" field in the mutation.
+func (m *CreditPackMutation) Active() (r bool, exists bool) {
+	v := m.active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActive returns the old "active" field's value of the CreditPack entity.
+// If the CreditPack object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditPackMutation) OldActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActive: %w", err)
+	}
+	return oldValue.Active, nil
+}
+
+// ResetActive resets all changes to the "active" field.
+func (m *CreditPackMutation) ResetActive() {
+	m.active = nil
+}
+
+// AddTopupOrderIDs adds the "topup_orders" edge to the TopupOrder entity by ids.
+func (m *CreditPackMutation) AddTopupOrderIDs(ids ...string) {
+	if m.topup_orders == nil {
+		m.topup_orders = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.topup_orders[ids[i]] = struct{}{}
+	}
+}
+
+// ClearTopupOrders clears the "topup_orders" edge to the TopupOrder entity.
+func (m *CreditPackMutation) ClearTopupOrders() {
+	m.clearedtopup_orders = true
+}
+
+// TopupOrdersCleared reports if the "topup_orders" edge to the TopupOrder entity was cleared.
+func (m *CreditPackMutation) TopupOrdersCleared() bool {
+	return m.clearedtopup_orders
+}
+
+// RemoveTopupOrderIDs removes the "topup_orders" edge to the TopupOrder entity by IDs.
+func (m *CreditPackMutation) RemoveTopupOrderIDs(ids ...string) {
+	if m.removedtopup_orders == nil {
+		m.removedtopup_orders = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.topup_orders, ids[i])
+		m.removedtopup_orders[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedTopupOrders returns the removed IDs of the "topup_orders" edge to the TopupOrder entity.
+func (m *CreditPackMutation) RemovedTopupOrdersIDs() (ids []string) {
+	for id := range m.removedtopup_orders {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// TopupOrdersIDs returns the "topup_orders" edge IDs in the mutation.
+func (m *CreditPackMutation) TopupOrdersIDs() (ids []string) {
+	for id := range m.topup_orders {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetTopupOrders resets all changes to the "topup_orders" edge.
+func (m *CreditPackMutation) ResetTopupOrders() {
+	m.topup_orders = nil
+	m.clearedtopup_orders = false
+	m.removedtopup_orders = nil
+}
+
+// Where appends a list predicates to the CreditPackMutation builder.
+func (m *CreditPackMutation) Where(ps ...predicate.CreditPack) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CreditPackMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CreditPackMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CreditPack, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CreditPackMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CreditPackMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CreditPack).
+func (m *CreditPackMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CreditPackMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.ref_id != nil {
+		fields = append(fields, creditpack.FieldRefID)
+	}
+	if m.tenant_id != nil {
+		fields = append(fields, creditpack.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, creditpack.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, creditpack.FieldUpdatedAt)
+	}
+	if m.deleted_at != nil {
+		fields = append(fields, creditpack.FieldDeletedAt)
+	}
+	if m.price_amount != nil {
+		fields = append(fields, creditpack.FieldPriceAmount)
+	}
+	if m.price_currency != nil {
+		fields = append(fields, creditpack.FieldPriceCurrency)
+	}
+	if m.code != nil {
+		fields = append(fields, creditpack.FieldCode)
+	}
+	if m.name != nil {
+		fields = append(fields, creditpack.FieldName)
+	}
+	if m.credits != nil {
+		fields = append(fields, creditpack.FieldCredits)
+	}
+	if m.active != nil {
+		fields = append(fields, creditpack.FieldActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CreditPackMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case creditpack.FieldRefID:
+		return m.RefID()
+	case creditpack.FieldTenantID:
+		return m.TenantID()
+	case creditpack.FieldCreatedAt:
+		return m.CreatedAt()
+	case creditpack.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case creditpack.FieldDeletedAt:
+		return m.DeletedAt()
+	case creditpack.FieldPriceAmount:
+		return m.PriceAmount()
+	case creditpack.FieldPriceCurrency:
+		return m.PriceCurrency()
+	case creditpack.FieldCode:
+		return m.Code()
+	case creditpack.FieldName:
+		return m.Name()
+	case creditpack.FieldCredits:
+		return m.Credits()
+	case creditpack.FieldActive:
+		return m.Active()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CreditPackMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case creditpack.FieldRefID:
+		return m.OldRefID(ctx)
+	case creditpack.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case creditpack.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case creditpack.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case creditpack.FieldDeletedAt:
+		return m.OldDeletedAt(ctx)
+	case creditpack.FieldPriceAmount:
+		return m.OldPriceAmount(ctx)
+	case creditpack.FieldPriceCurrency:
+		return m.OldPriceCurrency(ctx)
+	case creditpack.FieldCode:
+		return m.OldCode(ctx)
+	case creditpack.FieldName:
+		return m.OldName(ctx)
+	case creditpack.FieldCredits:
+		return m.OldCredits(ctx)
+	case creditpack.FieldActive:
+		return m.OldActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown CreditPack field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CreditPackMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case creditpack.FieldRefID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefID(v)
+		return nil
+	case creditpack.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case creditpack.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case creditpack.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case creditpack.FieldDeletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeletedAt(v)
+		return nil
+	case creditpack.FieldPriceAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceAmount(v)
+		return nil
+	case creditpack.FieldPriceCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceCurrency(v)
+		return nil
+	case creditpack.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case creditpack.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case creditpack.FieldCredits:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCredits(v)
+		return nil
+	case creditpack.FieldActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CreditPack field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CreditPackMutation) AddedFields() []string {
+	var fields []string
+	if m.addprice_amount != nil {
+		fields = append(fields, creditpack.FieldPriceAmount)
+	}
+	if m.addcredits != nil {
+		fields = append(fields, creditpack.FieldCredits)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CreditPackMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case creditpack.FieldPriceAmount:
+		return m.AddedPriceAmount()
+	case creditpack.FieldCredits:
+		return m.AddedCredits()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CreditPackMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case creditpack.FieldPriceAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriceAmount(v)
+		return nil
+	case creditpack.FieldCredits:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCredits(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CreditPack numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CreditPackMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(creditpack.FieldDeletedAt) {
+		fields = append(fields, creditpack.FieldDeletedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CreditPackMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CreditPackMutation) ClearField(name string) error {
+	switch name {
+	case creditpack.FieldDeletedAt:
+		m.ClearDeletedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CreditPack nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CreditPackMutation) ResetField(name string) error {
+	switch name {
+	case creditpack.FieldRefID:
+		m.ResetRefID()
+		return nil
+	case creditpack.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case creditpack.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case creditpack.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case creditpack.FieldDeletedAt:
+		m.ResetDeletedAt()
+		return nil
+	case creditpack.FieldPriceAmount:
+		m.ResetPriceAmount()
+		return nil
+	case creditpack.FieldPriceCurrency:
+		m.ResetPriceCurrency()
+		return nil
+	case creditpack.FieldCode:
+		m.ResetCode()
+		return nil
+	case creditpack.FieldName:
+		m.ResetName()
+		return nil
+	case creditpack.FieldCredits:
+		m.ResetCredits()
+		return nil
+	case creditpack.FieldActive:
+		m.ResetActive()
+		return nil
+	}
+	return fmt.Errorf("unknown CreditPack field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CreditPackMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.topup_orders != nil {
+		edges = append(edges, creditpack.EdgeTopupOrders)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CreditPackMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case creditpack.EdgeTopupOrders:
+		ids := make([]ent.Value, 0, len(m.topup_orders))
+		for id := range m.topup_orders {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CreditPackMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedtopup_orders != nil {
+		edges = append(edges, creditpack.EdgeTopupOrders)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CreditPackMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case creditpack.EdgeTopupOrders:
+		ids := make([]ent.Value, 0, len(m.removedtopup_orders))
+		for id := range m.removedtopup_orders {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CreditPackMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtopup_orders {
+		edges = append(edges, creditpack.EdgeTopupOrders)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CreditPackMutation) EdgeCleared(name string) bool {
+	switch name {
+	case creditpack.EdgeTopupOrders:
+		return m.clearedtopup_orders
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CreditPackMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown CreditPack unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CreditPackMutation) ResetEdge(name string) error {
+	switch name {
+	case creditpack.EdgeTopupOrders:
+		m.ResetTopupOrders()
+		return nil
+	}
+	return fmt.Errorf("unknown CreditPack edge %s", name)
+}
+
 // DeliverableMutation represents an operation that mutates the Deliverable nodes in the graph.
 type DeliverableMutation struct {
 	config
@@ -20953,6 +22011,8 @@ type TopupOrderMutation struct {
 	billing_events        map[string]struct{}
 	removedbilling_events map[string]struct{}
 	clearedbilling_events bool
+	credit_pack           *string
+	clearedcredit_pack    bool
 	done                  bool
 	oldValue              func(context.Context) (*TopupOrder, error)
 	predicates            []predicate.TopupOrder
@@ -21400,7 +22460,7 @@ func (m *TopupOrderMutation) ProviderOrderID() (r string, exists bool) {
 // OldProviderOrderID returns the old "provider_order_id" field's value of the TopupOrder entity.
 // If the TopupOrder object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *TopupOrderMutation) OldProviderOrderID(ctx context.Context) (v string, err error) {
+func (m *TopupOrderMutation) OldProviderOrderID(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldProviderOrderID is only allowed on UpdateOne operations")
 	}
@@ -21414,9 +22474,71 @@ func (m *TopupOrderMutation) OldProviderOrderID(ctx context.Context) (v string, 
 	return oldValue.ProviderOrderID, nil
 }
 
+// ClearProviderOrderID clears the value of the "provider_order_id" field.
+func (m *TopupOrderMutation) ClearProviderOrderID() {
+	m.provider_order_id = nil
+	m.clearedFields[topuporder.FieldProviderOrderID] = struct{}{}
+}
+
+// ProviderOrderIDCleared returns if the "provider_order_id" field was cleared in this mutation.
+func (m *TopupOrderMutation) ProviderOrderIDCleared() bool {
+	_, ok := m.clearedFields[topuporder.FieldProviderOrderID]
+	return ok
+}
+
 // ResetProviderOrderID resets all changes to the "provider_order_id" field.
 func (m *TopupOrderMutation) ResetProviderOrderID() {
 	m.provider_order_id = nil
+	delete(m.clearedFields, topuporder.FieldProviderOrderID)
+}
+
+// SetCreditPackID sets the "credit_pack_id" field.
+func (m *TopupOrderMutation) SetCreditPackID(s string) {
+	m.credit_pack = &s
+}
+
+// CreditPackID returns the value of the "credit_pack_id" field in the mutation.
+func (m *TopupOrderMutation) CreditPackID() (r string, exists bool) {
+	v := m.credit_pack
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditPackID returns the old "credit_pack_id" field's value of the TopupOrder entity.
+// If the TopupOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopupOrderMutation) OldCreditPackID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditPackID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditPackID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditPackID: %w", err)
+	}
+	return oldValue.CreditPackID, nil
+}
+
+// ClearCreditPackID clears the value of the "credit_pack_id" field.
+func (m *TopupOrderMutation) ClearCreditPackID() {
+	m.credit_pack = nil
+	m.clearedFields[topuporder.FieldCreditPackID] = struct{}{}
+}
+
+// CreditPackIDCleared returns if the "credit_pack_id" field was cleared in this mutation.
+func (m *TopupOrderMutation) CreditPackIDCleared() bool {
+	_, ok := m.clearedFields[topuporder.FieldCreditPackID]
+	return ok
+}
+
+// ResetCreditPackID resets all changes to the "credit_pack_id" field.
+func (m *TopupOrderMutation) ResetCreditPackID() {
+	m.credit_pack = nil
+	delete(m.clearedFields, topuporder.FieldCreditPackID)
 }
 
 // SetCredits sets the "credits" field.
@@ -21668,6 +22790,33 @@ func (m *TopupOrderMutation) ResetBillingEvents() {
 	m.removedbilling_events = nil
 }
 
+// ClearCreditPack clears the "credit_pack" edge to the CreditPack entity.
+func (m *TopupOrderMutation) ClearCreditPack() {
+	m.clearedcredit_pack = true
+	m.clearedFields[topuporder.FieldCreditPackID] = struct{}{}
+}
+
+// CreditPackCleared reports if the "credit_pack" edge to the CreditPack entity was cleared.
+func (m *TopupOrderMutation) CreditPackCleared() bool {
+	return m.CreditPackIDCleared() || m.clearedcredit_pack
+}
+
+// CreditPackIDs returns the "credit_pack" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CreditPackID instead. It exists only for internal usage by the builders.
+func (m *TopupOrderMutation) CreditPackIDs() (ids []string) {
+	if id := m.credit_pack; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCreditPack resets all changes to the "credit_pack" edge.
+func (m *TopupOrderMutation) ResetCreditPack() {
+	m.credit_pack = nil
+	m.clearedcredit_pack = false
+}
+
 // Where appends a list predicates to the TopupOrderMutation builder.
 func (m *TopupOrderMutation) Where(ps ...predicate.TopupOrder) {
 	m.predicates = append(m.predicates, ps...)
@@ -21702,7 +22851,7 @@ func (m *TopupOrderMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TopupOrderMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.ref_id != nil {
 		fields = append(fields, topuporder.FieldRefID)
 	}
@@ -21729,6 +22878,9 @@ func (m *TopupOrderMutation) Fields() []string {
 	}
 	if m.provider_order_id != nil {
 		fields = append(fields, topuporder.FieldProviderOrderID)
+	}
+	if m.credit_pack != nil {
+		fields = append(fields, topuporder.FieldCreditPackID)
 	}
 	if m.credits != nil {
 		fields = append(fields, topuporder.FieldCredits)
@@ -21765,6 +22917,8 @@ func (m *TopupOrderMutation) Field(name string) (ent.Value, bool) {
 		return m.Provider()
 	case topuporder.FieldProviderOrderID:
 		return m.ProviderOrderID()
+	case topuporder.FieldCreditPackID:
+		return m.CreditPackID()
 	case topuporder.FieldCredits:
 		return m.Credits()
 	case topuporder.FieldStatus:
@@ -21798,6 +22952,8 @@ func (m *TopupOrderMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldProvider(ctx)
 	case topuporder.FieldProviderOrderID:
 		return m.OldProviderOrderID(ctx)
+	case topuporder.FieldCreditPackID:
+		return m.OldCreditPackID(ctx)
 	case topuporder.FieldCredits:
 		return m.OldCredits(ctx)
 	case topuporder.FieldStatus:
@@ -21875,6 +23031,13 @@ func (m *TopupOrderMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProviderOrderID(v)
+		return nil
+	case topuporder.FieldCreditPackID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditPackID(v)
 		return nil
 	case topuporder.FieldCredits:
 		v, ok := value.(int64)
@@ -21957,6 +23120,12 @@ func (m *TopupOrderMutation) ClearedFields() []string {
 	if m.FieldCleared(topuporder.FieldDeletedAt) {
 		fields = append(fields, topuporder.FieldDeletedAt)
 	}
+	if m.FieldCleared(topuporder.FieldProviderOrderID) {
+		fields = append(fields, topuporder.FieldProviderOrderID)
+	}
+	if m.FieldCleared(topuporder.FieldCreditPackID) {
+		fields = append(fields, topuporder.FieldCreditPackID)
+	}
 	if m.FieldCleared(topuporder.FieldPaidAt) {
 		fields = append(fields, topuporder.FieldPaidAt)
 	}
@@ -21976,6 +23145,12 @@ func (m *TopupOrderMutation) ClearField(name string) error {
 	switch name {
 	case topuporder.FieldDeletedAt:
 		m.ClearDeletedAt()
+		return nil
+	case topuporder.FieldProviderOrderID:
+		m.ClearProviderOrderID()
+		return nil
+	case topuporder.FieldCreditPackID:
+		m.ClearCreditPackID()
 		return nil
 	case topuporder.FieldPaidAt:
 		m.ClearPaidAt()
@@ -22015,6 +23190,9 @@ func (m *TopupOrderMutation) ResetField(name string) error {
 	case topuporder.FieldProviderOrderID:
 		m.ResetProviderOrderID()
 		return nil
+	case topuporder.FieldCreditPackID:
+		m.ResetCreditPackID()
+		return nil
 	case topuporder.FieldCredits:
 		m.ResetCredits()
 		return nil
@@ -22030,12 +23208,15 @@ func (m *TopupOrderMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *TopupOrderMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.ledger_entries != nil {
 		edges = append(edges, topuporder.EdgeLedgerEntries)
 	}
 	if m.billing_events != nil {
 		edges = append(edges, topuporder.EdgeBillingEvents)
+	}
+	if m.credit_pack != nil {
+		edges = append(edges, topuporder.EdgeCreditPack)
 	}
 	return edges
 }
@@ -22056,13 +23237,17 @@ func (m *TopupOrderMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case topuporder.EdgeCreditPack:
+		if id := m.credit_pack; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *TopupOrderMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.removedledger_entries != nil {
 		edges = append(edges, topuporder.EdgeLedgerEntries)
 	}
@@ -22094,12 +23279,15 @@ func (m *TopupOrderMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *TopupOrderMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 3)
 	if m.clearedledger_entries {
 		edges = append(edges, topuporder.EdgeLedgerEntries)
 	}
 	if m.clearedbilling_events {
 		edges = append(edges, topuporder.EdgeBillingEvents)
+	}
+	if m.clearedcredit_pack {
+		edges = append(edges, topuporder.EdgeCreditPack)
 	}
 	return edges
 }
@@ -22112,6 +23300,8 @@ func (m *TopupOrderMutation) EdgeCleared(name string) bool {
 		return m.clearedledger_entries
 	case topuporder.EdgeBillingEvents:
 		return m.clearedbilling_events
+	case topuporder.EdgeCreditPack:
+		return m.clearedcredit_pack
 	}
 	return false
 }
@@ -22120,6 +23310,9 @@ func (m *TopupOrderMutation) EdgeCleared(name string) bool {
 // if that edge is not defined in the schema.
 func (m *TopupOrderMutation) ClearEdge(name string) error {
 	switch name {
+	case topuporder.EdgeCreditPack:
+		m.ClearCreditPack()
+		return nil
 	}
 	return fmt.Errorf("unknown TopupOrder unique edge %s", name)
 }
@@ -22133,6 +23326,9 @@ func (m *TopupOrderMutation) ResetEdge(name string) error {
 		return nil
 	case topuporder.EdgeBillingEvents:
 		m.ResetBillingEvents()
+		return nil
+	case topuporder.EdgeCreditPack:
+		m.ResetCreditPack()
 		return nil
 	}
 	return fmt.Errorf("unknown TopupOrder edge %s", name)

@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -195,6 +196,25 @@ func init() {
 			},
 		},
 		&scope.Node{
+			Type:       "CreditPack",
+			Table:      creditpack.Table,
+			Kind:       "shared",
+			SoftDelete: true,
+			Immutable:  false,
+			Edges: map[string]scope.Edge{
+				"topup_orders": {Column: "", Type: "TopupOrder", Table: topuporder.Table},
+			},
+			Driver: func(m Mutation) dialect.Driver { return m.(*CreditPackMutation).driver },
+			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
+				mu := m.(*CreditPackMutation)
+				u := &CreditPackUpdate{config: mu.config, mutation: mu}
+				if err := u.defaults(); err != nil {
+					return 0, err
+				}
+				return u.sqlSave(ctx)
+			},
+		},
+		&scope.Node{
 			Type:       "Deliverable",
 			Table:      deliverable.Table,
 			Kind:       "owned",
@@ -362,6 +382,7 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"ledger_entries": {Column: "", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
 				"billing_events": {Column: "", Type: "BillingEvent", Table: billingevent.Table},
+				"credit_pack":    {Column: "credit_pack_id", Type: "CreditPack", Table: creditpack.Table},
 			},
 			Driver: func(m Mutation) dialect.Driver { return m.(*TopupOrderMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {

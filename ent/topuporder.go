@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/topuporder"
 )
 
@@ -33,8 +34,10 @@ type TopupOrder struct {
 	PaidCurrency string `json:"paid_currency,omitempty"`
 	// Provider holds the value of the "provider" field.
 	Provider topuporder.Provider `json:"provider,omitempty"`
-	// ProviderOrderID holds the value of the "provider_order_id" field.
-	ProviderOrderID string `json:"provider_order_id,omitempty"`
+	// The provider's id (payment intent, order id), set by the system once it created the payment; unique per provider.
+	ProviderOrderID *string `json:"provider_order_id,omitempty"`
+	// The pack whose terms the order copied; empty for an operator's order with its own terms.
+	CreditPackID *string `json:"credit_pack_id,omitempty"`
 	// Credit minor units granted when paid.
 	Credits int64 `json:"credits,omitempty"`
 	// Status holds the value of the "status" field.
@@ -53,9 +56,11 @@ type TopupOrderEdges struct {
 	LedgerEntries []*CreditLedgerEntry `json:"ledger_entries,omitempty"`
 	// BillingEvents holds the value of the billing_events edge.
 	BillingEvents []*BillingEvent `json:"billing_events,omitempty"`
+	// CreditPack holds the value of the credit_pack edge.
+	CreditPack *CreditPack `json:"credit_pack,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [3]bool
 }
 
 // LedgerEntriesOrErr returns the LedgerEntries value or an error if the edge
@@ -76,12 +81,23 @@ func (e TopupOrderEdges) BillingEventsOrErr() ([]*BillingEvent, error) {
 	return nil, &NotLoadedError{edge: "billing_events"}
 }
 
+// CreditPackOrErr returns the CreditPack value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e TopupOrderEdges) CreditPackOrErr() (*CreditPack, error) {
+	if e.CreditPack != nil {
+		return e.CreditPack, nil
+	} else if e.loadedTypes[2] {
+		return nil, &NotFoundError{label: creditpack.Label}
+	}
+	return nil, &NotLoadedError{edge: "credit_pack"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*TopupOrder) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	buf := new(struct {
 		v0 [2]sql.NullInt64
-		v1 [7]sql.NullString
+		v1 [8]sql.NullString
 		v2 [4]sql.NullTime
 	})
 	var n [3]int
@@ -94,7 +110,7 @@ func (*TopupOrder) scanValues(columns []string) ([]any, error) {
 			} else {
 				values[i] = new(sql.NullInt64)
 			}
-		case topuporder.FieldID, topuporder.FieldRefID, topuporder.FieldTenantID, topuporder.FieldPaidCurrency, topuporder.FieldProvider, topuporder.FieldProviderOrderID, topuporder.FieldStatus:
+		case topuporder.FieldID, topuporder.FieldRefID, topuporder.FieldTenantID, topuporder.FieldPaidCurrency, topuporder.FieldProvider, topuporder.FieldProviderOrderID, topuporder.FieldCreditPackID, topuporder.FieldStatus:
 			if n[1] < len(buf.v1) {
 				values[i] = &buf.v1[n[1]]
 				n[1]++
@@ -182,7 +198,15 @@ func (_m *TopupOrder) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field provider_order_id", values[i])
 			} else if value.Valid {
-				_m.ProviderOrderID = value.String
+				_m.ProviderOrderID = new(string)
+				*_m.ProviderOrderID = value.String
+			}
+		case topuporder.FieldCreditPackID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field credit_pack_id", values[i])
+			} else if value.Valid {
+				_m.CreditPackID = new(string)
+				*_m.CreditPackID = value.String
 			}
 		case topuporder.FieldCredits:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -224,6 +248,11 @@ func (_m *TopupOrder) QueryLedgerEntries() *CreditLedgerEntryQuery {
 // QueryBillingEvents queries the "billing_events" edge of the TopupOrder entity.
 func (_m *TopupOrder) QueryBillingEvents() *BillingEventQuery {
 	return NewTopupOrderClient(_m.config).QueryBillingEvents(_m)
+}
+
+// QueryCreditPack queries the "credit_pack" edge of the TopupOrder entity.
+func (_m *TopupOrder) QueryCreditPack() *CreditPackQuery {
+	return NewTopupOrderClient(_m.config).QueryCreditPack(_m)
 }
 
 // Update returns a builder for updating this TopupOrder.
@@ -275,8 +304,15 @@ func (_m *TopupOrder) String() string {
 	builder.WriteString("provider=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Provider))
 	builder.WriteString(", ")
-	builder.WriteString("provider_order_id=")
-	builder.WriteString(_m.ProviderOrderID)
+	if v := _m.ProviderOrderID; v != nil {
+		builder.WriteString("provider_order_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.CreditPackID; v != nil {
+		builder.WriteString("credit_pack_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("credits=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Credits))

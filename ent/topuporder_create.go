@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/internal/scope"
@@ -113,6 +114,28 @@ func (_c *TopupOrderCreate) SetProviderOrderID(v string) *TopupOrderCreate {
 	return _c
 }
 
+// SetNillableProviderOrderID sets the "provider_order_id" field if the given value is not nil.
+func (_c *TopupOrderCreate) SetNillableProviderOrderID(v *string) *TopupOrderCreate {
+	if v != nil {
+		_c.SetProviderOrderID(*v)
+	}
+	return _c
+}
+
+// SetCreditPackID sets the "credit_pack_id" field.
+func (_c *TopupOrderCreate) SetCreditPackID(v string) *TopupOrderCreate {
+	_c.mutation.SetCreditPackID(v)
+	return _c
+}
+
+// SetNillableCreditPackID sets the "credit_pack_id" field if the given value is not nil.
+func (_c *TopupOrderCreate) SetNillableCreditPackID(v *string) *TopupOrderCreate {
+	if v != nil {
+		_c.SetCreditPackID(*v)
+	}
+	return _c
+}
+
 // SetCredits sets the "credits" field.
 func (_c *TopupOrderCreate) SetCredits(v int64) *TopupOrderCreate {
 	_c.mutation.SetCredits(v)
@@ -189,6 +212,11 @@ func (_c *TopupOrderCreate) AddBillingEvents(v ...*BillingEvent) *TopupOrderCrea
 		ids[i] = v[i].ID
 	}
 	return _c.AddBillingEventIDs(ids...)
+}
+
+// SetCreditPack sets the "credit_pack" edge to the CreditPack entity.
+func (_c *TopupOrderCreate) SetCreditPack(v *CreditPack) *TopupOrderCreate {
+	return _c.SetCreditPackID(v.ID)
 }
 
 // Mutation returns the TopupOrderMutation object of the builder.
@@ -311,9 +339,6 @@ func (_c *TopupOrderCreate) check() error {
 			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "TopupOrder.provider": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.ProviderOrderID(); !ok {
-		return &ValidationError{Name: "provider_order_id", err: errors.New(`ent: missing required field "TopupOrder.provider_order_id"`)}
-	}
 	if v, ok := _c.mutation.ProviderOrderID(); ok {
 		if err := topuporder.ProviderOrderIDValidator(v); err != nil {
 			return &ValidationError{Name: "provider_order_id", err: fmt.Errorf(`ent: validator failed for field "TopupOrder.provider_order_id": %w`, err)}
@@ -413,7 +438,7 @@ func (_c *TopupOrderCreate) createSpec() (*TopupOrder, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.ProviderOrderID(); ok {
 		_spec.SetField(topuporder.FieldProviderOrderID, field.TypeString, value)
-		_node.ProviderOrderID = value
+		_node.ProviderOrderID = &value
 	}
 	if value, ok := _c.mutation.Credits(); ok {
 		_spec.SetField(topuporder.FieldCredits, field.TypeInt64, value)
@@ -457,6 +482,23 @@ func (_c *TopupOrderCreate) createSpec() (*TopupOrder, *sqlgraph.CreateSpec) {
 		for _, k := range nodes {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.CreditPackIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   topuporder.CreditPackTable,
+			Columns: []string{topuporder.CreditPackColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(creditpack.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.CreditPackID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -595,6 +637,12 @@ func (u *TopupOrderUpsert) UpdateProviderOrderID() *TopupOrderUpsert {
 	return u
 }
 
+// ClearProviderOrderID clears the value of the "provider_order_id" field.
+func (u *TopupOrderUpsert) ClearProviderOrderID() *TopupOrderUpsert {
+	u.SetNull(topuporder.FieldProviderOrderID)
+	return u
+}
+
 // SetCredits sets the "credits" field.
 func (u *TopupOrderUpsert) SetCredits(v int64) *TopupOrderUpsert {
 	u.Set(topuporder.FieldCredits, v)
@@ -668,6 +716,9 @@ func (u *TopupOrderUpsertOne) UpdateNewValues() *TopupOrderUpsertOne {
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(topuporder.FieldCreatedAt)
+		}
+		if _, exists := u.create.mutation.CreditPackID(); exists {
+			s.SetIgnore(topuporder.FieldCreditPackID)
 		}
 	}))
 	return u
@@ -795,6 +846,13 @@ func (u *TopupOrderUpsertOne) SetProviderOrderID(v string) *TopupOrderUpsertOne 
 func (u *TopupOrderUpsertOne) UpdateProviderOrderID() *TopupOrderUpsertOne {
 	return u.Update(func(s *TopupOrderUpsert) {
 		s.UpdateProviderOrderID()
+	})
+}
+
+// ClearProviderOrderID clears the value of the "provider_order_id" field.
+func (u *TopupOrderUpsertOne) ClearProviderOrderID() *TopupOrderUpsertOne {
+	return u.Update(func(s *TopupOrderUpsert) {
+		s.ClearProviderOrderID()
 	})
 }
 
@@ -1060,6 +1118,9 @@ func (u *TopupOrderUpsertBulk) UpdateNewValues() *TopupOrderUpsertBulk {
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(topuporder.FieldCreatedAt)
 			}
+			if _, exists := b.mutation.CreditPackID(); exists {
+				s.SetIgnore(topuporder.FieldCreditPackID)
+			}
 		}
 	}))
 	return u
@@ -1187,6 +1248,13 @@ func (u *TopupOrderUpsertBulk) SetProviderOrderID(v string) *TopupOrderUpsertBul
 func (u *TopupOrderUpsertBulk) UpdateProviderOrderID() *TopupOrderUpsertBulk {
 	return u.Update(func(s *TopupOrderUpsert) {
 		s.UpdateProviderOrderID()
+	})
+}
+
+// ClearProviderOrderID clears the value of the "provider_order_id" field.
+func (u *TopupOrderUpsertBulk) ClearProviderOrderID() *TopupOrderUpsertBulk {
+	return u.Update(func(s *TopupOrderUpsert) {
+		s.ClearProviderOrderID()
 	})
 }
 

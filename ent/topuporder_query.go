@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/internal/scope"
@@ -30,6 +31,7 @@ type TopupOrderQuery struct {
 	predicates        []predicate.TopupOrder
 	withLedgerEntries *CreditLedgerEntryQuery
 	withBillingEvents *BillingEventQuery
+	withCreditPack    *CreditPackQuery
 	modifiers         []func(*sql.Selector)
 	// sealed holds the predicates and orders as prepareQuery sealed them.
 	sealed *scope.Sealed
@@ -106,6 +108,28 @@ func (_q *TopupOrderQuery) QueryBillingEvents() *BillingEventQuery {
 			sqlgraph.From(topuporder.Table, topuporder.FieldID, selector),
 			sqlgraph.To(billingevent.Table, billingevent.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, topuporder.BillingEventsTable, topuporder.BillingEventsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryCreditPack chains the current query on the "credit_pack" edge.
+func (_q *TopupOrderQuery) QueryCreditPack() *CreditPackQuery {
+	query := (&CreditPackClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(topuporder.Table, topuporder.FieldID, selector),
+			sqlgraph.To(creditpack.Table, creditpack.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, topuporder.CreditPackTable, topuporder.CreditPackColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -307,6 +331,7 @@ func (_q *TopupOrderQuery) Clone() *TopupOrderQuery {
 		predicates:        append([]predicate.TopupOrder{}, _q.predicates...),
 		withLedgerEntries: _q.withLedgerEntries.Clone(),
 		withBillingEvents: _q.withBillingEvents.Clone(),
+		withCreditPack:    _q.withCreditPack.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -333,6 +358,17 @@ func (_q *TopupOrderQuery) WithBillingEvents(opts ...func(*BillingEventQuery)) *
 		opt(query)
 	}
 	_q.withBillingEvents = query
+	return _q
+}
+
+// WithCreditPack tells the query-builder to eager-load the nodes that are connected to
+// the "credit_pack" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *TopupOrderQuery) WithCreditPack(opts ...func(*CreditPackQuery)) *TopupOrderQuery {
+	query := (&CreditPackClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withCreditPack = query
 	return _q
 }
 
@@ -425,9 +461,10 @@ func (_q *TopupOrderQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*T
 	var (
 		nodes       = []*TopupOrder{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [3]bool{
 			_q.withLedgerEntries != nil,
 			_q.withBillingEvents != nil,
+			_q.withCreditPack != nil,
 		}
 	)
 	var reuse []any
@@ -476,6 +513,12 @@ func (_q *TopupOrderQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*T
 		if err := _q.loadBillingEvents(ctx, query, nodes,
 			func(n *TopupOrder) { n.Edges.BillingEvents = []*BillingEvent{} },
 			func(n *TopupOrder, e *BillingEvent) { n.Edges.BillingEvents = append(n.Edges.BillingEvents, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withCreditPack; query != nil {
+		if err := _q.loadCreditPack(ctx, query, nodes, nil,
+			func(n *TopupOrder, e *CreditPack) { n.Edges.CreditPack = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -548,6 +591,38 @@ func (_q *TopupOrderQuery) loadBillingEvents(ctx context.Context, query *Billing
 	}
 	return nil
 }
+func (_q *TopupOrderQuery) loadCreditPack(ctx context.Context, query *CreditPackQuery, nodes []*TopupOrder, init func(*TopupOrder), assign func(*TopupOrder, *CreditPack)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*TopupOrder)
+	for i := range nodes {
+		if nodes[i].CreditPackID == nil {
+			continue
+		}
+		fk := *nodes[i].CreditPackID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(creditpack.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "credit_pack_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *TopupOrderQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -581,6 +656,9 @@ func (_q *TopupOrderQuery) querySpec() *sqlgraph.QuerySpec {
 			if fields[i] != topuporder.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, fields[i])
 			}
+		}
+		if _q.withCreditPack != nil {
+			_spec.Node.AddColumnOnce(topuporder.FieldCreditPackID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

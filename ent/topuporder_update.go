@@ -121,6 +121,12 @@ func (_u *TopupOrderUpdate) SetNillableProviderOrderID(v *string) *TopupOrderUpd
 	return _u
 }
 
+// ClearProviderOrderID clears the value of the "provider_order_id" field.
+func (_u *TopupOrderUpdate) ClearProviderOrderID() *TopupOrderUpdate {
+	_u.mutation.ClearProviderOrderID()
+	return _u
+}
+
 // SetCredits sets the "credits" field.
 func (_u *TopupOrderUpdate) SetCredits(v int64) *TopupOrderUpdate {
 	_u.mutation.ResetCredits()
@@ -372,6 +378,9 @@ func (_u *TopupOrderUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.ProviderOrderID(); ok {
 		_spec.SetField(topuporder.FieldProviderOrderID, field.TypeString, value)
 	}
+	if _u.mutation.ProviderOrderIDCleared() {
+		_spec.ClearField(topuporder.FieldProviderOrderID, field.TypeString)
+	}
 	if value, ok := _u.mutation.Credits(); ok {
 		_spec.SetField(topuporder.FieldCredits, field.TypeInt64, value)
 	}
@@ -589,6 +598,12 @@ func (_u *TopupOrderUpdateOne) SetNillableProviderOrderID(v *string) *TopupOrder
 	if v != nil {
 		_u.SetProviderOrderID(*v)
 	}
+	return _u
+}
+
+// ClearProviderOrderID clears the value of the "provider_order_id" field.
+func (_u *TopupOrderUpdateOne) ClearProviderOrderID() *TopupOrderUpdateOne {
+	_u.mutation.ClearProviderOrderID()
 	return _u
 }
 
@@ -872,6 +887,9 @@ func (_u *TopupOrderUpdateOne) sqlSave(ctx context.Context) (_node *TopupOrder, 
 	}
 	if value, ok := _u.mutation.ProviderOrderID(); ok {
 		_spec.SetField(topuporder.FieldProviderOrderID, field.TypeString, value)
+	}
+	if _u.mutation.ProviderOrderIDCleared() {
+		_spec.ClearField(topuporder.FieldProviderOrderID, field.TypeString)
 	}
 	if value, ok := _u.mutation.Credits(); ok {
 		_spec.SetField(topuporder.FieldCredits, field.TypeInt64, value)

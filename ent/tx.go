@@ -30,6 +30,8 @@ type Tx struct {
 	CreditBalance *CreditBalanceClient
 	// CreditLedgerEntry is the client for interacting with the CreditLedgerEntry builders.
 	CreditLedgerEntry *CreditLedgerEntryClient
+	// CreditPack is the client for interacting with the CreditPack builders.
+	CreditPack *CreditPackClient
 	// Deliverable is the client for interacting with the Deliverable builders.
 	Deliverable *DeliverableClient
 	// DispatchLog is the client for interacting with the DispatchLog builders.
@@ -189,6 +191,7 @@ func (tx *Tx) init() {
 	tx.Credential = NewCredentialClient(tx.config)
 	tx.CreditBalance = NewCreditBalanceClient(tx.config)
 	tx.CreditLedgerEntry = NewCreditLedgerEntryClient(tx.config)
+	tx.CreditPack = NewCreditPackClient(tx.config)
 	tx.Deliverable = NewDeliverableClient(tx.config)
 	tx.DispatchLog = NewDispatchLogClient(tx.config)
 	tx.HitlApproval = NewHitlApprovalClient(tx.config)

@@ -61,11 +61,10 @@ func authorize(ctx context.Context, p *Posting) (tenant string, system bool, err
 	case !ok:
 		return "", false, fmt.Errorf("ledger: %w", privacy.ErrNoViewer)
 	case v.System:
-		id := strings.TrimSpace(p.TenantID)
-		if id == "" || id == privacy.PlatformTenantID || id != p.TenantID {
+		if !privacy.IsTenantID(p.TenantID) {
 			return "", true, invalid(ErrInvalidInput, "the system viewer must name a tenant, got %q", p.TenantID)
 		}
-		return id, true, nil
+		return p.TenantID, true, nil
 	case p.TenantID != "" && p.TenantID != v.TenantID:
 		return "", false, fmt.Errorf("ledger: posting for tenant %q: %w", p.TenantID, privacy.ErrTenantMismatch)
 	case p.Kind != creditledgerentry.KindUsage:

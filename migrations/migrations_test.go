@@ -55,8 +55,8 @@ func TestApplyFromEmptyThenNoop(t *testing.T) {
 	if len(res.Applied) != len(files) || res.Current != files[len(files)-1].Version() {
 		t.Fatalf("first apply: %+v, want %d files up to %s", res, len(files), files[len(files)-1].Version())
 	}
-	if tables := len(testdb.Tables(t, db)); tables != 18 {
-		t.Fatalf("public tables = %d, want 18", tables)
+	if tables := len(testdb.Tables(t, db)); tables != 19 {
+		t.Fatalf("public tables = %d, want 19", tables)
 	}
 
 	res, err = migrations.Apply(ctx, db, migrations.Options{})

@@ -14,7 +14,8 @@ import (
 	"github.com/leadmetrics/db/privacy"
 )
 
-// countingDriver counts the queries that contain a substring.
+// countingDriver counts the statements that contain a substring (every
+// statement when match is empty).
 type countingDriver struct {
 	dialect.Driver
 	match string
@@ -26,6 +27,13 @@ func (d *countingDriver) Query(ctx context.Context, query string, args, v any) e
 		d.n.Add(1)
 	}
 	return d.Driver.Query(ctx, query, args, v)
+}
+
+func (d *countingDriver) Exec(ctx context.Context, query string, args, v any) error {
+	if strings.Contains(query, d.match) {
+		d.n.Add(1)
+	}
+	return d.Driver.Exec(ctx, query, args, v)
 }
 
 // TestBulkCreateChecksOncePerEdge: a CreateBulk of 50 rows that all link to

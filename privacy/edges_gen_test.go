@@ -17,6 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -1033,6 +1034,56 @@ var edgeProbes = []edgeProbe{
 		},
 	},
 	{
+		From: "CreditPack", Edge: "topup_orders", To: "TopupOrder",
+		FKColumn: "credit_pack_id", OwnFK: false,
+		Query: func(ctx context.Context, c *ent.Client, from string) ([]string, error) {
+			return c.CreditPack.Query().Where(creditpack.ID(from)).QueryTopupOrders().IDs(ctx)
+		},
+		Node: func(ctx context.Context, c *ent.Client, own, from string) ([]string, error) {
+			n, err := c.CreditPack.Get(ctx, own)
+			if err != nil {
+				return nil, err
+			}
+			n.ID = from // a node the caller tampered with
+			return c.CreditPack.QueryTopupOrders(n).IDs(ctx)
+		},
+		With: func(ctx context.Context, c *ent.Client) (map[string][]string, error) {
+			nodes, err := c.CreditPack.Query().WithTopupOrders().All(ctx)
+			out := map[string][]string{}
+			for _, n := range nodes {
+				out[n.ID] = []string{}
+				for _, e := range n.Edges.TopupOrders {
+					out[n.ID] = append(out[n.ID], e.ID)
+				}
+			}
+			return out, err
+		},
+		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
+			return c.CreditPack.Query().Where(creditpack.HasTopupOrdersWith(topuporder.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().QueryTopupOrders().Where(predicate.TopupOrder(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().Where(predicate.CreditPack(p)).QueryTopupOrders().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditPack.Query().WithTopupOrders(func(q *ent.TopupOrderQuery) { q.Where(predicate.TopupOrder(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					for _, e := range n.Edges.TopupOrders {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().Where(creditpack.HasTopupOrdersWith(predicate.TopupOrder(p))).IDs(ctx)
+			},
+		},
+	},
+	{
 		From: "Deliverable", Edge: "activity", To: "Activity",
 		FKColumn: "activity_id", OwnFK: true,
 		Query: func(ctx context.Context, c *ent.Client, from string) ([]string, error) {
@@ -1829,6 +1880,56 @@ var edgeProbes = []edgeProbe{
 			},
 			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
 				return c.TopupOrder.Query().Where(topuporder.HasBillingEventsWith(predicate.BillingEvent(p))).IDs(ctx)
+			},
+		},
+	},
+	{
+		From: "TopupOrder", Edge: "credit_pack", To: "CreditPack",
+		FKColumn: "credit_pack_id", OwnFK: true,
+		Query: func(ctx context.Context, c *ent.Client, from string) ([]string, error) {
+			return c.TopupOrder.Query().Where(topuporder.ID(from)).QueryCreditPack().IDs(ctx)
+		},
+		Node: func(ctx context.Context, c *ent.Client, own, from string) ([]string, error) {
+			n, err := c.TopupOrder.Get(ctx, own)
+			if err != nil {
+				return nil, err
+			}
+			n.ID = from // a node the caller tampered with
+			return c.TopupOrder.QueryCreditPack(n).IDs(ctx)
+		},
+		With: func(ctx context.Context, c *ent.Client) (map[string][]string, error) {
+			nodes, err := c.TopupOrder.Query().WithCreditPack().All(ctx)
+			out := map[string][]string{}
+			for _, n := range nodes {
+				out[n.ID] = []string{}
+				if e := n.Edges.CreditPack; e != nil {
+					out[n.ID] = append(out[n.ID], e.ID)
+				}
+			}
+			return out, err
+		},
+		Has: func(ctx context.Context, c *ent.Client, to ...string) ([]string, error) {
+			return c.TopupOrder.Query().Where(topuporder.HasCreditPackWith(creditpack.IDIn(to...))).IDs(ctx)
+		},
+		Hostile: hostileEdge{
+			Query: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().QueryCreditPack().Where(predicate.CreditPack(p)).IDs(ctx)
+			},
+			From: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(predicate.TopupOrder(p)).QueryCreditPack().IDs(ctx)
+			},
+			With: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.TopupOrder.Query().WithCreditPack(func(q *ent.CreditPackQuery) { q.Where(predicate.CreditPack(p)) }).All(ctx)
+				var out []string
+				for _, n := range nodes {
+					if e := n.Edges.CreditPack; e != nil {
+						out = append(out, e.ID)
+					}
+				}
+				return out, err
+			},
+			Has: func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.TopupOrder.Query().Where(topuporder.HasCreditPackWith(predicate.CreditPack(p))).IDs(ctx)
 			},
 		},
 	},
@@ -2710,6 +2811,91 @@ var nodeProbes = []nodeProbe{
 				N  int    `json:"n"`
 			}
 			err := c.CreditLedgerEntry.Query().GroupBy(creditledgerentry.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
+			total := 0
+			for _, r := range rows {
+				total += r.N
+			}
+			return total, err
+		},
+	},
+	{
+		Type: "CreditPack",
+		Reads: map[string]readProbe{
+			"All": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				nodes, err := c.CreditPack.Query().Where(predicate.CreditPack(p)).All(ctx)
+				out := make([]string, len(nodes))
+				for i, n := range nodes {
+					out[i] = n.ID
+				}
+				return out, err
+			},
+			"IDs": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().Where(predicate.CreditPack(p)).IDs(ctx)
+			},
+			"First": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.CreditPack.Query().Where(predicate.CreditPack(p)).First(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+			"Only": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				id, err := c.CreditPack.Query().Where(predicate.CreditPack(p)).Limit(1).OnlyID(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{id}, nil
+			},
+			"Order": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().Order(creditpack.OrderOption(p)).IDs(ctx)
+			},
+			"Select": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().Where(predicate.CreditPack(p)).Select(creditpack.FieldID).Strings(ctx)
+			},
+			"GroupBy": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				return c.CreditPack.Query().Where(predicate.CreditPack(p)).GroupBy(creditpack.FieldID).Strings(ctx)
+			},
+			"UpdateOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) ([]string, error) {
+				n, err := c.CreditPack.UpdateOneID(probeTarget(ctx)).Where(predicate.CreditPack(p)).SetUpdatedAt(time.Now()).Save(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return []string{n.ID}, nil
+			},
+		},
+		Counts: map[string]countProbe{
+			"Count": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditPack.Query().Where(predicate.CreditPack(p)).Count(ctx)
+			},
+			"Exist": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				ok, err := c.CreditPack.Query().Where(predicate.CreditPack(p)).Exist(ctx)
+				if ok {
+					return 1, err
+				}
+				return 0, err
+			},
+			"Aggregate": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditPack.Query().Where(predicate.CreditPack(p)).Aggregate(ent.Count()).Int(ctx)
+			},
+			"Update": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditPack.Update().Where(predicate.CreditPack(p)).SetUpdatedAt(time.Now()).Save(ctx)
+			},
+			"Delete": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return c.CreditPack.Delete().Where(predicate.CreditPack(p)).Exec(ctx)
+			},
+			"DeleteOneID": func(ctx context.Context, c *ent.Client, p func(*sql.Selector)) (int, error) {
+				return 1, c.CreditPack.DeleteOneID(probeTarget(ctx)).Where(predicate.CreditPack(p)).Exec(ctx)
+			},
+		},
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			return c.CreditPack.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		},
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+			var rows []struct {
+				ID string `json:"id"`
+				N  int    `json:"n"`
+			}
+			err := c.CreditPack.Query().GroupBy(creditpack.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
 			total := 0
 			for _, r := range rows {
 				total += r.N

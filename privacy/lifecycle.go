@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
@@ -14,11 +15,20 @@ import (
 )
 
 // TenantStateTTL bounds how stale the lifecycle gate's view of a tenant
-// may be when its status changes outside this process's Ent client (raw
-// SQL, another process): such a change is seen within this time. A change
-// made through Ent in this process is seen at once (the Tenant hook
-// invalidates the cache).
-const TenantStateTTL = 5 * time.Second
+// may be when its status changes where this process cannot hear of it:
+// in another process (a service replica, dbctl) or by raw SQL. Such a
+// change reaches this process's gate within this time after it commits. A
+// change made through Ent in this process (client, client.Tx, db.WithTx)
+// reaches it as it commits: the Tenant hook drops the cache then.
+//
+// Why a short TTL rather than LISTEN/NOTIFY: a listener needs a session of
+// its own, which PgBouncer's transaction pooling does not give, and Citus
+// refuses triggers on reference tables (tenants is one), so raw SQL there
+// would notify no one; a TTL bounds every deployment the same way. The
+// cost is one primary-key read per tenant per second per process, only
+// for tenants that write: a warm write (the tenant wrote in the last
+// second) makes no extra round trip.
+const TenantStateTTL = time.Second
 
 // tenantStates caches, per tenant id, whether the tenant may write, so that
 // a warm write costs no extra round trip. Entries are keyed by tenant id
@@ -106,6 +116,12 @@ func checkLifecycle(ctx context.Context, v Viewer, m ent.Mutation) error {
 	return CheckTenantActive(ctx, c.Client(), v.TenantID)
 }
 
+// AfterCommitter is a transaction driver that runs functions once its
+// transaction commits. db.WithTx's Ent driver is one; the Tenant hook
+// registers the gate's invalidation with it, as it does with Ent's own
+// transactions (client.Tx).
+type AfterCommitter interface{ AfterCommit(fn func()) }
+
 // invalidateOnTenantChange is the Tenant entity's hook: once a tenant
 // mutation has run, and again when its transaction commits, the cached
 // states are dropped, so the next write of any viewer sees the new status
@@ -117,18 +133,43 @@ func invalidateOnTenantChange() ent.Hook {
 			InvalidateTenantStates()
 			v, err := next.Mutate(ctx, m)
 			InvalidateTenantStates()
-			if t, ok := m.(interface{ Tx() (*gen.Tx, error) }); ok {
-				if tx, terr := t.Tx(); terr == nil {
-					tx.OnCommit(func(next gen.Committer) gen.Committer {
-						return gen.CommitFunc(func(ctx context.Context, tx *gen.Tx) error {
-							err := next.Commit(ctx, tx)
-							InvalidateTenantStates()
-							return err
-						})
-					})
-				}
-			}
+			invalidateAtCommit(m)
 			return v, err
 		})
+	}
+}
+
+// invalidateAtCommit drops the cached states again when the transaction m
+// runs in commits: Ent's own (client.Tx) or an outside one whose driver is
+// an AfterCommitter (db.WithTx). Outside a transaction m has committed
+// already. Only the context-free driver decides, so it holds whichever
+// context the caller's statements use.
+func invalidateAtCommit(m ent.Mutation) {
+	if t, ok := m.(interface{ Tx() (*gen.Tx, error) }); ok {
+		if tx, err := t.Tx(); err == nil {
+			tx.OnCommit(func(next gen.Committer) gen.Committer {
+				return gen.CommitFunc(func(ctx context.Context, tx *gen.Tx) error {
+					err := next.Commit(ctx, tx)
+					InvalidateTenantStates()
+					return err
+				})
+			})
+			return
+		}
+	}
+	n, ok := scope.Lookup(m.Type())
+	if !ok {
+		return
+	}
+	drv := n.Driver(m)
+	for {
+		d, ok := drv.(*dialect.DebugDriver) // client.Debug() inside db.WithTx
+		if !ok {
+			break
+		}
+		drv = d.Driver
+	}
+	if c, ok := drv.(AfterCommitter); ok {
+		c.AfterCommit(InvalidateTenantStates)
 	}
 }

@@ -4,12 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/billing"
 	"github.com/leadmetrics/db/cuid"
+	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
@@ -35,13 +46,15 @@ type lifecycleEnv struct {
 	*tenancytest.Env
 	ledger  *ledger.Ledger
 	billing *billing.Billing
+	pack    string                       // a credit pack the tenants order
 	rows    map[string]map[string]string // tenant -> entity -> a row of it, for updates and deletes
 }
 
 func newLifecycleEnv(t *testing.T) *lifecycleEnv {
 	env := tenancytest.New(t, 0)
 	l := ledger.New(env.Client, env.DB)
-	return &lifecycleEnv{Env: env, ledger: l, billing: billing.New(env.Client, env.DB, l), rows: map[string]map[string]string{}}
+	return &lifecycleEnv{Env: env, ledger: l, billing: billing.New(env.Client, env.DB, l), rows: map[string]map[string]string{},
+		pack: env.Insert("CreditPack", privacy.PlatformTenantID, nil)}
 }
 
 var sysCtx = privacy.WithSystem(context.Background())
@@ -124,8 +137,7 @@ func (e *lifecycleEnv) ops() []writeOp {
 		}},
 		writeOp{"ledger.EnsureBalance", func(ctx context.Context, _ string, _ int) error { return e.ledger.EnsureBalance(ctx) }},
 		writeOp{"billing.CreateOrder", func(ctx context.Context, _ string, n int) error {
-			_, err := e.billing.CreateOrder(ctx, billing.OrderRequest{RefID: fmt.Sprint("o", n), Provider: topuporder.ProviderStripe,
-				ProviderOrderID: "pi_" + cuid.New(), Credits: 10, PaidAmount: 100, PaidCurrency: "USD"})
+			_, err := e.billing.CreateOrder(ctx, billing.OrderRequest{RefID: fmt.Sprint("o", n), Provider: topuporder.ProviderStripe, PackID: e.pack})
 			return err
 		}},
 	)
@@ -251,5 +263,226 @@ func TestSuspensionAndReactivation(t *testing.T) {
 	privacy.InvalidateTenantStates()
 	if err := write(5); !errors.Is(err, privacy.ErrTenantInactive) {
 		t.Fatalf("write after a raw suspension and invalidation: %v", err)
+	}
+}
+
+// crossProcessBound is the promise of docs/TENANCY.md ("Tenant
+// lifecycle"): a tenant's new status, committed by another process (or by
+// raw SQL), reaches this process's lifecycle gate within this time.
+const crossProcessBound = time.Second
+
+// lifecycleTenant creates an active tenant through h and one campaign of
+// it; it returns the tenant's id, its viewer and the campaign.
+func lifecycleTenant(t *testing.T, h *db.DB) (id string, ctx context.Context, campaign string) {
+	t.Helper()
+	id = cuid.New()
+	if err := h.Tenant.Create().SetID(id).SetTenantID(id).SetRefID("tenant").SetName("T").SetSlug("t-" + id).Exec(sysCtx); err != nil {
+		t.Fatal(err)
+	}
+	ctx = privacy.WithTenant(context.Background(), id)
+	c, err := h.Campaign.Create().SetRefID("seed").SetName("seed").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, ctx, c.ID
+}
+
+// tenantWrites runs the tenant's Ent create and update on h and returns
+// their errors, labelled.
+func tenantWrites(h *db.DB, ctx context.Context, campaign string) []error {
+	return []error{
+		labelled("create", h.Campaign.Create().SetRefID(cuid.New()).SetName("x").Exec(ctx)),
+		labelled("update", h.Campaign.UpdateOneID(campaign).SetName(cuid.New()).Exec(ctx)),
+	}
+}
+
+func labelled(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func mustWrite(t *testing.T, when string, h *db.DB, ctx context.Context, campaign string) {
+	t.Helper()
+	for _, err := range tenantWrites(h, ctx, campaign) {
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+}
+
+func mustBeRefused(t *testing.T, when string, h *db.DB, ctx context.Context, campaign string) {
+	t.Helper()
+	for _, err := range tenantWrites(h, ctx, campaign) {
+		if !errors.Is(err, privacy.ErrTenantInactive) {
+			t.Fatalf("%s: %v, want ErrTenantInactive", when, err)
+		}
+	}
+}
+
+// TestWithTxTenantChangeSeenAtCommit (issue 18, finding 4): a suspension,
+// closure or deletion committed through db.WithTx reaches the lifecycle
+// gate as it commits, even when a write of the tenant on another
+// connection cached "active" while the transaction was open, and whichever
+// context the function's statements use.
+func TestWithTxTenantChangeSeenAtCommit(t *testing.T) {
+	h := testdb.Handle(t, testdb.URL(t))
+	for _, c := range []struct {
+		name   string
+		change func(ctx context.Context, tx *db.Tx, id string) error
+	}{
+		{"suspend", func(ctx context.Context, tx *db.Tx, id string) error {
+			return tx.Tenant.UpdateOneID(id).SetStatus(tenant.StatusSuspended).Exec(ctx)
+		}},
+		{"suspend under the outer context", func(_ context.Context, tx *db.Tx, id string) error {
+			return tx.Tenant.UpdateOneID(id).SetStatus(tenant.StatusSuspended).Exec(sysCtx)
+		}},
+		{"close by a bulk update", func(ctx context.Context, tx *db.Tx, id string) error {
+			return tx.Tenant.Update().Where(tenant.ID(id)).SetStatus(tenant.StatusClosed).Exec(ctx)
+		}},
+		{"soft delete", func(ctx context.Context, tx *db.Tx, id string) error {
+			return tx.Tenant.DeleteOneID(id).Exec(ctx)
+		}},
+		{"hard delete", func(ctx context.Context, tx *db.Tx, id string) error {
+			return tx.Tenant.DeleteOneID(id).Exec(hooks.WithHardDelete(ctx))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id, ctx, campaign := lifecycleTenant(t, h)
+			mustWrite(t, "before", h, ctx, campaign)
+			err := h.WithTx(sysCtx, func(txCtx context.Context, tx *db.Tx) error {
+				if err := c.change(txCtx, tx, id); err != nil {
+					return err
+				}
+				// Not committed yet: the tenant still writes on another
+				// connection, and the gate caches what it saw.
+				mustWrite(t, "before the commit", h, ctx, campaign)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustBeRefused(t, "right after the commit", h, ctx, campaign)
+		})
+	}
+	t.Run("reactivate", func(t *testing.T) {
+		id, ctx, campaign := lifecycleTenant(t, h)
+		if err := h.Tenant.UpdateOneID(id).SetStatus(tenant.StatusSuspended).Exec(sysCtx); err != nil {
+			t.Fatal(err)
+		}
+		mustBeRefused(t, "suspended", h, ctx, campaign)
+		if err := h.WithTx(sysCtx, func(txCtx context.Context, tx *db.Tx) error {
+			if err := tx.Tenant.UpdateOneID(id).SetStatus(tenant.StatusActive).Exec(txCtx); err != nil {
+				return err
+			}
+			mustBeRefused(t, "before the reactivation commits", h, ctx, campaign)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, "right after the reactivation", h, ctx, campaign)
+	})
+	t.Run("rolled back", func(t *testing.T) {
+		id, ctx, campaign := lifecycleTenant(t, h)
+		undo := errors.New("undo")
+		err := h.WithTx(sysCtx, func(txCtx context.Context, tx *db.Tx) error {
+			if err := tx.Tenant.UpdateOneID(id).SetStatus(tenant.StatusSuspended).Exec(txCtx); err != nil {
+				return err
+			}
+			return undo
+		})
+		if !errors.Is(err, undo) {
+			t.Fatal(err)
+		}
+		mustWrite(t, "after a rolled-back suspension", h, ctx, campaign)
+	})
+}
+
+// TestTenantStateSeenAcrossHandles: two handles on one database stand for
+// two processes. A change another process commits (raw SQL on the other
+// handle's pool, or the dbctl binary, a real second process) reaches this
+// process's gate within crossProcessBound; a change through either
+// handle's Ent client reaches both at once (the gate's cache is the
+// process's).
+func TestTenantStateSeenAcrossHandles(t *testing.T) {
+	if privacy.TenantStateTTL > crossProcessBound {
+		t.Errorf("privacy.TenantStateTTL is %s, docs/TENANCY.md promises %s", privacy.TenantStateTTL, crossProcessBound)
+	}
+	url := testdb.URL(t)
+	h1, h2 := testdb.Handle(t, url), testdb.Handle(t, url)
+	id, ctx, campaign := lifecycleTenant(t, h1)
+	mustWrite(t, "warm", h1, ctx, campaign)
+
+	if _, err := h2.SQL.Exec(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(crossProcessBound)
+	mustBeRefused(t, "a raw suspension, after the bound", h1, ctx, campaign)
+
+	bin := filepath.Join(t.TempDir(), "dbctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/leadmetrics/db/cmd/dbctl").CombinedOutput(); err != nil {
+		t.Fatalf("build dbctl: %v\n%s", err, out)
+	}
+	dbctlTenant(t, bin, url, "activate", id)
+	time.Sleep(crossProcessBound)
+	mustWrite(t, "activated by dbctl, after the bound", h1, ctx, campaign)
+	dbctlTenant(t, bin, url, "close", id)
+	time.Sleep(crossProcessBound)
+	mustBeRefused(t, "closed by dbctl, after the bound", h1, ctx, campaign)
+
+	if err := h2.Tenant.UpdateOneID(id).SetStatus(tenant.StatusActive).Exec(sysCtx); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, "activated through the other handle, at once", h1, ctx, campaign)
+	if err := h1.Tenant.UpdateOneID(id).SetStatus(tenant.StatusSuspended).Exec(sysCtx); err != nil {
+		t.Fatal(err)
+	}
+	mustBeRefused(t, "suspended through the first handle, on the second at once", h2, ctx, campaign)
+}
+
+// dbctlTenant runs "dbctl tenant <verb> <id>" against url and fails the
+// test unless it succeeds.
+func dbctlTenant(t *testing.T, bin, url, verb, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "tenant", verb, id)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
+	if testdb.Config(url).Pooler != "" {
+		cmd.Env = append(cmd.Env, "DATABASE_POOLER="+testdb.Config(url).Pooler)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), id) {
+		t.Fatalf("dbctl tenant %s: %v\n%s", verb, err, out)
+	}
+}
+
+// TestWarmTenantWriteIsOneStatement: the lifecycle gate costs a write no
+// round trip while the tenant's state is cached, one lookup when it is not
+// (first write, after a tenant change, once TenantStateTTL has passed).
+func TestWarmTenantWriteIsOneStatement(t *testing.T) {
+	env := tenancytest.New(t, 1)
+	drv := &countingDriver{Driver: entsql.OpenDB(dialect.Postgres, env.DB)} // every statement
+	client := gen.NewClient(gen.Driver(drv))
+	ctx := privacy.WithTenant(context.Background(), env.Tenants[0])
+	create := func() int64 {
+		t.Helper()
+		before := drv.n.Load()
+		if err := client.Campaign.Create().SetName("c").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return drv.n.Load() - before
+	}
+	privacy.InvalidateTenantStates()
+	for _, step := range []struct {
+		name string
+		want int64
+		wait time.Duration
+	}{{"cold", 2, 0}, {"warm", 1, 0}, {"warm again", 1, 0}, {"after the TTL", 2, privacy.TenantStateTTL}, {"warm after it", 1, 0}} {
+		time.Sleep(step.wait)
+		if got := create(); got != step.want {
+			t.Errorf("%s create: %d statements, want %d", step.name, got, step.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package privacy
 
 import (
 	"context"
+	"strings"
 
 	"github.com/leadmetrics/db/internal/scope"
 )
@@ -77,4 +78,11 @@ func RequireSystem(ctx context.Context) error {
 		return ErrSystemOnly
 	}
 	return nil
+}
+
+// IsTenantID reports whether id can name a tenant for the system viewer's
+// calls that take one (ledger postings, billing orders): not blank, not
+// padded, not the platform's own id.
+func IsTenantID(id string) bool {
+	return id != "" && id == strings.TrimSpace(id) && id != PlatformTenantID
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/secrets"
 )
 
@@ -27,15 +26,7 @@ func rotateCredentials(ctx context.Context, url string, batch int, out io.Writer
 	if err != nil {
 		return err
 	}
-	cfg, err := db.ConfigFromEnv()
-	if err != nil {
-		return err
-	}
-	if url != "" {
-		cfg.URL = url
-	}
-	cfg.PoolMin = 1
-	h, err := db.Open(ctx, cfg)
+	h, err := openTarget(ctx, url)
 	if err != nil {
 		return err
 	}

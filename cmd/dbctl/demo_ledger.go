@@ -22,6 +22,14 @@ func (e *demoEnv) ledgerDemo(ctx context.Context) error {
 	l := ledger.New(e.client, e.db)
 	b := billing.New(e.client, e.db, l)
 	sys := privacy.WithSystem(ctx)
+	// The catalog's pack: tenants order it by id; its price and credits
+	// are the order's terms.
+	pack, err := e.client.CreditPack.Create().SetTenantID(privacy.PlatformTenantID).SetRefID("pack-credits-100k").
+		SetCode("credits-100k").SetName("100,000 credits").SetCredits(100_000).SetPriceAmount(1_000).SetPriceCurrency("USD").
+		OnConflictColumns(tenantRef...).Ignore().ID(sys)
+	if err != nil {
+		return fmt.Errorf("credit pack: %w", err)
+	}
 	fmt.Fprintf(e.out, "\nCredits\n%-16s %10s %10s %10s %10s %12s  %s\n",
 		"tenant", "topup", "grant", "llm calls", "spent", "balance", "reconciliation")
 	for _, t := range e.tenants {
@@ -29,15 +37,19 @@ func (e *demoEnv) ledgerDemo(ctx context.Context) error {
 		if err := l.EnsureBalance(tctx); err != nil {
 			return err
 		}
-		order, err := b.CreateOrder(tctx, billing.OrderRequest{RefID: "demo-topup-1", Provider: topuporder.ProviderStripe,
-			ProviderOrderID: "pi_demo_" + t.Slug, Credits: 100_000, PaidAmount: 1_000, PaidCurrency: "USD"})
+		// The tenant orders the pack; the platform creates the provider's
+		// payment for the order's price and binds its id.
+		order, err := b.CreateOrder(tctx, billing.OrderRequest{RefID: "demo-pack-topup", Provider: topuporder.ProviderStripe, PackID: pack})
 		if err != nil {
 			return fmt.Errorf("%s: topup order: %w", t.Slug, err)
 		}
+		if order, err = b.BindProviderOrder(sys, order.ID, "pi_demo_pack_"+t.Slug); err != nil {
+			return fmt.Errorf("%s: provider order: %w", t.Slug, err)
+		}
 		// The provider delivers "payment succeeded" twice: one credit.
-		ev := billing.Event{Provider: topuporder.ProviderStripe, EventID: "evt_demo_paid_" + t.Slug,
-			Type: billing.EventPaymentSucceeded, ProviderOrderID: order.ProviderOrderID, Amount: 1_000, Currency: "usd",
-			Payload: map[string]any{"amount": 1_000, "currency": "usd"}}
+		ev := billing.Event{Provider: topuporder.ProviderStripe, EventID: "evt_demo_pack_paid_" + t.Slug,
+			Type: billing.EventPaymentSucceeded, ProviderOrderID: *order.ProviderOrderID, Amount: order.PaidAmount,
+			Currency: order.PaidCurrency, Payload: map[string]any{"amount": order.PaidAmount, "currency": order.PaidCurrency}}
 		for range 2 {
 			if _, err := b.HandleEvent(sys, ev); err != nil {
 				return fmt.Errorf("%s: webhook: %w", t.Slug, err)

@@ -34,8 +34,8 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	db := testdb.Open(t, url)
 	before := snapshot(t, db)
-	if len(before) != 18 {
-		t.Fatalf("%d tables after demo, want 18", len(before))
+	if len(before) != 19 {
+		t.Fatalf("%d tables after demo, want 19", len(before))
 	}
 	for _, table := range []string{"tenants", "users", "activities", "plans"} {
 		if strings.HasPrefix(before[table], "0:") {

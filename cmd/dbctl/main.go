@@ -16,7 +16,9 @@ import (
 	"strings"
 
 	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/migrations"
+	"github.com/leadmetrics/db/privacy"
 )
 
 // command is one dbctl command: its words, synopsis and runner. setup
@@ -64,6 +66,12 @@ var commands = []*command{
 			"When the prototype is done, write the migration with 'dbctl migrate diff NAME' and reset the database.",
 		setup: pushCommand},
 	{path: "schema erd", summary: "write (or check) the ER diagram and table reference", setup: erdCommand},
+	{path: "tenant suspend", args: "ID", nargs: [2]int{1, 1}, summary: "suspend a tenant: its writes are refused, reads go on; every process follows within " + privacy.TenantStateTTL.String(),
+		setup: tenantStatusCommand(tenant.StatusSuspended)},
+	{path: "tenant activate", args: "ID", nargs: [2]int{1, 1}, summary: "make a suspended or closed tenant active again",
+		setup: tenantStatusCommand(tenant.StatusActive)},
+	{path: "tenant close", args: "ID", nargs: [2]int{1, 1}, summary: "close a tenant: like suspend, for a tenant that left",
+		setup: tenantStatusCommand(tenant.StatusClosed)},
 	{path: "retention", summary: "purge LLM call, dispatch and audit logs older than an age, in batches (never the ledger)",
 		help: "Resumable: a rerun continues where a stopped one left off. Billed LLM calls go too: their ledger entries keep the call id and are never rewritten.", setup: retentionCommand},
 }

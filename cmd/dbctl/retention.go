@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retention"
 )
@@ -42,15 +41,7 @@ func retentionCommand(fs *flag.FlagSet) func(context.Context, []string, io.Write
 		if len(pol) == 0 {
 			return usageError{msg: "retention: give at least one of -llm-calls, -dispatches, -audit"}
 		}
-		cfg, err := db.ConfigFromEnv()
-		if err != nil {
-			return err
-		}
-		if *url != "" {
-			cfg.URL = *url
-		}
-		cfg.PoolMin = 1
-		h, err := db.Open(ctx, cfg)
+		h, err := openTarget(ctx, *url)
 		if err != nil {
 			return err
 		}

@@ -105,6 +105,18 @@ func (f CreditLedgerEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CreditLedgerEntryMutation", m)
 }
 
+// The CreditPackFunc type is an adapter to allow the use of ordinary
+// function as CreditPack mutator.
+type CreditPackFunc func(context.Context, *ent.CreditPackMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CreditPackFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CreditPackMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CreditPackMutation", m)
+}
+
 // The DeliverableFunc type is an adapter to allow the use of ordinary
 // function as Deliverable mutator.
 type DeliverableFunc func(context.Context, *ent.DeliverableMutation) (ent.Value, error)

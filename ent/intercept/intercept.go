@@ -16,6 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -299,6 +300,33 @@ func (f TraverseCreditLedgerEntry) Traverse(ctx context.Context, q ent.Query) er
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.CreditLedgerEntryQuery", q)
+}
+
+// The CreditPackFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CreditPackFunc func(context.Context, *ent.CreditPackQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CreditPackFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CreditPackQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CreditPackQuery", q)
+}
+
+// The TraverseCreditPack type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCreditPack func(context.Context, *ent.CreditPackQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCreditPack) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCreditPack) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CreditPackQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CreditPackQuery", q)
 }
 
 // The DeliverableFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -590,6 +618,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.CreditBalanceQuery, predicate.CreditBalance, creditbalance.OrderOption]{typ: ent.TypeCreditBalance, tq: q}, nil
 	case *ent.CreditLedgerEntryQuery:
 		return &query[*ent.CreditLedgerEntryQuery, predicate.CreditLedgerEntry, creditledgerentry.OrderOption]{typ: ent.TypeCreditLedgerEntry, tq: q}, nil
+	case *ent.CreditPackQuery:
+		return &query[*ent.CreditPackQuery, predicate.CreditPack, creditpack.OrderOption]{typ: ent.TypeCreditPack, tq: q}, nil
 	case *ent.DeliverableQuery:
 		return &query[*ent.DeliverableQuery, predicate.Deliverable, deliverable.OrderOption]{typ: ent.TypeDeliverable, tq: q}, nil
 	case *ent.DispatchLogQuery:

@@ -386,6 +386,39 @@ var (
 			},
 		},
 	}
+	// CreditPacksColumns holds the columns for the "credit_packs" table.
+	CreditPacksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 25, SchemaType: map[string]string{"postgres": "varchar(25)"}},
+		{Name: "ref_id", Type: field.TypeString, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
+		{Name: "tenant_id", Type: field.TypeString, Size: 25, SchemaType: map[string]string{"postgres": "varchar(25)"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "price_amount", Type: field.TypeInt64},
+		{Name: "price_currency", Type: field.TypeString, Size: 3, SchemaType: map[string]string{"postgres": "char(3)"}},
+		{Name: "code", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"postgres": "varchar(100)"}},
+		{Name: "name", Type: field.TypeString, Size: 200, SchemaType: map[string]string{"postgres": "varchar(200)"}},
+		{Name: "credits", Type: field.TypeInt64},
+		{Name: "active", Type: field.TypeBool, Default: true},
+	}
+	// CreditPacksTable holds the schema information for the "credit_packs" table.
+	CreditPacksTable = &schema.Table{
+		Name:       "credit_packs",
+		Columns:    CreditPacksColumns,
+		PrimaryKey: []*schema.Column{CreditPacksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "creditpack_tenant_id_ref_id",
+				Unique:  true,
+				Columns: []*schema.Column{CreditPacksColumns[2], CreditPacksColumns[1]},
+			},
+			{
+				Name:    "creditpack_code",
+				Unique:  true,
+				Columns: []*schema.Column{CreditPacksColumns[8]},
+			},
+		},
+	}
 	// DeliverablesColumns holds the columns for the "deliverables" table.
 	DeliverablesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 25, SchemaType: map[string]string{"postgres": "varchar(25)"}},
@@ -810,16 +843,25 @@ var (
 		{Name: "paid_amount", Type: field.TypeInt64},
 		{Name: "paid_currency", Type: field.TypeString, Size: 3, SchemaType: map[string]string{"postgres": "char(3)"}},
 		{Name: "provider", Type: field.TypeEnum, Enums: []string{"stripe", "razorpay", "manual"}},
-		{Name: "provider_order_id", Type: field.TypeString, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
+		{Name: "provider_order_id", Type: field.TypeString, Nullable: true, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
 		{Name: "credits", Type: field.TypeInt64},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"created", "pending", "paid", "failed", "refunded", "cancelled"}, Default: "created"},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "credit_pack_id", Type: field.TypeString, Nullable: true, Size: 25, SchemaType: map[string]string{"postgres": "varchar(25)"}},
 	}
 	// TopupOrdersTable holds the schema information for the "topup_orders" table.
 	TopupOrdersTable = &schema.Table{
 		Name:       "topup_orders",
 		Columns:    TopupOrdersColumns,
 		PrimaryKey: []*schema.Column{TopupOrdersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "topup_orders_credit_packs_topup_orders",
+				Columns:    []*schema.Column{TopupOrdersColumns[13]},
+				RefColumns: []*schema.Column{CreditPacksColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
 		Indexes: []*schema.Index{
 			{
 				Name:    "topuporder_tenant_id_ref_id",
@@ -883,6 +925,7 @@ var (
 		CredentialsTable,
 		CreditBalancesTable,
 		CreditLedgerEntriesTable,
+		CreditPacksTable,
 		DeliverablesTable,
 		DispatchLogsTable,
 		HitlApprovalsTable,
@@ -930,6 +973,12 @@ func init() {
 		"balance_after_no_overdraw": "amount > 0 OR kind = 'usage' OR balance_after >= 0",
 		"seq_positive":              "seq > 0",
 	}
+	CreditPacksTable.Annotation = &entsql.Annotation{}
+	CreditPacksTable.Annotation.Checks = map[string]string{
+		"credits_positive":       "credits > 0",
+		"price_amount_positive":  "price_amount > 0",
+		"price_currency_iso4217": "price_currency ~ '^[A-Z]{3}$'",
+	}
 	DeliverablesTable.ForeignKeys[0].RefTable = ActivitiesTable
 	DeliverablesTable.ForeignKeys[1].RefTable = CampaignsTable
 	DeliverablesTable.Annotation = &entsql.Annotation{}
@@ -963,11 +1012,12 @@ func init() {
 		"price_currency_iso4217":        "price_currency ~ '^[A-Z]{3}$'",
 	}
 	TenantsTable.ForeignKeys[0].RefTable = PlansTable
+	TopupOrdersTable.ForeignKeys[0].RefTable = CreditPacksTable
 	TopupOrdersTable.Annotation = &entsql.Annotation{}
 	TopupOrdersTable.Annotation.Checks = map[string]string{
-		"credits_positive":         "credits > 0",
-		"paid_amount_non_negative": "paid_amount >= 0",
-		"paid_currency_iso4217":    "paid_currency ~ '^[A-Z]{3}$'",
+		"credits_positive":      "credits > 0",
+		"paid_amount_positive":  "paid_amount > 0",
+		"paid_currency_iso4217": "paid_currency ~ '^[A-Z]{3}$'",
 	}
 	UsersTable.Annotation = &entsql.Annotation{}
 	UsersTable.Annotation.Checks = map[string]string{

@@ -30,6 +30,9 @@ type CreditBalance func(*sql.Selector)
 // CreditLedgerEntry is the predicate function for creditledgerentry builders.
 type CreditLedgerEntry func(*sql.Selector)
 
+// CreditPack is the predicate function for creditpack builders.
+type CreditPack func(*sql.Selector)
+
 // Deliverable is the predicate function for deliverable builders.
 type Deliverable func(*sql.Selector)
 

@@ -302,6 +302,30 @@ func (f CreditLedgerEntryMutationRuleFunc) EvalMutation(ctx context.Context, m e
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CreditLedgerEntryMutation", m)
 }
 
+// The CreditPackQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CreditPackQueryRuleFunc func(context.Context, *ent.CreditPackQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CreditPackQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CreditPackQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CreditPackQuery", q)
+}
+
+// The CreditPackMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CreditPackMutationRuleFunc func(context.Context, *ent.CreditPackMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CreditPackMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CreditPackMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CreditPackMutation", m)
+}
+
 // The DeliverableQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type DeliverableQueryRuleFunc func(context.Context, *ent.DeliverableQuery) error

@@ -14,6 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
+	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/hitlapproval"
@@ -1095,6 +1096,166 @@ func init() {
 	// creditledgerentry.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	creditledgerentry.IDValidator = func() func(string) error {
 		validators := creditledgerentryDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	creditpackMixin := schema.CreditPack{}.Mixin()
+	creditpack.Policy = privacy.NewPolicies(creditpackMixin[1], schema.CreditPack{})
+	creditpack.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := creditpack.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	creditpackMixinHooks0 := creditpackMixin[0].Hooks()
+	creditpackMixinHooks1 := creditpackMixin[1].Hooks()
+	creditpackMixinHooks2 := creditpackMixin[2].Hooks()
+
+	creditpack.Hooks[1] = creditpackMixinHooks0[0]
+
+	creditpack.Hooks[2] = creditpackMixinHooks1[0]
+
+	creditpack.Hooks[3] = creditpackMixinHooks2[0]
+	creditpackMixinFields0 := creditpackMixin[0].Fields()
+	_ = creditpackMixinFields0
+	creditpackMixinFields3 := creditpackMixin[3].Fields()
+	_ = creditpackMixinFields3
+	creditpackFields := schema.CreditPack{}.Fields()
+	_ = creditpackFields
+	// creditpackDescRefID is the schema descriptor for ref_id field.
+	creditpackDescRefID := creditpackMixinFields0[1].Descriptor()
+	// creditpack.DefaultRefID holds the default value on creation for the ref_id field.
+	creditpack.DefaultRefID = creditpackDescRefID.Default.(func() string)
+	// creditpack.RefIDValidator is a validator for the "ref_id" field. It is called by the builders before save.
+	creditpack.RefIDValidator = func() func(string) error {
+		validators := creditpackDescRefID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(ref_id string) error {
+			for _, fn := range fns {
+				if err := fn(ref_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// creditpackDescTenantID is the schema descriptor for tenant_id field.
+	creditpackDescTenantID := creditpackMixinFields0[2].Descriptor()
+	// creditpack.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	creditpack.TenantIDValidator = func() func(string) error {
+		validators := creditpackDescTenantID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(tenant_id string) error {
+			for _, fn := range fns {
+				if err := fn(tenant_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// creditpackDescCreatedAt is the schema descriptor for created_at field.
+	creditpackDescCreatedAt := creditpackMixinFields0[3].Descriptor()
+	// creditpack.DefaultCreatedAt holds the default value on creation for the created_at field.
+	creditpack.DefaultCreatedAt = creditpackDescCreatedAt.Default.(func() time.Time)
+	// creditpackDescUpdatedAt is the schema descriptor for updated_at field.
+	creditpackDescUpdatedAt := creditpackMixinFields0[4].Descriptor()
+	// creditpack.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	creditpack.DefaultUpdatedAt = creditpackDescUpdatedAt.Default.(func() time.Time)
+	// creditpack.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	creditpack.UpdateDefaultUpdatedAt = creditpackDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// creditpackDescPriceAmount is the schema descriptor for price_amount field.
+	creditpackDescPriceAmount := creditpackMixinFields3[0].Descriptor()
+	// creditpack.PriceAmountValidator is a validator for the "price_amount" field. It is called by the builders before save.
+	creditpack.PriceAmountValidator = creditpackDescPriceAmount.Validators[0].(func(int64) error)
+	// creditpackDescPriceCurrency is the schema descriptor for price_currency field.
+	creditpackDescPriceCurrency := creditpackMixinFields3[1].Descriptor()
+	// creditpack.PriceCurrencyValidator is a validator for the "price_currency" field. It is called by the builders before save.
+	creditpack.PriceCurrencyValidator = func() func(string) error {
+		validators := creditpackDescPriceCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(price_currency string) error {
+			for _, fn := range fns {
+				if err := fn(price_currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// creditpackDescCode is the schema descriptor for code field.
+	creditpackDescCode := creditpackFields[0].Descriptor()
+	// creditpack.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	creditpack.CodeValidator = func() func(string) error {
+		validators := creditpackDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// creditpackDescName is the schema descriptor for name field.
+	creditpackDescName := creditpackFields[1].Descriptor()
+	// creditpack.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	creditpack.NameValidator = func() func(string) error {
+		validators := creditpackDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// creditpackDescCredits is the schema descriptor for credits field.
+	creditpackDescCredits := creditpackFields[2].Descriptor()
+	// creditpack.CreditsValidator is a validator for the "credits" field. It is called by the builders before save.
+	creditpack.CreditsValidator = creditpackDescCredits.Validators[0].(func(int64) error)
+	// creditpackDescActive is the schema descriptor for active field.
+	creditpackDescActive := creditpackFields[3].Descriptor()
+	// creditpack.DefaultActive holds the default value on creation for the active field.
+	creditpack.DefaultActive = creditpackDescActive.Default.(bool)
+	// creditpackDescID is the schema descriptor for id field.
+	creditpackDescID := creditpackMixinFields0[0].Descriptor()
+	// creditpack.DefaultID holds the default value on creation for the id field.
+	creditpack.DefaultID = creditpackDescID.Default.(func() string)
+	// creditpack.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	creditpack.IDValidator = func() func(string) error {
+		validators := creditpackDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -2280,7 +2441,7 @@ func init() {
 		}
 	}()
 	// topuporderDescCredits is the schema descriptor for credits field.
-	topuporderDescCredits := topuporderFields[2].Descriptor()
+	topuporderDescCredits := topuporderFields[3].Descriptor()
 	// topuporder.CreditsValidator is a validator for the "credits" field. It is called by the builders before save.
 	topuporder.CreditsValidator = topuporderDescCredits.Validators[0].(func(int64) error)
 	// topuporderDescID is the schema descriptor for id field.

@@ -20,20 +20,35 @@ const emailLen = 320
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
 // MoneyMixin adds an amount in integer minor units and its ISO 4217 currency,
-// named <Prefix>_amount and <Prefix>_currency, guarded non-negative.
+// named <Prefix>_amount and <Prefix>_currency, guarded non-negative (or
+// positive).
 type MoneyMixin struct {
 	mixin.Schema
 	Prefix   string
 	Optional bool
+	// Positive requires an amount above zero: a price, where zero would
+	// give something for nothing.
+	Positive bool
+	// Immutable fixes both fields once the row exists: a catalog price,
+	// where a new price is a new row.
+	Immutable bool
 }
 
 // Fields of MoneyMixin.
 func (m MoneyMixin) Fields() []ent.Field {
-	amount := field.Int64(m.Prefix + "_amount").NonNegative().
-		Comment("Minor units of the currency (cents, paise).")
+	amount := field.Int64(m.Prefix + "_amount").Comment("Minor units of the currency (cents, paise).")
+	if m.Positive {
+		amount.Positive()
+	} else {
+		amount.NonNegative()
+	}
 	currency := field.String(m.Prefix + "_currency").MinLen(3).MaxLen(3).SchemaType(currencyType).
 		Annotations(input.Annotation{Currency: true}).
 		Comment("ISO 4217 code: three upper-case ASCII letters.")
+	if m.Immutable {
+		amount.Immutable()
+		currency.Immutable()
+	}
 	if m.Optional {
 		return []ent.Field{amount.Optional().Nillable(), currency.Optional().Nillable()}
 	}
@@ -42,7 +57,11 @@ func (m MoneyMixin) Fields() []ent.Field {
 
 // Annotations of MoneyMixin.
 func (m MoneyMixin) Annotations() []schema.Annotation {
-	return []schema.Annotation{nonNegative(m.Prefix + "_amount"), columnChecks("iso4217", "~ '^[A-Z]{3}$'", []string{m.Prefix + "_currency"})}
+	sign := nonNegative(m.Prefix + "_amount")
+	if m.Positive {
+		sign = positive(m.Prefix + "_amount")
+	}
+	return []schema.Annotation{sign, columnChecks("iso4217", "~ '^[A-Z]{3}$'", []string{m.Prefix + "_currency"})}
 }
 
 // nonNegative guards integer columns at the database with named checks.

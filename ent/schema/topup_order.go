@@ -12,18 +12,24 @@ import (
 )
 
 // TopupOrder is a tenant's purchase of credits through a payment provider.
+// Its terms (price, credits) are copied from a credit pack, or set by the
+// system for an operator's order; the provider's order id is bound by the
+// system (package billing).
 type TopupOrder struct{ ent.Schema }
 
 // Mixin of TopupOrder.
 func (TopupOrder) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "paid"}}
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "paid", Positive: true}}
 }
 
 // Fields of TopupOrder.
 func (TopupOrder) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("provider").Values("stripe", "razorpay", "manual"),
-		field.String("provider_order_id").NotEmpty().MaxLen(refLen).SchemaType(varchar(refLen)),
+		field.String("provider_order_id").Optional().Nillable().NotEmpty().MaxLen(refLen).SchemaType(varchar(refLen)).
+			Comment("The provider's id (payment intent, order id), set by the system once it created the payment; unique per provider."),
+		field.String("credit_pack_id").Optional().Nillable().Immutable().SchemaType(varchar(idLen)).
+			Comment("The pack whose terms the order copied; empty for an operator's order with its own terms."),
 		field.Int64("credits").Positive().Comment("Credit minor units granted when paid."),
 		field.Enum("status").Values("created", "pending", "paid", "failed", "refunded", "cancelled").Default("created"),
 		field.Time("paid_at").Optional().Nillable(),
@@ -36,6 +42,7 @@ func (TopupOrder) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("ledger_entries", CreditLedgerEntry.Type),
 		edge.To("billing_events", BillingEvent.Type),
+		edge.From("credit_pack", CreditPack.Type).Ref("topup_orders").Field("credit_pack_id").Unique().Immutable(),
 	}
 }
 

@@ -34,6 +34,8 @@ const (
 	FieldProvider = "provider"
 	// FieldProviderOrderID holds the string denoting the provider_order_id field in the database.
 	FieldProviderOrderID = "provider_order_id"
+	// FieldCreditPackID holds the string denoting the credit_pack_id field in the database.
+	FieldCreditPackID = "credit_pack_id"
 	// FieldCredits holds the string denoting the credits field in the database.
 	FieldCredits = "credits"
 	// FieldStatus holds the string denoting the status field in the database.
@@ -44,6 +46,8 @@ const (
 	EdgeLedgerEntries = "ledger_entries"
 	// EdgeBillingEvents holds the string denoting the billing_events edge name in mutations.
 	EdgeBillingEvents = "billing_events"
+	// EdgeCreditPack holds the string denoting the credit_pack edge name in mutations.
+	EdgeCreditPack = "credit_pack"
 	// Table holds the table name of the topuporder in the database.
 	Table = "topup_orders"
 	// LedgerEntriesTable is the table that holds the ledger_entries relation/edge.
@@ -60,6 +64,13 @@ const (
 	BillingEventsInverseTable = "billing_events"
 	// BillingEventsColumn is the table column denoting the billing_events relation/edge.
 	BillingEventsColumn = "topup_order_id"
+	// CreditPackTable is the table that holds the credit_pack relation/edge.
+	CreditPackTable = "topup_orders"
+	// CreditPackInverseTable is the table name for the CreditPack entity.
+	// It exists in this package in order to avoid circular dependency with the "creditpack" package.
+	CreditPackInverseTable = "credit_packs"
+	// CreditPackColumn is the table column denoting the credit_pack relation/edge.
+	CreditPackColumn = "credit_pack_id"
 )
 
 // Columns holds all SQL columns for topuporder fields.
@@ -74,6 +85,7 @@ var Columns = []string{
 	FieldPaidCurrency,
 	FieldProvider,
 	FieldProviderOrderID,
+	FieldCreditPackID,
 	FieldCredits,
 	FieldStatus,
 	FieldPaidAt,
@@ -230,6 +242,11 @@ func ByProviderOrderID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProviderOrderID, opts...).ToFunc()
 }
 
+// ByCreditPackID orders the results by the credit_pack_id field.
+func ByCreditPackID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditPackID, opts...).ToFunc()
+}
+
 // ByCredits orders the results by the credits field.
 func ByCredits(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCredits, opts...).ToFunc()
@@ -272,6 +289,13 @@ func ByBillingEvents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newBillingEventsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByCreditPackField orders the results by credit_pack field.
+func ByCreditPackField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newCreditPackStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newLedgerEntriesStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -284,5 +308,12 @@ func newBillingEventsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(BillingEventsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, BillingEventsTable, BillingEventsColumn),
+	)
+}
+func newCreditPackStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(CreditPackInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, CreditPackTable, CreditPackColumn),
 	)
 }

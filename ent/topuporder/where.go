@@ -106,6 +106,11 @@ func ProviderOrderID(v string) predicate.TopupOrder {
 	return predicate.TopupOrder(sql.FieldEQ(FieldProviderOrderID, v))
 }
 
+// CreditPackID applies equality check predicate on the "credit_pack_id" field. It's identical to CreditPackIDEQ.
+func CreditPackID(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldEQ(FieldCreditPackID, v))
+}
+
 // Credits applies equality check predicate on the "credits" field. It's identical to CreditsEQ.
 func Credits(v int64) predicate.TopupOrder {
 	return predicate.TopupOrder(sql.FieldEQ(FieldCredits, v))
@@ -556,6 +561,16 @@ func ProviderOrderIDHasSuffix(v string) predicate.TopupOrder {
 	return predicate.TopupOrder(sql.FieldHasSuffix(FieldProviderOrderID, v))
 }
 
+// ProviderOrderIDIsNil applies the IsNil predicate on the "provider_order_id" field.
+func ProviderOrderIDIsNil() predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldIsNull(FieldProviderOrderID))
+}
+
+// ProviderOrderIDNotNil applies the NotNil predicate on the "provider_order_id" field.
+func ProviderOrderIDNotNil() predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldNotNull(FieldProviderOrderID))
+}
+
 // ProviderOrderIDEqualFold applies the EqualFold predicate on the "provider_order_id" field.
 func ProviderOrderIDEqualFold(v string) predicate.TopupOrder {
 	return predicate.TopupOrder(sql.FieldEqualFold(FieldProviderOrderID, v))
@@ -564,6 +579,81 @@ func ProviderOrderIDEqualFold(v string) predicate.TopupOrder {
 // ProviderOrderIDContainsFold applies the ContainsFold predicate on the "provider_order_id" field.
 func ProviderOrderIDContainsFold(v string) predicate.TopupOrder {
 	return predicate.TopupOrder(sql.FieldContainsFold(FieldProviderOrderID, v))
+}
+
+// CreditPackIDEQ applies the EQ predicate on the "credit_pack_id" field.
+func CreditPackIDEQ(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldEQ(FieldCreditPackID, v))
+}
+
+// CreditPackIDNEQ applies the NEQ predicate on the "credit_pack_id" field.
+func CreditPackIDNEQ(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldNEQ(FieldCreditPackID, v))
+}
+
+// CreditPackIDIn applies the In predicate on the "credit_pack_id" field.
+func CreditPackIDIn(vs ...string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldIn(FieldCreditPackID, vs...))
+}
+
+// CreditPackIDNotIn applies the NotIn predicate on the "credit_pack_id" field.
+func CreditPackIDNotIn(vs ...string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldNotIn(FieldCreditPackID, vs...))
+}
+
+// CreditPackIDGT applies the GT predicate on the "credit_pack_id" field.
+func CreditPackIDGT(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldGT(FieldCreditPackID, v))
+}
+
+// CreditPackIDGTE applies the GTE predicate on the "credit_pack_id" field.
+func CreditPackIDGTE(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldGTE(FieldCreditPackID, v))
+}
+
+// CreditPackIDLT applies the LT predicate on the "credit_pack_id" field.
+func CreditPackIDLT(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldLT(FieldCreditPackID, v))
+}
+
+// CreditPackIDLTE applies the LTE predicate on the "credit_pack_id" field.
+func CreditPackIDLTE(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldLTE(FieldCreditPackID, v))
+}
+
+// CreditPackIDContains applies the Contains predicate on the "credit_pack_id" field.
+func CreditPackIDContains(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldContains(FieldCreditPackID, v))
+}
+
+// CreditPackIDHasPrefix applies the HasPrefix predicate on the "credit_pack_id" field.
+func CreditPackIDHasPrefix(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldHasPrefix(FieldCreditPackID, v))
+}
+
+// CreditPackIDHasSuffix applies the HasSuffix predicate on the "credit_pack_id" field.
+func CreditPackIDHasSuffix(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldHasSuffix(FieldCreditPackID, v))
+}
+
+// CreditPackIDIsNil applies the IsNil predicate on the "credit_pack_id" field.
+func CreditPackIDIsNil() predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldIsNull(FieldCreditPackID))
+}
+
+// CreditPackIDNotNil applies the NotNil predicate on the "credit_pack_id" field.
+func CreditPackIDNotNil() predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldNotNull(FieldCreditPackID))
+}
+
+// CreditPackIDEqualFold applies the EqualFold predicate on the "credit_pack_id" field.
+func CreditPackIDEqualFold(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldEqualFold(FieldCreditPackID, v))
+}
+
+// CreditPackIDContainsFold applies the ContainsFold predicate on the "credit_pack_id" field.
+func CreditPackIDContainsFold(v string) predicate.TopupOrder {
+	return predicate.TopupOrder(sql.FieldContainsFold(FieldCreditPackID, v))
 }
 
 // CreditsEQ applies the EQ predicate on the "credits" field.
@@ -728,6 +818,37 @@ func HasBillingEventsWith(preds ...predicate.BillingEvent) predicate.TopupOrder 
 		step := newBillingEventsStep()
 		preds := []predicate.BillingEvent{scope.NeighborsWhere("BillingEvent", preds)}
 		if same := scope.SameTenant(s, "TopupOrder", "BillingEvent"); same != nil {
+			preds = append(preds, same)
+		}
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasCreditPack applies the HasEdge predicate on the "credit_pack" edge.
+func HasCreditPack() predicate.TopupOrder {
+	return predicate.TopupOrder(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, CreditPackTable, CreditPackColumn),
+		)
+		if same := scope.SameTenant(s, "TopupOrder", "CreditPack"); same != nil && step.ToEdgeOwner() {
+			sqlgraph.HasNeighborsWith(s, step, same)
+			return
+		}
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasCreditPackWith applies the HasEdge predicate on the "credit_pack" edge with a given conditions (other predicates).
+func HasCreditPackWith(preds ...predicate.CreditPack) predicate.TopupOrder {
+	return predicate.TopupOrder(func(s *sql.Selector) {
+		step := newCreditPackStep()
+		preds := []predicate.CreditPack{scope.NeighborsWhere("CreditPack", preds)}
+		if same := scope.SameTenant(s, "TopupOrder", "CreditPack"); same != nil {
 			preds = append(preds, same)
 		}
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {

@@ -68,12 +68,26 @@ func (e *Env) Plan(t testing.TB, code string, credits int64) string {
 	return p.ID
 }
 
-// Fingerprint digests every row of the credit and billing tables, to
+// Pack creates a credit pack of the platform's catalog (credits for price
+// US cents) and returns its id.
+func (e *Env) Pack(t testing.TB, code string, credits, price int64) string {
+	t.Helper()
+	p, err := e.Client.CreditPack.Create().SetTenantID(privacy.PlatformTenantID).SetRefID("pack-" + code).
+		SetCode(code).SetName(code).SetCredits(credits).SetPriceAmount(price).SetPriceCurrency("USD").
+		Save(privacy.WithSystem(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+// Fingerprint digests every row of the credit and billing tables and the
+// catalogs, to
 // assert that a refused call wrote nothing.
 func (e *Env) Fingerprint(t testing.TB) string {
 	t.Helper()
-	return testdb.Fingerprint(t, e.DB, "tenants", "credit_balances", "credit_ledger_entries", "llm_call_logs",
-		"topup_orders", "billing_events")
+	return testdb.Fingerprint(t, e.DB, "tenants", "plans", "credit_packs", "credit_balances", "credit_ledger_entries",
+		"llm_call_logs", "topup_orders", "billing_events")
 }
 
 // MustReconcile fails the test when the tenant of ctx has any drift.

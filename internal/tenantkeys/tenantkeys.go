@@ -14,16 +14,16 @@ import (
 const Column = "tenant_id"
 
 // Platform lists the tables whose tenant_id does not name an owning tenant:
-// the plan catalog (rows of the platform) and tenants (tenant_id is the row's
-// own id). They keep primary key (id), so tenant-owned rows can reference
-// them by id alone.
-var Platform = []string{"plans", "tenants"}
+// the plan and credit pack catalogs (rows of the platform) and tenants
+// (tenant_id is the row's own id). They keep primary key (id), so
+// tenant-owned rows can reference them by id alone.
+var Platform = []string{"plans", "credit_packs", "tenants"}
 
 // Reference lists the tables Citus copies to every node instead of
 // distributing them (docs/SCALE.md): the small platform-wide tables, and the
 // payment tables whose provider keys must stay unique across tenants
 // (webhook deduplication, exactly once platform-wide).
-var Reference = []string{"plans", "tenants", "topup_orders", "billing_events"}
+var Reference = []string{"plans", "credit_packs", "tenants", "topup_orders", "billing_events"}
 
 // Unenforced lists the references (table.column) that the database does
 // not enforce with a foreign key, though Ent declares them as edges (the

@@ -327,19 +327,36 @@ func DB(t testing.TB) *sql.DB {
 // pool when the test ends.
 func Open(t testing.TB, rawURL string) *sql.DB {
 	t.Helper()
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin = rawURL, 1
-	if os.Getenv("TEST_PGBOUNCER_URL") != "" {
-		// Every handle in a pooler run uses the pooler's query mode: some
-		// reach PgBouncer through a test's own proxy.
-		cfg.Pooler = db.PoolerPgBouncer
-	}
-	sqlDB, err := db.OpenDB(context.Background(), cfg)
+	sqlDB, err := db.OpenDB(context.Background(), Config(rawURL))
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	t.Cleanup(func() { sqlDB.Close() })
 	return sqlDB
+}
+
+// Config is the configuration of the tests' handles on rawURL: a minimal
+// pool, and the pooler's query mode in a pooler run (every handle uses it:
+// some reach PgBouncer through a test's own proxy).
+func Config(rawURL string) db.Config {
+	cfg := db.DefaultConfig()
+	cfg.URL, cfg.PoolMin = rawURL, 1
+	if os.Getenv("TEST_PGBOUNCER_URL") != "" {
+		cfg.Pooler = db.PoolerPgBouncer
+	}
+	return cfg
+}
+
+// Handle opens a *db.DB (Ent client and pool) on rawURL, closed when the
+// test ends.
+func Handle(t testing.TB, rawURL string) *db.DB {
+	t.Helper()
+	h, err := db.Open(context.Background(), Config(rawURL))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
 }
 
 // Client returns an Ent client on a new migrated database (db.NewClient,

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/internal/testdb"
+)
+
+// TestTenantStatusCommands: suspend, close and activate move the tenant's
+// status and say so; the same status again changes nothing; an unknown or
+// deleted tenant and a bad id fail with exit 1 and write nothing; a
+// missing id is a usage error.
+func TestTenantStatusCommands(t *testing.T) {
+	url := testdb.URL(t)
+	sqlDB := testdb.Open(t, url)
+	id, deleted := cuid.New(), cuid.New()
+	testdb.Tenants(t, sqlDB, id, deleted)
+	if _, err := sqlDB.Exec(`UPDATE tenants SET deleted_at = now() WHERE id = $1`, deleted); err != nil {
+		t.Fatal(err)
+	}
+	status := func() (s, updated string) {
+		t.Helper()
+		if err := sqlDB.QueryRow(`SELECT status, updated_at::text FROM tenants WHERE id = $1`, id).Scan(&s, &updated); err != nil {
+			t.Fatal(err)
+		}
+		return s, updated
+	}
+	for _, step := range []struct{ verb, want, says string }{
+		{"suspend", "suspended", "active -> suspended"},
+		{"suspend", "suspended", "already suspended"},
+		{"close", "closed", "suspended -> closed"},
+		{"activate", "active", "closed -> active"},
+	} {
+		_, before := status()
+		r := dbctl(t, "tenant", step.verb, id, "--url", url)
+		r.want(t, 0, step.verb)
+		got, after := status()
+		if got != step.want || !strings.Contains(r.stdout, step.says) || !strings.Contains(r.stdout, id) {
+			t.Fatalf("tenant %s: status %s, output %q", step.verb, got, r.stdout)
+		}
+		if strings.Contains(step.says, "already") && after != before {
+			t.Fatalf("tenant %s again: the row was rewritten", step.verb)
+		}
+	}
+	before := testdb.Fingerprint(t, sqlDB, "tenants")
+	for _, bad := range []string{cuid.New(), deleted, "bad\xffid"} {
+		r := dbctl(t, "tenant", "suspend", bad, "--url", url)
+		r.want(t, 1, bad)
+		if r.stderr == "" {
+			t.Fatalf("tenant suspend %q: no error printed", bad)
+		}
+	}
+	if testdb.Fingerprint(t, sqlDB, "tenants") != before {
+		t.Fatal("a refused tenant command wrote something")
+	}
+	dbctl(t, "tenant", "suspend", "--url", url).want(t, 2)
+}
