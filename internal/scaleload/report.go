@@ -53,7 +53,7 @@ func Compare(w io.Writer, title string, before, after *Report) {
 		fmt.Fprintf(w, "Loaded: before %s; after %s.\n\n", rate(before.Loaded), rate(after.Loaded))
 	}
 
-	fmt.Fprintln(w, "| statement, 7th execution of one prepared statement | before: buffers / exec ms / plan ms | after: buffers / exec ms / plan ms | before: plan | after: plan |")
+	fmt.Fprintln(w, "| statement, 7th execution on one connection (before: a prepared statement; after: as the layer sends it) | before: buffers / exec ms / plan ms | after: buffers / exec ms / plan ms | before: plan | after: plan |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	stat := func(s Stat) string { return fmt.Sprintf("%d / %.2f / %.3f", s.Buffers, s.ExecMs, s.PlanMs) }
 	plan := func(s Stat) string {
