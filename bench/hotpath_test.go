@@ -2,17 +2,22 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/internal/paired"
+	"github.com/leadmetrics/db/internal/plans"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -141,6 +146,60 @@ func BenchmarkHotPath(b *testing.B) {
 			if c.workers > 1 {
 				b.ReportMetric(1/rs[0].Ratio(rs[1], false), "layer/pgx-throughput")
 			}
+		})
+	}
+}
+
+// overSQL is an Ent client over database/sql whose statements get the
+// plan class's mode as the layer's do (only the driver differs).
+func overSQL(db *sql.DB) *ent.Client {
+	mode := plans.Mode{Pgx: true}
+	return ent.NewClient(ent.Driver(entsql.NewDriver(dialect.Postgres, entsql.Conn{ExecQuerier: plans.Classed{ExecQuerier: db, Mode: mode}})))
+}
+
+// BenchmarkEntDriver: the same Ent get and list 50 (tenant viewer, the
+// layer's hooks and policies) through three drivers on the same pgx pool,
+// in interleaved rounds: the layer's (straight on pgxpool), Ent's own over
+// database/sql keeping no idle connection (the layer's driver before: a
+// connection wrapper per statement), and over database/sql keeping two
+// idle. Backs the driver choice in BENCHMARKS.md ("Hot path") with client
+// CPU and allocations per operation.
+func BenchmarkEntDriver(b *testing.B) {
+	x := setupHot(b)
+	none := stdlib.OpenDBFromPool(x.h.Pool())
+	none.SetMaxIdleConns(0)
+	idle := stdlib.OpenDBFromPool(x.h.Pool())
+	idle.SetMaxIdleConns(2)
+	b.Cleanup(func() { none.Close(); idle.Close() })
+	clients := []struct {
+		name string
+		c    *ent.Client
+	}{
+		{"pgxpool", x.h.Client},
+		{"sql-noidle", overSQL(none)},
+		{"sql-idle2", overSQL(idle)},
+	}
+	ctxs := make([]context.Context, len(x.tenants))
+	for i, t := range x.tenants {
+		ctxs[i] = privacy.WithTenant(context.Background(), t)
+	}
+	for _, op := range []string{"get", "list50"} {
+		b.Run(op, func(b *testing.B) {
+			var vs []paired.Variant
+			for _, c := range clients {
+				vs = append(vs, paired.Variant{Name: c.name, Op: func(_, i int) error {
+					t := (i * 7919) % len(x.tenants)
+					if op == "get" {
+						ids := x.ids[x.tenants[t]]
+						_, err := c.c.Activity.Get(ctxs[t], ids[(i*104729)%len(ids)])
+						return err
+					}
+					list, err := c.c.Activity.Query().Where(activity.StatusEQ(activity.StatusPending)).
+						Order(ent.Asc(activity.FieldScheduledAt)).Limit(50).All(ctxs[t])
+					return want(len(list), 50, err)
+				}})
+			}
+			paired.Report(b, paired.Run(b, 1, 10, vs), 0)
 		})
 	}
 }
