@@ -66,16 +66,43 @@ func (e CreditPackEdges) TopupOrdersOrErr() ([]*TopupOrder, error) {
 // scanValues returns the types for scanning values from sql.Rows.
 func (*CreditPack) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
+	buf := new(struct {
+		v0 [1]sql.NullBool
+		v1 [2]sql.NullInt64
+		v2 [6]sql.NullString
+		v3 [3]sql.NullTime
+	})
+	var n [4]int
 	for i := range columns {
 		switch columns[i] {
 		case creditpack.FieldActive:
-			values[i] = new(sql.NullBool)
+			if n[0] < len(buf.v0) {
+				values[i] = &buf.v0[n[0]]
+				n[0]++
+			} else {
+				values[i] = new(sql.NullBool)
+			}
 		case creditpack.FieldPriceAmount, creditpack.FieldCredits:
-			values[i] = new(sql.NullInt64)
+			if n[1] < len(buf.v1) {
+				values[i] = &buf.v1[n[1]]
+				n[1]++
+			} else {
+				values[i] = new(sql.NullInt64)
+			}
 		case creditpack.FieldID, creditpack.FieldRefID, creditpack.FieldTenantID, creditpack.FieldPriceCurrency, creditpack.FieldCode, creditpack.FieldName:
-			values[i] = new(sql.NullString)
+			if n[2] < len(buf.v2) {
+				values[i] = &buf.v2[n[2]]
+				n[2]++
+			} else {
+				values[i] = new(sql.NullString)
+			}
 		case creditpack.FieldCreatedAt, creditpack.FieldUpdatedAt, creditpack.FieldDeletedAt:
-			values[i] = new(sql.NullTime)
+			if n[3] < len(buf.v3) {
+				values[i] = &buf.v3[n[3]]
+				n[3]++
+			} else {
+				values[i] = new(sql.NullTime)
+			}
 		default:
 			values[i] = new(sql.UnknownType)
 		}

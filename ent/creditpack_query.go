@@ -393,8 +393,16 @@ func (_q *CreditPackQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*C
 			_q.withTopupOrders != nil,
 		}
 	)
+	var reuse []any
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*CreditPack).scanValues(nil, columns)
+		if reuse != nil {
+			return reuse, nil
+		}
+		values, err := (*CreditPack).scanValues(nil, columns)
+		if err == nil && scope.Reusable(values) {
+			reuse = values
+		}
+		return values, err
 	}
 	_spec.Assign = func(columns []string, values []any) error {
 		node := &CreditPack{config: _q.config}
@@ -413,7 +421,8 @@ func (_q *CreditPackQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*C
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
-	if err := sqlgraph.QueryNodes(ctx, _q.driver, _spec); err != nil {
+	if err := scope.QueryNodes(ctx, _q.driver, _spec, _q.sealedFor(ctx), creditpack.Columns,
+		len(hooks) == 0 && len(_q.modifiers) == 0); err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {
