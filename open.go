@@ -15,6 +15,7 @@ import (
 	_ "github.com/lib/pq" // registers the "postgres" driver
 
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
 )
 
@@ -67,7 +68,7 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 }
 
 func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
-	dsn, err := cfg.validDSN()
+	dsn, err := dbconfig.ValidDSN(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,9 +77,9 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 	case DriverPgx:
 		pcfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{Variable: "DATABASE_URL", Reason: redactErr(err, cfg.URL)}
 		}
-		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
+		pcfg.ConnConfig.ConnectTimeout = dbconfig.ConnectTimeout(cfg)
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
 		// After a failover (docs/OPERATIONS.md): pgx closes a connection
@@ -86,7 +87,7 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		// a second before lending it, and this sweep drops dead idle ones
 		// and refills MinConns on the new primary.
 		pcfg.HealthCheckPeriod = healthCheckPeriod
-		cfg.instrument(pcfg)
+		instrument(cfg, pcfg)
 		if cfg.Pooler != "" {
 			pcfg.ConnConfig.DefaultQueryExecMode = poolerExecMode
 		}
@@ -94,7 +95,7 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
-			return nil, nil, cfg.connectError(ctx, err)
+			return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 		}
 		// pgxpool is the only pool: database/sql keeps no connections of
 		// its own (each would pin a pgxpool connection) and sets no limit
@@ -104,24 +105,24 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		sqlDB.SetMaxIdleConns(0)
 		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
 			go sqlDB.Close() // waits for attempts still hanging on a silent server
-			return nil, nil, cfg.connectError(ctx, err)
+			return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 		}
-		if err := cfg.recordPoolStats(pool); err != nil {
+		if err := recordPoolStats(cfg, pool); err != nil {
 			sqlDB.Close()
 			return nil, nil, fmt.Errorf("db: pool metrics: %w", err)
 		}
 		return sqlDB, pool, nil
 	case DriverPQ:
 		if sqlDB, err = sql.Open(DriverPQ, dsn); err != nil {
-			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{Variable: "DATABASE_URL", Reason: redactErr(err, cfg.URL)}
 		}
 	}
 	sqlDB.SetMaxOpenConns(cfg.PoolMax)
 	sqlDB.SetMaxIdleConns(cfg.PoolMax)
 	sqlDB.SetConnMaxIdleTime(0)
-	if err := warm(ctx, sqlDB, cfg.PoolMin, cfg.effectiveConnectTimeout()); err != nil {
+	if err := warm(ctx, sqlDB, cfg.PoolMin, dbconfig.ConnectTimeout(cfg)); err != nil {
 		sqlDB.Close()
-		return nil, nil, cfg.connectError(ctx, err)
+		return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 	}
 	return sqlDB, nil, nil
 }

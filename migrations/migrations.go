@@ -504,3 +504,34 @@ func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, err
 	}
 	return out, nil
 }
+
+// Pending lists the files Apply with opts would run now on db, in order,
+// without taking the lock or writing anything (a dry run): the files not
+// applied yet, a failed one included, limited by ToVersion and Amount.
+func Pending(ctx context.Context, db *sql.DB, opts Options) ([]migrate.File, error) {
+	dir, err := opts.dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(dir); err != nil {
+		return nil, err
+	}
+	if err := opts.checkToVersion(dir); err != nil {
+		return nil, err
+	}
+	st, err := Status(ctx, db, dir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	var pending []migrate.File
+	for i, s := range st {
+		if s.State != "applied" && s.State != "baseline" && (opts.BaselineVersion == "" || s.Version > opts.BaselineVersion) {
+			pending = append(pending, files[i])
+		}
+	}
+	return opts.limit(pending), nil
+}

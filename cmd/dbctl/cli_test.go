@@ -17,12 +17,10 @@ import (
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
-	entsql "entgo.io/ent/dialect/sql"
 
-	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/migrations"
-	"github.com/leadmetrics/db/privacy"
 )
 
 // dbctlBin is the dbctl binary built once for the CLI tests.
@@ -83,12 +81,12 @@ func (r result) want(t *testing.T, code int, args ...string) {
 // TestHelpOnEveryCommand: -h and --help print the command's own help to
 // stdout and exit 0, for every command and group.
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, c := range commands {
+	for _, c := range program.Commands {
 		for _, h := range []string{"-h", "--help"} {
-			args := append(strings.Fields(c.path), h)
+			args := append(strings.Fields(c.Path), h)
 			r := dbctl(t, args...)
 			r.want(t, 0, args...)
-			if !strings.HasPrefix(r.stdout, "Usage: dbctl "+c.path) || r.stderr != "" {
+			if !strings.HasPrefix(r.stdout, "Usage: dbctl "+c.Path) || r.stderr != "" {
 				t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
 			}
 		}
@@ -112,7 +110,6 @@ func TestStrayArguments(t *testing.T) {
 	for _, args := range [][]string{
 		{"migrate", "status", "x", "--url", unreachable},
 		{"migrate", "validate", "extra"},
-		{"demo", "now", "--url", unreachable},
 		{"migrate", "diff", "a", "b"},
 		{"nope"},
 		{"migrate"},
@@ -124,6 +121,9 @@ func TestStrayArguments(t *testing.T) {
 		if !strings.Contains(r.stderr, "Usage") || r.stdout != "" {
 			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
 		}
+	}
+	if r := dbctl(t, "demo"); r.code != 2 || !strings.Contains(r.stderr, "go run ./cmd/datactl demo") {
+		t.Errorf("dbctl demo: exit %d, stderr %s", r.code, r.stderr)
 	}
 	if r := dbctl(t, "migrate", "status", "x", "--url", unreachable); !strings.Contains(r.stderr, `unexpected argument "x"`) {
 		t.Errorf("stderr does not name the argument:\n%s", r.stderr)
@@ -195,43 +195,6 @@ WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND que
 	if tables := testdb.Tables(t, sqlDB); len(tables) != 0 {
 		t.Fatalf("interrupted apply left tables %v", tables)
 	}
-}
-
-// TestDemoRefusesForeignTenants: a database with a tenant the demo did not
-// write is left alone unless --force.
-func TestDemoRefusesForeignTenants(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
-	sys := privacy.WithSystem(context.Background())
-	// A real tenant, and one that takes a demo slug but not the demo's ref.
-	for _, slug := range []string{"real-customer", "acme-bakery"} {
-		if _, err := client.Tenant.Create().SetID("t-" + slug).SetTenantID("t-" + slug).SetRefID("crm-" + slug).
-			SetName(slug).SetSlug(slug).Save(sys); err != nil {
-			t.Fatal(err)
-		}
-	}
-	before := snapshot(t, sqlDB)
-	r := dbctl(t, "demo", "--url", url)
-	r.want(t, 1, "demo")
-	if !strings.Contains(r.stderr, "tenants the demo did not create (acme-bakery, real-customer)") || !strings.Contains(r.stderr, "--force") {
-		t.Fatalf("stderr:\n%s", r.stderr)
-	}
-	after := snapshot(t, sqlDB)
-	for table, sum := range before {
-		if after[table] != sum {
-			t.Errorf("refused demo changed %s", table)
-		}
-	}
-	if _, err := sqlDB.Exec(`DELETE FROM tenants`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Tenant.Create().SetID("t-real").SetTenantID("t-real").SetRefID("crm-real").
-		SetName("Real").SetSlug("real-customer").Save(sys); err != nil {
-		t.Fatal(err)
-	}
-	r = dbctl(t, "demo", "--url", url, "--force")
-	r.want(t, 0, "demo", "--force")
 }
 
 // holdMigrationLock takes the appliers' advisory lock on its own
@@ -378,7 +341,7 @@ func TestMissingDirectory(t *testing.T) {
 	}
 	r := dbctlIn(t, t.TempDir(), "migrate", "check", "--dir", copyMigrations(t))
 	r.want(t, 1)
-	if !strings.Contains(r.stderr, "ent schema package not found") || !strings.Contains(r.stderr, "--schema") {
+	if !strings.Contains(r.stderr, "schema.sql not found") || !strings.Contains(r.stderr, "--src") {
 		t.Errorf("check outside the repository: %s", r.stderr)
 	}
 }
@@ -533,39 +496,102 @@ func editedSchema(t *testing.T, edit func(string) string) string {
 	return "./" + filepath.ToSlash(filepath.Join("cmd", "dbctl", dir))
 }
 
-// TestDiffLoadsSchemaFromSource: with a field dropped from the schema
-// source (the compiled client, and this binary, still have it), diff
-// writes the DROP COLUMN and prints its path, and check reports the drift.
-func TestDiffLoadsSchemaFromSource(t *testing.T) {
-	schemaPath := editedSchema(t, func(s string) string {
+// dropObjective removes the objective field from campaign.go.
+func dropObjective(t *testing.T) func(string) string {
+	return func(s string) string {
 		const line = "\t\tfield.Text(\"objective\").Optional(),\n"
 		if !strings.Contains(s, line) {
 			t.Fatalf("campaign.go has no %q", line)
 		}
 		return strings.Replace(s, line, "", 1)
-	})
+	}
+}
+
+// schemaFileWith writes a schema.sql for the schema package at schemaPath
+// (its hash) whose body is the committed one with old replaced by new.
+func schemaFileWith(t *testing.T, schemaPath, old, new string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "schema.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := strings.Cut(string(b), "\n\n")
+	if !strings.Contains(body, old) {
+		t.Fatalf("schema.sql has no %q", old)
+	}
+	hash, err := dev.SchemaHash(filepath.Join(repoRoot, schemaPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "schema.sql")
+	if err := os.WriteFile(path, dev.SchemaFile(hash, []byte(strings.Replace(body, old, new, 1))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestDiffRefusesStaleSchemaFile: with ent/schema edited and schema.sql not
+// regenerated, diff and check refuse to work from it and say what to run
+// (finding 3: the official CLI wrote a migration reverting the edit).
+func TestDiffRefusesStaleSchemaFile(t *testing.T) {
+	schemaPath := editedSchema(t, dropObjective(t))
 	dir := copyMigrations(t)
 	devURL := testdb.EmptyURL(t)
-	dbctl(t, "migrate", "check", "--dir", dir, "--dev-url", devURL).want(t, 0)
-	r := dbctl(t, "migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
+	for _, args := range [][]string{
+		{"migrate", "diff", "drop_objective", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL},
+		{"migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL},
+	} {
+		r := dbctl(t, args...)
+		r.want(t, 1, args...)
+		if !strings.Contains(r.stderr, "schema.sql is older than ent/schema") || !strings.Contains(r.stderr, "go generate ./...") {
+			t.Fatalf("dbctl %q:\n%s", args, r.stderr)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*_drop_objective.sql")); len(files) != 0 {
+		t.Fatalf("a stale schema.sql produced %v", files)
+	}
+}
+
+// TestDiffAsksAboutDrops: a dropped column with an added column of the
+// same type is refused without a terminal, naming both flags; --rename
+// writes a RENAME, --allow-drop a DROP, each under a warning header, and a
+// flag naming nothing dropped is a usage error (finding 2).
+func TestDiffAsksAboutDrops(t *testing.T) {
+	schemaPath := "./ent/schema"
+	src := schemaFileWith(t, schemaPath, `"objective" text NULL`, `"goal" text NULL`)
+	devURL := testdb.EmptyURL(t)
+	common := []string{"--src", src, "--dev-url", devURL}
+
+	dir := copyMigrations(t)
+	r := dbctl(t, append([]string{"migrate", "diff", "objective_to_goal", "--dir", dir}, common...)...)
 	r.want(t, 1)
-	if !strings.Contains(r.stderr, `DROP COLUMN "objective"`) {
-		t.Fatalf("check stderr:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "--rename campaigns.objective=goal or --allow-drop campaigns.objective") {
+		t.Fatalf("no terminal, no flag:\n%s", r.stderr)
 	}
-	r = dbctl(t, "migrate", "diff", "drop_objective", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
+	if files, _ := filepath.Glob(filepath.Join(dir, "*_objective_to_goal.sql")); len(files) != 0 {
+		t.Fatal("a refused diff wrote a file")
+	}
+	r = dbctl(t, append([]string{"migrate", "diff", "objective_to_goal", "--dir", dir, "--rename", "campaigns.objective=goal"}, common...)...)
 	r.want(t, 0)
-	files, _ := filepath.Glob(filepath.Join(dir, "*_drop_objective.sql"))
-	if len(files) != 1 || r.stdout != "wrote "+files[0]+"\nwrote "+filepath.Join(dir, "atlas.sum")+"\n" {
-		t.Fatalf("diff printed %q, files %v", r.stdout, files)
+	files, _ := filepath.Glob(filepath.Join(dir, "*_objective_to_goal.sql"))
+	body, _ := os.ReadFile(files[0])
+	if !strings.HasPrefix(string(body), "-- Warnings") || !strings.Contains(string(body), `RENAME COLUMN "objective" TO "goal"`) ||
+		!strings.Contains(r.stdout, "warning: it renames column") {
+		t.Fatalf("rename: stdout %s\n%s", r.stdout, body)
 	}
-	body, err := os.ReadFile(files[0])
-	if err != nil || !strings.Contains(string(body), `ALTER TABLE "campaigns" DROP COLUMN "objective"`) {
-		t.Fatalf("%s: %v\n%s", files[0], err, body)
+	dbctl(t, "migrate", "validate", "--dir", dir).want(t, 0)
+
+	dir = copyMigrations(t)
+	r = dbctl(t, append([]string{"migrate", "diff", "drop_objective", "--dir", dir, "--allow-drop", "campaigns.objective"}, common...)...)
+	r.want(t, 0)
+	files, _ = filepath.Glob(filepath.Join(dir, "*_drop_objective.sql"))
+	body, _ = os.ReadFile(files[0])
+	if !strings.Contains(string(body), "drops column \"objective\" of table \"campaigns\"") || !strings.Contains(string(body), `DROP COLUMN "objective"`) {
+		t.Fatalf("drop:\n%s", body)
 	}
-	dbctl(t, "migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL).want(t, 0)
-	r = dbctl(t, "migrate", "diff", "again", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
-	if r.want(t, 0); r.stdout != "no changes\n" {
-		t.Fatalf("second diff: %q", r.stdout)
+	r = dbctl(t, append([]string{"migrate", "diff", "x", "--dir", copyMigrations(t), "--allow-drop", "campaigns.objectiv", "--allow-drop", "campaigns.objective"}, common...)...)
+	if r.want(t, 2); !strings.Contains(r.stderr, `"campaigns.objectiv" is neither a dropped column`) {
+		t.Fatalf("a flag naming nothing:\n%s", r.stderr)
 	}
 }
 
@@ -591,9 +617,7 @@ func TestSchemaPush(t *testing.T) {
 	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url); !strings.Contains(r.stdout, "already matches") {
 		t.Fatalf("second push:\n%s", r.stdout)
 	}
-	schemaPath := editedSchema(t, func(s string) string {
-		return strings.Replace(s, "\t\tfield.Text(\"objective\").Optional(),\n", "", 1)
-	})
+	schemaPath := editedSchema(t, dropObjective(t))
 	r = dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url, "--schema", schemaPath)
 	r.want(t, 0)
 	if !strings.Contains(r.stdout, `DROP COLUMN "objective"`) || !strings.Contains(r.stdout, "applied 1 statement(s)") {
