@@ -59,7 +59,15 @@ func Validate(dir migrate.Dir) error {
 	if err := CheckFileNames(dir); err != nil {
 		return err
 	}
-	if err := migrate.Validate(dir); err != nil {
+	err := migrate.Validate(dir)
+	var ce *migrate.ChecksumError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("migrations: %w: %s was %s since atlas.sum was written (atlas.sum line %d); "+
+			"if the change is intended and the file has not landed, run 'dbctl migrate hash'", err, ce.File, ce.Reason, ce.Line)
+	case errors.Is(err, migrate.ErrChecksumNotFound):
+		return fmt.Errorf("migrations: %w: the directory has migration files but no atlas.sum; run 'dbctl migrate hash'", err)
+	case err != nil:
 		return fmt.Errorf("migrations: %w (re-run the diff or 'dbctl migrate hash' only if the edit is intended)", err)
 	}
 	return nil

@@ -15,10 +15,10 @@ import (
 
 // Item is one schema change a statement made.
 type Item struct {
-	Line   int
-	Change string // e.g. "added column"
-	Object string // e.g. "users.nickname"
-	Detail string
+	Line   int    `json:"line"`
+	Change string `json:"change"` // e.g. "added column"
+	Object string `json:"object"` // e.g. "users.nickname"
+	Detail string `json:"detail"`
 }
 
 // Items lists the changes of a linted file, statement by statement (a
