@@ -53,7 +53,9 @@ func DefaultConfig() Config { return dbconfig.Default() }
 func ConfigFromEnv() (Config, error) { return dbconfig.FromEnv() }
 
 // configFrom is ConfigFromEnv reading through lookup (tests).
-func configFrom(lookup func(string) (string, bool)) (Config, error) { return dbconfig.FromLookup(lookup) }
+func configFrom(lookup func(string) (string, bool)) (Config, error) {
+	return dbconfig.FromLookup(lookup)
+}
 
 // RedactURL hides every secret of a connection string for printing: the
 // userinfo password and password=/sslpassword= parameters of a postgres://

@@ -15,8 +15,8 @@ import (
 	_ "github.com/lib/pq" // registers the "postgres" driver
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/dbconfig"
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
+	"github.com/leadmetrics/db/internal/dbconfig"
 )
 
 // DB is one connection pool with both faces: the Ent client (embedded, so

@@ -59,8 +59,10 @@ type recorder struct {
 	logs []string
 }
 
-func (r *recorder) Log(args ...any)                 { r.logs = append(r.logs, fmt.Sprint(args...)) }
-func (r *recorder) Logf(format string, args ...any) { r.logs = append(r.logs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Log(args ...any) { r.logs = append(r.logs, fmt.Sprint(args...)) }
+func (r *recorder) Logf(format string, args ...any) {
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
 
 // TestNeverLogsAPassword: what dbtest (and pgtestdb under it) logs names
 // the database without the role's password.

@@ -99,4 +99,3 @@ func TestDemoRefusesForeignTenants(t *testing.T) {
 	r = datactl(t, "demo", "--url", url, "--force")
 	r.want(t, 0, "demo", "--force")
 }
-
