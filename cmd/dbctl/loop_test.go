@@ -137,6 +137,22 @@ func TestDevLoop(t *testing.T) {
 			t.Fatalf("second run:\n%s", r.stdout)
 		}
 	})
+	t.Run("generate without a server", func(t *testing.T) {
+		repo := repoCopy(t)
+		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"),
+			"\t\tfield.String(\"owner_id\")", "\t\tfield.String(\"utm_medium\").Optional(),\n\t\tfield.String(\"owner_id\")")
+		nowhere := []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/none", "DATABASE_DEV_URL=postgres://postgres@127.0.0.1:1/none", "PGHOST=127.0.0.1", "PGPORT=1"}
+		r := inCopy(t, repo, nowhere, "go", "run", "./internal/cmd/entc")
+		r.want(t, 0)
+		for _, line := range []string{"entc: loading ./ent/schema", "entc: generated ./ent in", "entc: wrote schema.sql (18 tables, no database needed)"} {
+			if !strings.Contains(r.stderr, line) {
+				t.Errorf("go generate's step does not say %q:\n%s", line, r.stderr)
+			}
+		}
+		if b, _ := os.ReadFile(filepath.Join(repo, "schema.sql")); !strings.Contains(string(b), `"utm_medium" character varying NULL`) {
+			t.Fatal("schema.sql lacks the new column")
+		}
+	})
 	t.Run("drop a field other code uses", func(t *testing.T) {
 		repo := repoCopy(t)
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"), "\t\tfield.Text(\"objective\").Optional(),\n", "")
@@ -158,10 +174,8 @@ func TestDevLoop(t *testing.T) {
 		if b, _ := os.ReadFile(files[0]); !strings.HasPrefix(string(b), "-- Warnings") {
 			t.Fatalf("no warning header:\n%s", b)
 		}
-		// The demo still sets the field: datactl no longer builds, dbctl does.
-		if r := inCopy(t, repo, nil, "go", "build", "-o", os.DevNull, "./cmd/datactl"); r.code == 0 || !strings.Contains(r.stderr, "SetObjective") {
-			t.Fatalf("datactl built against a client without objective:\n%s", r.stderr)
-		}
+		// The demo still sets the field (datactl no longer builds until it is
+		// fixed); dbctl, which was built and ran above, still builds.
 		inCopy(t, repo, nil, "go", "build", "-o", os.DevNull, "./cmd/dbctl").want(t, 0)
 		inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "status", "--check").want(t, 0)
 	})
