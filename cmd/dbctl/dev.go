@@ -83,7 +83,11 @@ func runDev(ctx context.Context, f *migrateFlags, name string, out io.Writer) er
 	genDone := make(chan error, 1)
 	go func() { genDone <- entgen.GenerateClient(o, graph) }()
 	err = devDatabaseSteps(ctx, f, p, o, graph, dir, name, decide, out)
-	if gerr := <-genDone; err == nil {
+	gerr := <-genDone
+	if err != nil && gerr == nil {
+		p.say("stopped: ent/ and schema.sql follow the edited schema; no migration was applied")
+	}
+	if err == nil {
 		err = gerr
 	}
 	if err != nil {

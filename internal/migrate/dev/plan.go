@@ -330,7 +330,7 @@ func warningHeader(items []string) []byte {
 	for _, it := range items {
 		fmt.Fprintf(&b, "--   - It %s.\n", it)
 	}
-	b.WriteString("-- Deploy code that no longer uses them first (MIGRATIONS.md, \"Drop a column\").\n" +
+	b.WriteString("-- Deploy code that no longer uses them first (MIGRATIONS.md, \"Drop a field\").\n" +
 		"-- Lint (dbctl and atlas) fails on each drop (DS102, DS103) until the statement\n" +
 		"-- carries '-- atlas:nolint DS103' (DS102 for a table) and a comment saying why.\n\n")
 	return b.Bytes()

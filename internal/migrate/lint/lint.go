@@ -42,6 +42,10 @@ type FileResult struct {
 	// when Ignored): they do not count, but reviewers still see them.
 	// Error says what they would have been.
 	Acknowledged []Finding
+	// Readable are the file's changes with each RENAME statement's drop and
+	// add read as the rename it is (the analyzers' Changes keep the drop and
+	// add, as the community CLI sees them): what a reviewer reads.
+	Readable []*sqlcheck.Change
 }
 
 // Result is the analysis of the new files on top of the base ones.
@@ -137,6 +141,16 @@ func Run(ctx context.Context, devURL string, base, files []migrate.File) (_ *Res
 		fr, err := analyze(ctx, devClient, azs, f)
 		if err != nil {
 			return nil, err
+		}
+		fr.Readable = f.Changes
+		if renames := l.renames[f.Name()]; len(renames) > 0 {
+			fr.Readable = make([]*sqlcheck.Change, len(f.Changes))
+			for i, c := range f.Changes {
+				fr.Readable[i] = c
+				if fixed, ok := renames[c.Stmt.Pos]; ok {
+					fr.Readable[i] = &sqlcheck.Change{Stmt: c.Stmt, Changes: fixed}
+				}
+			}
 		}
 		if renames := l.renames[f.Name()]; len(renames) > 0 && !fr.Ignored {
 			// On top: the renames the community CLI reads as drops, read

@@ -25,7 +25,11 @@ type Item struct {
 // long first file of an empty history is one change at line 1).
 func Items(f *lint.FileResult) []Item {
 	var out []Item
-	for _, c := range f.Changes {
+	changes := f.Readable
+	if changes == nil {
+		changes = f.Changes
+	}
+	for _, c := range changes {
 		line := lint.Line(f.Bytes(), c.Stmt.Pos)
 		for _, it := range describe(c.Changes) {
 			it.Line = line
