@@ -23,7 +23,6 @@ package dbtest
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -48,12 +47,7 @@ type DB struct {
 func New(t testing.TB) *DB {
 	t.Helper()
 	url := testdb.URL(t)
-	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = url, 1, 10
-	if os.Getenv("TEST_PGBOUNCER_URL") != "" {
-		cfg.Pooler = db.PoolerPgBouncer
-	}
-	h, err := db.Open(context.Background(), cfg)
+	h, err := db.Open(context.Background(), testdb.Config(url))
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}

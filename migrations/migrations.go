@@ -170,14 +170,8 @@ func isLockNotAvailable(err error) bool {
 // the later ones find nothing pending. It holds one connection throughout,
 // the one that owns the session-level lock, so a pool of one suffices.
 func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error) {
-	dir, err := opts.dir()
+	dir, err := opts.validDir()
 	if err != nil {
-		return nil, err
-	}
-	if err := Validate(dir); err != nil {
-		return nil, err
-	}
-	if err := opts.checkToVersion(dir); err != nil {
 		return nil, err
 	}
 	conn, err := db.Conn(ctx)
@@ -405,6 +399,19 @@ func (o Options) dir() (migrate.Dir, error) {
 	return Embedded()
 }
 
+// validDir is the directory, checked against its atlas.sum, with
+// ToVersion naming one of its files.
+func (o Options) validDir() (migrate.Dir, error) {
+	dir, err := o.dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(dir); err != nil {
+		return nil, err
+	}
+	return dir, o.checkToVersion(dir)
+}
+
 // checkToVersion refuses a ToVersion that names no file of dir.
 func (o Options) checkToVersion(dir migrate.Dir) error {
 	if o.ToVersion == "" {
@@ -517,14 +524,8 @@ func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, err
 // without taking the lock or writing anything (a dry run): the files not
 // applied yet, a failed one included, limited by ToVersion and Amount.
 func Pending(ctx context.Context, db *sql.DB, opts Options) ([]migrate.File, error) {
-	dir, err := opts.dir()
+	dir, err := opts.validDir()
 	if err != nil {
-		return nil, err
-	}
-	if err := Validate(dir); err != nil {
-		return nil, err
-	}
-	if err := opts.checkToVersion(dir); err != nil {
 		return nil, err
 	}
 	st, err := Status(ctx, db, dir)

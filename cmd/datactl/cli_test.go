@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -21,46 +19,21 @@ import (
 var datactlBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "datactl-test-")
+	bin, cleanup, err := clitest.Build("datactl")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	datactlBin = filepath.Join(dir, "datactl")
-	if out, err := exec.Command("go", "build", "-o", datactlBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build datactl: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	datactlBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
 // datactl runs the binary at the repository root with args.
-func datactl(t *testing.T, args ...string) result {
+func datactl(t *testing.T, args ...string) clitest.Result {
 	t.Helper()
-	cmd := exec.Command(datactlBin, args...)
-	cmd.Dir = "../.."
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := cmd.ProcessState.ExitCode()
-	if err != nil && code < 0 {
-		t.Fatalf("datactl %q: %v", args, err)
-	}
-	return result{stdout.String(), stderr.String(), code}
-}
-
-func (r result) want(t *testing.T, code int, args ...string) {
-	t.Helper()
-	if r.code != code {
-		t.Fatalf("datactl %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, r.code, code, r.stdout, r.stderr)
-	}
+	return clitest.Run(t, "../..", nil, datactlBin, args...)
 }
 
 // TestDemoRefusesForeignTenants: a database with a tenant the demo did not
@@ -79,9 +52,9 @@ func TestDemoRefusesForeignTenants(t *testing.T) {
 	}
 	before := snapshot(t, sqlDB)
 	r := datactl(t, "demo", "--url", url)
-	r.want(t, 1, "demo")
-	if !strings.Contains(r.stderr, "tenants the demo did not create (acme-bakery, real-customer)") || !strings.Contains(r.stderr, "--force") {
-		t.Fatalf("stderr:\n%s", r.stderr)
+	r.Want(t, 1, "demo")
+	if !strings.Contains(r.Stderr, "tenants the demo did not create (acme-bakery, real-customer)") || !strings.Contains(r.Stderr, "--force") {
+		t.Fatalf("stderr:\n%s", r.Stderr)
 	}
 	after := snapshot(t, sqlDB)
 	for table, sum := range before {
@@ -97,5 +70,5 @@ func TestDemoRefusesForeignTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = datactl(t, "demo", "--url", url, "--force")
-	r.want(t, 0, "demo", "--force")
+	r.Want(t, 0, "demo", "--force")
 }

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/testdb"
 )
@@ -34,16 +34,7 @@ func atlasBin(t *testing.T) string {
 // runAtlas runs the official CLI in dir with atlas.hcl's environment.
 func runAtlas(t *testing.T, dir, devURL string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(atlasBin(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+devURL, "DATABASE_DEV_URL="+devURL)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil && cmd.ProcessState == nil {
-		t.Fatalf("atlas %q: %v", args, err)
-	}
-	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	return clitest.Run(t, dir, []string{"DATABASE_URL=" + devURL, "DATABASE_DEV_URL=" + devURL}, atlasBin(t), args...)
 }
 
 // atlasWorkspace is a directory with the repository's atlas.hcl, a copy of
@@ -118,13 +109,13 @@ func TestAtlasDiffParity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			wsA, wsD := atlasWorkspace(t, tc.old, tc.new), atlasWorkspace(t, tc.old, tc.new)
 			r := runAtlas(t, wsA, testdb.EmptyURL(t), "migrate", "diff", tc.name, "--env", "local")
-			r.want(t, 0)
+			r.Want(t, 0)
 			schemaDir, _ := filepath.Abs(filepath.Join(repoRoot, "ent/schema"))
 			args := []string{"migrate", "diff", tc.name, "--schema", schemaDir, "--dev-url", testdb.EmptyURL(t)}
 			if tc.allowDrop != "" {
 				args = append(args, "--allow-drop", tc.allowDrop)
 			}
-			dbctlIn(t, wsD, args...).want(t, 0)
+			dbctlIn(t, wsD, args...).Want(t, 0)
 			atlasPath, atlasBody := newFile(t, wsA)
 			dbctlPath, dbctlBody := newFile(t, wsD)
 			if tc.allowDrop != "" {
@@ -142,7 +133,7 @@ func TestAtlasDiffParity(t *testing.T) {
 			}
 			// Same name (the versions are clocks), then the same atlas.sum.
 			os.Rename(atlasPath, filepath.Join(wsA, "migrations", filepath.Base(dbctlPath)))
-			runAtlas(t, wsA, testdb.EmptyURL(t), "migrate", "hash", "--env", "local").want(t, 0)
+			runAtlas(t, wsA, testdb.EmptyURL(t), "migrate", "hash", "--env", "local").Want(t, 0)
 			sumA, _ := os.ReadFile(filepath.Join(wsA, "migrations", "atlas.sum"))
 			sumD, _ := os.ReadFile(filepath.Join(wsD, "migrations", "atlas.sum"))
 			if !bytes.Equal(sumA, sumD) {
@@ -179,7 +170,7 @@ func TestAtlasLintParity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ws := atlasWorkspace(t, "", "", fixture[:i+1]...)
 			devURL := testdb.EmptyURL(t)
-			runAtlas(t, ws, devURL, "migrate", "hash", "--env", "local").want(t, 0)
+			runAtlas(t, ws, devURL, "migrate", "hash", "--env", "local").Want(t, 0)
 			ra := runAtlas(t, ws, devURL, "migrate", "lint", "--env", "local", "--latest", "1", "--format", "{{ json .Files }}")
 			body, _ := os.ReadFile(fixture[i])
 			var files []struct {
@@ -190,9 +181,9 @@ func TestAtlasLintParity(t *testing.T) {
 					}
 				}
 			}
-			if strings.TrimSpace(ra.stdout) != "null" && strings.TrimSpace(ra.stdout) != "" {
-				if err := json.Unmarshal([]byte(ra.stdout), &files); err != nil {
-					t.Fatalf("atlas lint output: %v\n%s\n%s", err, ra.stdout, ra.stderr)
+			if strings.TrimSpace(ra.Stdout) != "null" && strings.TrimSpace(ra.Stdout) != "" {
+				if err := json.Unmarshal([]byte(ra.Stdout), &files); err != nil {
+					t.Fatalf("atlas lint output: %v\n%s\n%s", err, ra.Stdout, ra.Stderr)
 				}
 			}
 			var atlasCodes []string
@@ -212,8 +203,8 @@ func TestAtlasLintParity(t *testing.T) {
 					}
 				}
 			}
-			if err := json.Unmarshal([]byte(rd.stdout), &doc); err != nil {
-				t.Fatalf("dbctl lint output: %v\n%s\n%s", err, rd.stdout, rd.stderr)
+			if err := json.Unmarshal([]byte(rd.Stdout), &doc); err != nil {
+				t.Fatalf("dbctl lint output: %v\n%s\n%s", err, rd.Stdout, rd.Stderr)
 			}
 			var ours []string
 			ownError := false
@@ -235,8 +226,8 @@ func TestAtlasLintParity(t *testing.T) {
 			if !slices.Equal(ours, atlasCodes) {
 				t.Errorf("Atlas codes: dbctl %v, official CLI %v", ours, atlasCodes)
 			}
-			if rd.code != ra.code && !(ownError && rd.code == 1) {
-				t.Errorf("exit: dbctl %d, official CLI %d\natlas: %s%s\ndbctl: %s", rd.code, ra.code, ra.stdout, ra.stderr, rd.stderr)
+			if rd.Code != ra.Code && !(ownError && rd.Code == 1) {
+				t.Errorf("exit: dbctl %d, official CLI %d\natlas: %s%s\ndbctl: %s", rd.Code, ra.Code, ra.Stdout, ra.Stderr, rd.Stderr)
 			}
 		})
 	}

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/testdb"
 )
@@ -67,16 +67,7 @@ func repoCopy(t *testing.T) string {
 // inCopy runs a command in the copy with -trimpath builds and env.
 func inCopy(t *testing.T, dir string, env []string, name string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"GOFLAGS=-trimpath"}, env...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil && cmd.ProcessState == nil {
-		t.Fatalf("%s %q: %v", name, args, err)
-	}
-	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	return clitest.Run(t, dir, append([]string{"GOFLAGS=-trimpath"}, env...), name, args...)
 }
 
 // editFile replaces old by new in a file of the copy.
@@ -105,15 +96,15 @@ func TestDevLoop(t *testing.T) {
 		url := testdb.URL(t) // migrated: the loop applies the new file only
 		env := []string{"DATABASE_URL=" + url, "DATABASE_DEV_URL=" + testdb.EmptyURL(t)}
 		r := inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "dev", "add_utm_source")
-		r.want(t, 0)
+		r.Want(t, 0)
 		for _, step := range []string{"loading ./ent/schema", "go generate ./privacy", "generated ./ent in", "wrote schema.sql",
 			"_add_utm_source.sql", "no diagnostics found", "added column campaigns.utm_source character varying(100) NULL",
 			"applying to ", "(1 applied now)", "done: "} {
-			if !strings.Contains(r.stdout, step) {
-				t.Errorf("no %q in the progress:\n%s", step, r.stdout)
+			if !strings.Contains(r.Stdout, step) {
+				t.Errorf("no %q in the progress:\n%s", step, r.Stdout)
 			}
 		}
-		assertProgressLines(t, r.stdout)
+		assertProgressLines(t, r.Stdout)
 		files, _ := filepath.Glob(filepath.Join(repo, "migrations", "*_add_utm_source.sql"))
 		if len(files) != 1 {
 			t.Fatalf("migration files %v", files)
@@ -131,10 +122,10 @@ func TestDevLoop(t *testing.T) {
 		if err := testdb.Open(t, url).QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'campaigns' AND column_name = 'utm_source'`).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("column on the development database: %d %v", n, err)
 		}
-		inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "check").want(t, 0)
+		inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "check").Want(t, 0)
 		r = inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "dev", "again")
-		if r.want(t, 0); !strings.Contains(r.stdout, "no changes") || !strings.Contains(r.stdout, "(0 applied now)") {
-			t.Fatalf("second run:\n%s", r.stdout)
+		if r.Want(t, 0); !strings.Contains(r.Stdout, "no changes") || !strings.Contains(r.Stdout, "(0 applied now)") {
+			t.Fatalf("second run:\n%s", r.Stdout)
 		}
 	})
 	t.Run("generate without a server", func(t *testing.T) {
@@ -143,10 +134,10 @@ func TestDevLoop(t *testing.T) {
 			"\t\tfield.String(\"owner_id\")", "\t\tfield.String(\"utm_medium\").Optional(),\n\t\tfield.String(\"owner_id\")")
 		nowhere := []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/none", "DATABASE_DEV_URL=postgres://postgres@127.0.0.1:1/none", "PGHOST=127.0.0.1", "PGPORT=1"}
 		r := inCopy(t, repo, nowhere, "go", "run", "./internal/cmd/entc")
-		r.want(t, 0)
+		r.Want(t, 0)
 		for _, line := range []string{"entc: loading ./ent/schema", "entc: generated ./ent in", "entc: wrote schema.sql (18 tables, no database needed)"} {
-			if !strings.Contains(r.stderr, line) {
-				t.Errorf("go generate's step does not say %q:\n%s", line, r.stderr)
+			if !strings.Contains(r.Stderr, line) {
+				t.Errorf("go generate's step does not say %q:\n%s", line, r.Stderr)
 			}
 		}
 		if b, _ := os.ReadFile(filepath.Join(repo, "schema.sql")); !strings.Contains(string(b), `"utm_medium" character varying NULL`) {
@@ -158,17 +149,17 @@ func TestDevLoop(t *testing.T) {
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"), "\t\tfield.Text(\"objective\").Optional(),\n", "")
 		env := []string{"DATABASE_URL=" + testdb.EmptyURL(t), "DATABASE_DEV_URL=" + testdb.EmptyURL(t)}
 		r := inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "dev", "drop_objective")
-		r.want(t, 1)
-		if !strings.Contains(r.stderr, "--allow-drop campaigns.objective") {
-			t.Fatalf("a drop without a terminal or a flag:\n%s", r.stderr)
+		r.Want(t, 1)
+		if !strings.Contains(r.Stderr, "--allow-drop campaigns.objective") {
+			t.Fatalf("a drop without a terminal or a flag:\n%s", r.Stderr)
 		}
 		if files, _ := filepath.Glob(filepath.Join(repo, "migrations", "*_drop_objective.sql")); len(files) != 0 {
 			t.Fatal("a refused drop wrote a migration")
 		}
 		r = inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "dev", "drop_objective", "--allow-drop", "campaigns.objective")
-		r.want(t, 0)
-		if !strings.Contains(r.stdout, "DS103 error") || !strings.Contains(r.stdout, "CI fails until each is fixed or acknowledged") {
-			t.Fatalf("drop:\n%s", r.stdout)
+		r.Want(t, 0)
+		if !strings.Contains(r.Stdout, "DS103 error") || !strings.Contains(r.Stdout, "CI fails until each is fixed or acknowledged") {
+			t.Fatalf("drop:\n%s", r.Stdout)
 		}
 		files, _ := filepath.Glob(filepath.Join(repo, "migrations", "*_drop_objective.sql"))
 		if b, _ := os.ReadFile(files[0]); !strings.HasPrefix(string(b), "-- Warnings") {
@@ -176,8 +167,8 @@ func TestDevLoop(t *testing.T) {
 		}
 		// The demo still sets the field (datactl no longer builds until it is
 		// fixed); dbctl, which was built and ran above, still builds.
-		inCopy(t, repo, nil, "go", "build", "-o", os.DevNull, "./cmd/dbctl").want(t, 0)
-		inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "status", "--check").want(t, 0)
+		inCopy(t, repo, nil, "go", "build", "-o", os.DevNull, "./cmd/dbctl").Want(t, 0)
+		inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "status", "--check").Want(t, 0)
 	})
 }
 

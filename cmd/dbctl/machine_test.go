@@ -13,8 +13,8 @@ import (
 // decodeJSON parses the one JSON document a command printed.
 func decodeJSON(t *testing.T, r result, v any) {
 	t.Helper()
-	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
-		t.Fatalf("not one JSON document (%v):\n%s\nstderr: %s", err, r.stdout, r.stderr)
+	if err := json.Unmarshal([]byte(r.Stdout), v); err != nil {
+		t.Fatalf("not one JSON document (%v):\n%s\nstderr: %s", err, r.Stdout, r.Stderr)
 	}
 }
 
@@ -29,11 +29,11 @@ func TestJSONOutput(t *testing.T) {
 		Files                 []struct{ Version, State string }
 	}
 	r := dbctl(t, "migrate", "status", "--url", url, "--format", "json")
-	r.want(t, 0)
+	r.Want(t, 0)
 	if decodeJSON(t, r, &st); st.Current != "none" || st.Pending == 0 || len(st.Files) != st.Pending || st.Files[0].State != "pending" || strings.Contains(st.Target, "pgtdbpass") {
 		t.Fatalf("status: %+v", st)
 	}
-	dbctl(t, "migrate", "status", "--url", url, "--json", "--check").want(t, 1)
+	dbctl(t, "migrate", "status", "--url", url, "--json", "--check").Want(t, 1)
 
 	var lintDoc struct {
 		Errors, Warnings int
@@ -48,15 +48,15 @@ func TestJSONOutput(t *testing.T) {
 	}
 	devURL := testdb.EmptyURL(t)
 	r = dbctl(t, "migrate", "lint", "--dir", "internal/migrate/lint/testdata/lint", "--latest", "1", "--dev-url", devURL, "--json")
-	r.want(t, 0)
+	r.Want(t, 0)
 	decodeJSON(t, r, &lintDoc)
 	r = dbctl(t, "migrate", "lint", "--dir", "internal/migrate/lint/testdata/lint", "--latest", "9", "--dev-url", devURL, "--format", "json")
-	r.want(t, 1) // the drops are errors, as in text
+	r.Want(t, 1) // the drops are errors, as in text
 	if decodeJSON(t, r, &lintDoc); lintDoc.Errors == 0 || lintDoc.Files[0].Findings[0].Code != "DS103" || lintDoc.Files[0].Findings[0].Line != 2 {
 		t.Fatalf("lint: %+v", lintDoc)
 	}
 	r = dbctl(t, "migrate", "review", "--dir", "internal/migrate/lint/testdata/lint", "--latest", "9", "--dev-url", devURL, "--format", "json")
-	r.want(t, 0)
+	r.Want(t, 0)
 	if decodeJSON(t, r, &lintDoc); len(lintDoc.Files[0].Changes) == 0 || lintDoc.Files[0].Changes[0].Change != "dropped column" {
 		t.Fatalf("review: %+v", lintDoc)
 	}
@@ -66,7 +66,7 @@ func TestJSONOutput(t *testing.T) {
 		How        string
 	}
 	r = dbctl(t, "migrate", "history", "--format", "json")
-	r.want(t, 0)
+	r.Want(t, 0)
 	if decodeJSON(t, r, &hist); !hist.AppendOnly || hist.How == "" {
 		t.Fatalf("history: %+v", hist)
 	}
@@ -77,16 +77,16 @@ func TestJSONOutput(t *testing.T) {
 		Pending    []string
 	}
 	r = dbctl(t, "doctor", "--url", url, "--format", "json")
-	r.want(t, 0)
+	r.Want(t, 0)
 	if decodeJSON(t, r, &doc); !doc.Connected || doc.Migrations != "behind" || len(doc.Pending) == 0 {
 		t.Fatalf("doctor: %+v", doc)
 	}
 	r = dbctl(t, "doctor", "--url", "postgres://postgres@127.0.0.1:1/nothing?connect_timeout=2", "--json")
-	r.want(t, 1)
+	r.Want(t, 1)
 	if decodeJSON(t, r, &doc); doc.Connected {
 		t.Fatalf("doctor of nothing: %+v", doc)
 	}
-	dbctl(t, "migrate", "status", "--format", "yaml").want(t, 2)
+	dbctl(t, "migrate", "status", "--format", "yaml").Want(t, 2)
 }
 
 // TestApplyDryRun: --dry-run prints the SQL of each pending file, in
@@ -94,22 +94,22 @@ func TestJSONOutput(t *testing.T) {
 func TestApplyDryRun(t *testing.T) {
 	url := testdb.EmptyURL(t)
 	r := dbctl(t, "migrate", "apply", "--dry-run", "--url", url)
-	r.want(t, 0)
+	r.Want(t, 0)
 	first, _ := os.ReadFile(filepath.Join(repoRoot, "migrations", "20261127120701_init.sql"))
-	if !strings.Contains(r.stdout, "-- dbctl: 20261127120701_init.sql\n"+string(first)) || !strings.Contains(r.stdout, "20261130160141_ledger_llm_call_unenforced.sql") {
-		t.Fatalf("dry run:\n%.2000s", r.stdout)
+	if !strings.Contains(r.Stdout, "-- dbctl: 20261127120701_init.sql\n"+string(first)) || !strings.Contains(r.Stdout, "20261130160141_ledger_llm_call_unenforced.sql") {
+		t.Fatalf("dry run:\n%.2000s", r.Stdout)
 	}
 	if n := tableCount(t, url); n != 0 {
 		t.Fatalf("a dry run created %d tables", n)
 	}
 	r = dbctl(t, "migrate", "apply", "--dry-run", "--to-version", "20261127121402", "--url", url)
-	if r.want(t, 0); strings.Count(r.stdout, "-- dbctl: ") != 2 || !strings.Contains(r.stdout, "2 file(s) not applied") {
-		t.Fatalf("dry run to a version:\n%s", r.stdout)
+	if r.Want(t, 0); strings.Count(r.Stdout, "-- dbctl: ") != 2 || !strings.Contains(r.Stdout, "2 file(s) not applied") {
+		t.Fatalf("dry run to a version:\n%s", r.Stdout)
 	}
-	dbctl(t, "migrate", "apply", "--url", url, "2").want(t, 0)
+	dbctl(t, "migrate", "apply", "--url", url, "2").Want(t, 0)
 	r = dbctl(t, "migrate", "apply", "--dry-run", "--url", url)
-	if r.want(t, 0); strings.Contains(r.stdout, "20261127121402_ledger_seq.sql") || !strings.Contains(r.stdout, "20261130125741_currency_iso4217.sql") {
-		t.Fatalf("dry run after two applied:\n%.500s", r.stdout)
+	if r.Want(t, 0); strings.Contains(r.Stdout, "20261127121402_ledger_seq.sql") || !strings.Contains(r.Stdout, "20261130125741_currency_iso4217.sql") {
+		t.Fatalf("dry run after two applied:\n%.500s", r.Stdout)
 	}
 }
 
@@ -128,15 +128,15 @@ func TestChecksumErrorsNameTheFile(t *testing.T) {
 		{"migrate", "lint", "--dir", dir, "--latest", "1", "--dev-url", url},
 	} {
 		r := dbctl(t, args...)
-		r.want(t, 1, args...)
-		if !strings.Contains(r.stderr, "20261130140136_update_heavy_fillfactor.sql was edited") {
-			t.Errorf("dbctl %q: %s", args, r.stderr)
+		r.Want(t, 1, args...)
+		if !strings.Contains(r.Stderr, "20261130140136_update_heavy_fillfactor.sql was edited") {
+			t.Errorf("dbctl %q: %s", args, r.Stderr)
 		}
 	}
 	os.WriteFile(edited, b, 0o644)
 	os.WriteFile(filepath.Join(dir, "20261130140137_extra.sql"), []byte("SELECT 1;\n"), 0o644)
-	if r := dbctl(t, "migrate", "validate", "--dir", dir); !strings.Contains(r.stderr, "20261130140137_extra.sql was added") {
-		t.Errorf("added file: %s", r.stderr)
+	if r := dbctl(t, "migrate", "validate", "--dir", dir); !strings.Contains(r.Stderr, "20261130140137_extra.sql was added") {
+		t.Errorf("added file: %s", r.Stderr)
 	}
 }
 
@@ -155,9 +155,9 @@ func TestTyposSuggest(t *testing.T) {
 		"credentials rotate":      "go run ./cmd/datactl credentials rotate",
 	} {
 		r := dbctl(t, strings.Fields(args)...)
-		r.want(t, 2, args)
-		if !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") > 3 || r.stdout != "" {
-			t.Errorf("dbctl %s: stderr (%d lines):\n%s\nwant %q", args, strings.Count(r.stderr, "\n"), r.stderr, want)
+		r.Want(t, 2, args)
+		if !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") > 3 || r.Stdout != "" {
+			t.Errorf("dbctl %s: stderr (%d lines):\n%s\nwant %q", args, strings.Count(r.Stderr, "\n"), r.Stderr, want)
 		}
 	}
 }

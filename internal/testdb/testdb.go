@@ -323,10 +323,9 @@ func DB(t testing.TB) *sql.DB {
 	return Open(t, URL(t))
 }
 
-// Open connects to rawURL through the module's own Open path and closes the
-// pool when the test ends.
-func Open(t testing.TB, rawURL string) *sql.DB {
-	t.Helper()
+// Config is the configuration tests open rawURL with: a pool of at least
+// one connection, through PgBouncer's query mode in a pooler run.
+func Config(rawURL string) db.Config {
 	cfg := db.DefaultConfig()
 	cfg.URL, cfg.PoolMin = rawURL, 1
 	if os.Getenv("TEST_PGBOUNCER_URL") != "" {
@@ -334,7 +333,14 @@ func Open(t testing.TB, rawURL string) *sql.DB {
 		// reach PgBouncer through a test's own proxy.
 		cfg.Pooler = db.PoolerPgBouncer
 	}
-	sqlDB, err := db.OpenDB(context.Background(), cfg)
+	return cfg
+}
+
+// Open connects to rawURL through the module's own Open path and closes the
+// pool when the test ends.
+func Open(t testing.TB, rawURL string) *sql.DB {
+	t.Helper()
+	sqlDB, err := db.OpenDB(context.Background(), Config(rawURL))
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
