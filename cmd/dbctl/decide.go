@@ -74,12 +74,8 @@ func (f *migrateFlags) decider(in *os.File, prompt io.Writer) (dev.Decide, error
 // askDrop asks on the terminal what a drop is: a rename to one of its
 // candidates, or a drop.
 func askDrop(r *bufio.Reader, w io.Writer, d dev.Drop) (dev.Decision, error) {
-	kind := "column"
-	if d.Column == "" {
-		kind = "table"
-	}
 	for {
-		fmt.Fprintf(w, "\n%s %s (%s) is gone from the schema.\n", kind, d, d.Type)
+		fmt.Fprintf(w, "\n%s %s (%s) is gone from the schema.\n", d.Kind(), d, d.Type)
 		for i, c := range d.Candidates {
 			fmt.Fprintf(w, "  %d) rename it to %s (the data is kept)\n", i+1, c)
 		}

@@ -106,11 +106,3 @@ func printVersion(out io.Writer) error {
 	fmt.Fprintf(out, "\nmigrations: version %s (%d files embedded)\n", newest, len(files))
 	return nil
 }
-
-// cmpOr is a, or b when a is empty.
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

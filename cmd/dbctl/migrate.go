@@ -478,7 +478,7 @@ func writeDistribution(out io.Writer, dist []migrations.TableDistribution) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tTYPE\tCOLUMN\tCOLOCATION\tSHARDS")
 	for _, d := range dist {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", d.Table, d.Type, cmpOr(d.Column, "-"), d.ColocationID, d.ShardCount)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", d.Table, d.Type, cmp.Or(d.Column, "-"), d.ColocationID, d.ShardCount)
 	}
 	tw.Flush()
 }
@@ -506,7 +506,7 @@ func writeStatus(out io.Writer, target string, st []migrations.FileStatus, check
 	tw.Flush()
 	for _, s := range st {
 		if s.State == "failed" || s.State == "partial" {
-			fmt.Fprintf(out, "\n%s %s: %s\n  at statement: %s\n", s.Version, s.State, cmpOr(s.Error, "stopped part-way (atlas:txmode none)"), s.ErrorStmt)
+			fmt.Fprintf(out, "\n%s %s: %s\n  at statement: %s\n", s.Version, s.State, cmp.Or(s.Error, "stopped part-way (atlas:txmode none)"), s.ErrorStmt)
 		}
 	}
 	fmt.Fprintf(out, "\n%d file(s): %d applied, %d pending, %d failed\n", len(st), len(st)-c.pending-c.failed, c.pending, c.failed)

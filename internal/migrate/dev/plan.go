@@ -2,6 +2,7 @@ package dev
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,14 @@ type Drop struct {
 	Table, Column string
 	Type          string   // the column's type; for a table, its columns
 	Candidates    []string // added columns (tables) of the same type (columns) it may have been renamed to
+}
+
+// Kind is "table" or "column".
+func (d Drop) Kind() string {
+	if d.Column == "" {
+		return "table"
+	}
+	return "column"
 }
 
 func (d Drop) String() string {
@@ -277,7 +286,7 @@ func renameIn(current *atlasschema.Schema, drops []Drop, decisions []Decision) (
 		}
 		if !slices.Contains(d.Candidates, to) {
 			return nil, fmt.Errorf("dev: cannot rename %s to %q: the new schema adds no %s of the same type by that name (candidates: %s)",
-				d, to, map[bool]string{true: "table", false: "column"}[d.Column == ""], cmpOr(strings.Join(d.Candidates, ", "), "none"))
+				d, to, d.Kind(), cmp.Or(strings.Join(d.Candidates, ", "), "none"))
 		}
 		t, ok := current.Table(d.Table)
 		if !ok {
@@ -350,11 +359,7 @@ func (e *DropsError) Error() string {
 	var b strings.Builder
 	b.WriteString("dev: " + ErrUndecidedDrops.Error() + " (no terminal to ask on):")
 	for _, d := range e.Drops {
-		kind := "column"
-		if d.Column == "" {
-			kind = "table"
-		}
-		fmt.Fprintf(&b, "\n  %s %s (%s) is gone:", kind, d, d.Type)
+		fmt.Fprintf(&b, "\n  %s %s (%s) is gone:", d.Kind(), d, d.Type)
 		for _, c := range d.Candidates {
 			if d.Column == "" {
 				fmt.Fprintf(&b, " --rename %s=%s", d.Table, c)
@@ -369,13 +374,6 @@ func (e *DropsError) Error() string {
 }
 
 func (e *DropsError) Is(target error) bool { return target == ErrUndecidedDrops }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
 
 // Check plans schema.sql against dir into an in-memory copy and returns a
 // *DriftError holding the SQL when a new migration would not be empty.
