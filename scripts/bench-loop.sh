@@ -5,7 +5,8 @@
 # (never in this working tree). Rounds alternate the old loop (main's four
 # commands: go generate, migrate diff, migrate lint, migrate apply) and the
 # new one (dbctl migrate dev), each copy reset between rounds. Warm caches:
-# one untimed round of each first. Prints one line per run, then medians.
+# one untimed round of each first. Prints one line per round (wall time, and
+# the CPU of every process the loop started, user + system), then medians.
 #   scripts/bench-loop.sh [ROUNDS] [OLD_REV]     defaults: 5, main
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,21 +44,20 @@ run() { # run old|new: seconds from the edit to the migration applied
   (cd "$dir" && go build ./... >/dev/null 2>&1 || true) # warm: the tree's packages are built, as after go test
   field="utm_${1}_$(date +%s%N | tail -c 9)"
   edit "$dir" "$field"
-  local start end
-  start=$(date +%s.%N)
-  (cd "$dir" && DATABASE_URL="$server/$db?sslmode=disable" "${1}_loop") >"$work/$1.log" 2>&1 || { cat "$work/$1.log"; exit 1; }
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc
+  # Wall, user and system seconds of the loop and every process it starts.
+  local TIMEFORMAT='%R %U %S'
+  { time (cd "$dir" && DATABASE_URL="$server/$db?sslmode=disable" "${1}_loop") >"$work/$1.log" 2>&1 || { cat "$work/$1.log"; exit 1; }; } 2>"$work/$1.time"
+  awk '{printf "%.1f %.1f\n", $1, $2 + $3}' "$work/$1.time"
 }
 echo "warming (one untimed round of each)..." >&2
 run old >/dev/null; run new >/dev/null
-declare -a olds news
+declare -a olds news oldcpu newcpu
 for i in $(seq "$rounds"); do
-  o=$(run old); n=$(run new)
-  olds+=("$o"); news+=("$n")
-  printf 'round %d: old %6.1f s   new %6.1f s   (load %s)\n' "$i" "$o" "$n" "$(cut -d' ' -f1 /proc/loadavg)"
+  read -r o oc < <(run old); read -r n nc < <(run new)
+  olds+=("$o"); news+=("$n"); oldcpu+=("$oc"); newcpu+=("$nc")
+  printf 'round %d: old %6.1f s wall %6.1f s CPU   new %6.1f s wall %6.1f s CPU   (load %s)\n' "$i" "$o" "$oc" "$n" "$nc" "$(cut -d' ' -f1 /proc/loadavg)"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-printf 'median: old %.1f s (%s: go generate + migrate diff + lint + apply), new %.1f s (dbctl migrate dev)\n' \
-  "$(median "${olds[@]}")" "$old_rev" "$(median "${news[@]}")"
+printf 'median: old %.1f s wall, %.1f s CPU (%s: go generate + migrate diff + lint + apply); new %.1f s wall, %.1f s CPU (dbctl migrate dev)\n' \
+  "$(median "${olds[@]}")" "$(median "${oldcpu[@]}")" "$old_rev" "$(median "${news[@]}")" "$(median "${newcpu[@]}")"
 psql "$server/postgres" -qc "DROP DATABASE IF EXISTS bench_loop_old WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_loop_new WITH (FORCE)" >/dev/null

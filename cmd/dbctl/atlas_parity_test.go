@@ -26,7 +26,9 @@ func atlasBin(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("ATLAS_BIN")
 	if p == "" {
-		t.Skip("ATLAS_BIN is not set: no official Atlas CLI to compare with (see atlasBin)")
+		t.Skip("ATLAS_BIN is not set: no official Atlas CLI to compare with. Build one (3-6 min): " +
+			"tar -xzf ../shared/vendor/atlas-175b25e.tar.gz -C /tmp && (cd /tmp/atlas-175b25e/cmd/atlas && go build -o /tmp/atlas .), " +
+			"then ATLAS_BIN=/tmp/atlas go test -run Atlas ./cmd/dbctl/")
 	}
 	return p
 }
