@@ -46,7 +46,8 @@ run() { # run old|new: seconds from the edit to the migration applied
   edit "$dir" "$field"
   # Wall, user and system seconds of the loop and every process it starts.
   local TIMEFORMAT='%R %U %S'
-  { time (cd "$dir" && DATABASE_URL="$server/$db?sslmode=disable" "${1}_loop") >"$work/$1.log" 2>&1 || { cat "$work/$1.log"; exit 1; }; } 2>"$work/$1.time"
+  { time { (cd "$dir" && DATABASE_URL="$server/$db?sslmode=disable" "${1}_loop") >"$work/$1.log" 2>&1; }; } 2>"$work/$1.time" ||
+    { cat "$work/$1.log" >&2; exit 1; }
   awk '{printf "%.1f %.1f\n", $1, $2 + $3}' "$work/$1.time"
 }
 echo "warming (one untimed round of each)..." >&2
