@@ -3,4 +3,3 @@
 package db
 
 //go:generate go run ./internal/cmd/entc
-//go:generate go run ./internal/cmd/schemasql

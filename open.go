@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/entpgx"
 	"github.com/leadmetrics/db/internal/plans"
 )
@@ -99,7 +100,7 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 }
 
 func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
-	dsn, err := cfg.validDSN()
+	dsn, err := dbconfig.ValidDSN(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,9 +109,9 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 	case DriverPgx:
 		pcfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{Variable: "DATABASE_URL", Reason: redactErr(err, cfg.URL)}
 		}
-		pcfg.ConnConfig.ConnectTimeout = cfg.effectiveConnectTimeout()
+		pcfg.ConnConfig.ConnectTimeout = dbconfig.ConnectTimeout(cfg)
 		pcfg.MinConns = int32(cfg.PoolMin)
 		pcfg.MaxConns = int32(cfg.PoolMax)
 		// After a failover (docs/OPERATIONS.md): pgx closes a connection
@@ -118,7 +119,7 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		// a second before lending it, and this sweep drops dead idle ones
 		// and refills MinConns on the new primary.
 		pcfg.HealthCheckPeriod = healthCheckPeriod
-		cfg.instrument(pcfg)
+		instrument(cfg, pcfg)
 		// Plans per statement class (internal/plans): unnamed statements,
 		// planned for their values, unless the statement is a Point one.
 		if !strings.Contains(dsn, "default_query_exec_mode=") {
@@ -128,7 +129,7 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		pcfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { started.Add(1); return nil }
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
-			return nil, nil, cfg.connectError(ctx, err)
+			return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 		}
 		// pgxpool is the only pool: database/sql keeps no connections of
 		// its own (each would pin a pgxpool connection) and sets no limit
@@ -141,24 +142,24 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		entpgx.Register(sqlDB, pool, cfg.Pooler != "")
 		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
 			go sqlDB.Close() // waits for attempts still hanging on a silent server
-			return nil, nil, cfg.connectError(ctx, err)
+			return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 		}
-		if err := cfg.recordPoolStats(pool); err != nil {
+		if err := recordPoolStats(cfg, pool); err != nil {
 			sqlDB.Close()
 			return nil, nil, fmt.Errorf("db: pool metrics: %w", err)
 		}
 		return sqlDB, pool, nil
 	case DriverPQ:
 		if sqlDB, err = sql.Open(DriverPQ, dsn); err != nil {
-			return nil, nil, &ConfigError{"DATABASE_URL", redactErr(err, cfg.URL)}
+			return nil, nil, &ConfigError{Variable: "DATABASE_URL", Reason: redactErr(err, cfg.URL)}
 		}
 	}
 	sqlDB.SetMaxOpenConns(cfg.PoolMax)
 	sqlDB.SetMaxIdleConns(cfg.PoolMax)
 	sqlDB.SetConnMaxIdleTime(0)
-	if err := warm(ctx, sqlDB, cfg.PoolMin, cfg.effectiveConnectTimeout()); err != nil {
+	if err := warm(ctx, sqlDB, cfg.PoolMin, dbconfig.ConnectTimeout(cfg)); err != nil {
 		sqlDB.Close()
-		return nil, nil, cfg.connectError(ctx, err)
+		return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 	}
 	return sqlDB, nil, nil
 }

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/readonly"
 	"github.com/leadmetrics/db/retry"
 )
@@ -75,7 +76,7 @@ func (r *replica) get(ctx context.Context) (*sql.DB, clientDriver) {
 	}
 	r.checked = time.Now()
 	r.usable, r.lastErr = false, nil
-	timeout := min(r.cfg.effectiveConnectTimeout(), 2*time.Second)
+	timeout := min(dbconfig.ConnectTimeout(r.cfg), 2*time.Second)
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}

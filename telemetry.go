@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -23,30 +24,25 @@ import (
 // ("system" for the system viewer).
 const TenantAttr = attribute.Key("leadmetrics.tenant_id")
 
-// tracingOn and metricsOn say whether the configuration asks for them.
-func (c Config) tracingOn() bool { return c.Tracing || c.TracerProvider != nil }
-func (c Config) metricsOn() bool { return c.Metrics || c.MeterProvider != nil }
-func (c Config) logOn() bool     { return c.LogQueries || c.SlowQuery > 0 }
-
 // instrument installs the configured tracers on the pgx pool config. With
 // everything off it installs nothing: the statement path is pgx's own.
-func (c Config) instrument(pcfg *pgxpool.Config) {
+func instrument(c Config, pcfg *pgxpool.Config) {
 	var tracers []pgx.QueryTracer
-	if c.tracingOn() || c.metricsOn() {
+	if dbconfig.TracingOn(c) || dbconfig.MetricsOn(c) {
 		opts := []otelpgx.Option{otelpgx.WithDisableConnectionDetailsInAttributes()}
 		tp := c.TracerProvider
 		if tp == nil {
 			tp = otel.GetTracerProvider()
 		}
-		if !c.tracingOn() {
+		if !dbconfig.TracingOn(c) {
 			tp = tracenoop.NewTracerProvider()
 		}
 		opts = append(opts, otelpgx.WithTracerProvider(tp))
-		mp := c.meterProvider()
+		mp := meterProvider(c)
 		opts = append(opts, otelpgx.WithMeterProvider(mp))
 		tracers = append(tracers, tenantTracer{otelpgx.NewTracer(opts...)})
 	}
-	if c.logOn() {
+	if dbconfig.LogOn(c) {
 		tracers = append(tracers, &queryLogger{cfg: c})
 	}
 	switch len(tracers) {
@@ -58,7 +54,7 @@ func (c Config) instrument(pcfg *pgxpool.Config) {
 	}
 }
 
-func (c Config) meterProvider() metric.MeterProvider {
+func meterProvider(c Config) metric.MeterProvider {
 	switch {
 	case c.MeterProvider != nil:
 		return c.MeterProvider
@@ -70,11 +66,11 @@ func (c Config) meterProvider() metric.MeterProvider {
 
 // recordPoolStats exports the pool's gauges and counters (in use, idle,
 // waits, wait time, ...) when metrics are on.
-func (c Config) recordPoolStats(pool *pgxpool.Pool) error {
-	if !c.metricsOn() {
+func recordPoolStats(c Config, pool *pgxpool.Pool) error {
+	if !dbconfig.MetricsOn(c) {
 		return nil
 	}
-	return otelpgx.RecordStats(pool, otelpgx.WithStatsMeterProvider(c.meterProvider()))
+	return otelpgx.RecordStats(pool, otelpgx.WithStatsMeterProvider(meterProvider(c)))
 }
 
 // tenantTracer is otelpgx's tracer plus the tenant of the viewer on every

@@ -23,13 +23,13 @@ func TestInstrumentationOffInstallsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	DefaultConfig().instrument(pcfg)
+	instrument(DefaultConfig(), pcfg)
 	if pcfg.ConnConfig.Tracer != nil {
 		t.Fatalf("tracer %T installed with instrumentation off", pcfg.ConnConfig.Tracer)
 	}
 	cfg := DefaultConfig()
 	cfg.SlowQuery = time.Second
-	cfg.instrument(pcfg)
+	instrument(cfg, pcfg)
 	if pcfg.ConnConfig.Tracer == nil {
 		t.Fatal("no tracer with a slow-query threshold")
 	}
@@ -59,7 +59,7 @@ func BenchmarkTracerCPU(b *testing.B) {
 			}
 			cfg := DefaultConfig()
 			v.set(&cfg)
-			cfg.instrument(pcfg)
+			instrument(cfg, pcfg)
 			tracer := pcfg.ConnConfig.Tracer
 			ctx, span := tp.Tracer("bench").Start(privacy.WithTenant(context.Background(), "tenant-1"), "request")
 			defer span.End()

@@ -1,34 +1,45 @@
 // Package dbtest gives services' tests their own Leadmetrics database: a
 // fresh copy of a template on which the real migration files ran once,
-// with tenant and viewer helpers, dropped when the test ends.
+// opened as services open it (*db.DB: Ent client, WithTx, the pool the
+// ledger and billing take), with tenant and viewer helpers, dropped when
+// the test ends.
 //
 // The server is TEST_DATABASE_URL, else DATABASE_URL, else the local
-// default (postgres@127.0.0.1:5432); with none answering and Docker
-// available, a throwaway PostgreSQL container. Each call costs one
-// CREATE DATABASE ... TEMPLATE (milliseconds), so tests can run in
-// parallel, each on its own database.
+// default (postgres@127.0.0.1:5432). With none answering, a test binary
+// that imports github.com/leadmetrics/db/dbtest/containers starts a
+// throwaway PostgreSQL container; dbtest itself brings no testcontainers
+// or Docker module into a service's go.mod. Each call costs one CREATE
+// DATABASE ... TEMPLATE (milliseconds), so tests can run in parallel, each
+// on its own database.
+//
+// What it leaves on the server, on purpose: the login role pgtdbuser
+// (NOSUPERUSER NOCREATEDB NOCREATEROLE, the privileges a service has; it
+// owns the test databases) and one template database per set of
+// migration files, testdb_tpl_<hash>, which later runs clone instead of
+// migrating again. A test that failed keeps its database (logged by name,
+// never with a password) for inspection; a passing one's is dropped. Drop
+// the templates with DROP DATABASE when the migrations they hold are gone.
 package dbtest
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 
-	entsql "entgo.io/ent/dialect/sql"
-
+	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
-	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults, as db.Open has them
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
 
-// DB is one test's database.
+// DB is one test's database, opened with db.Open: d.Client (and d.User,
+// d.Campaign...) is the Ent client with the tenancy policies, d.SQL the
+// *sql.DB on the same pool, d.WithTx one transaction across both, as in a
+// service (ledger.New(d.Client, d.SQL), billing.New(...)).
 type DB struct {
-	URL    string      // its connection URL
-	SQL    *sql.DB     // raw handle, for assertions in SQL
-	Client *ent.Client // the Ent client, with the tenancy policies
+	*db.DB
+	URL string // its connection URL (with the test role's password: do not log it)
 }
 
 // New returns a fresh migrated database for t; the pool is closed and the
@@ -36,8 +47,12 @@ type DB struct {
 func New(t testing.TB) *DB {
 	t.Helper()
 	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
-	return &DB{URL: url, SQL: sqlDB, Client: ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))}
+	h, err := db.Open(context.Background(), testdb.Config(url))
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return &DB{DB: h, URL: url}
 }
 
 // EmptyURL returns the URL of a new database with no schema at all (for

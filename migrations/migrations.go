@@ -59,7 +59,15 @@ func Validate(dir migrate.Dir) error {
 	if err := CheckFileNames(dir); err != nil {
 		return err
 	}
-	if err := migrate.Validate(dir); err != nil {
+	err := migrate.Validate(dir)
+	var ce *migrate.ChecksumError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("migrations: %w: %s was %s since atlas.sum was written (atlas.sum line %d); "+
+			"if the change is intended and the file has not landed, run 'dbctl migrate hash'", err, ce.File, ce.Reason, ce.Line)
+	case errors.Is(err, migrate.ErrChecksumNotFound):
+		return fmt.Errorf("migrations: %w: the directory has migration files but no atlas.sum; run 'dbctl migrate hash'", err)
+	case err != nil:
 		return fmt.Errorf("migrations: %w (re-run the diff or 'dbctl migrate hash' only if the edit is intended)", err)
 	}
 	return nil
@@ -162,14 +170,8 @@ func isLockNotAvailable(err error) bool {
 // the later ones find nothing pending. It holds one connection throughout,
 // the one that owns the session-level lock, so a pool of one suffices.
 func Apply(ctx context.Context, db *sql.DB, opts Options) (_ *Result, err error) {
-	dir, err := opts.dir()
+	dir, err := opts.validDir()
 	if err != nil {
-		return nil, err
-	}
-	if err := Validate(dir); err != nil {
-		return nil, err
-	}
-	if err := opts.checkToVersion(dir); err != nil {
 		return nil, err
 	}
 	conn, err := db.Conn(ctx)
@@ -397,6 +399,19 @@ func (o Options) dir() (migrate.Dir, error) {
 	return Embedded()
 }
 
+// validDir is the directory, checked against its atlas.sum, with
+// ToVersion naming one of its files.
+func (o Options) validDir() (migrate.Dir, error) {
+	dir, err := o.dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(dir); err != nil {
+		return nil, err
+	}
+	return dir, o.checkToVersion(dir)
+}
+
 // checkToVersion refuses a ToVersion that names no file of dir.
 func (o Options) checkToVersion(dir migrate.Dir) error {
 	if o.ToVersion == "" {
@@ -503,4 +518,29 @@ func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, err
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// Pending lists the files Apply with opts would run now on db, in order,
+// without taking the lock or writing anything (a dry run): the files not
+// applied yet, a failed one included, limited by ToVersion and Amount.
+func Pending(ctx context.Context, db *sql.DB, opts Options) ([]migrate.File, error) {
+	dir, err := opts.validDir()
+	if err != nil {
+		return nil, err
+	}
+	st, err := Status(ctx, db, dir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	var pending []migrate.File
+	for i, s := range st {
+		if s.State != "applied" && s.State != "baseline" && (opts.BaselineVersion == "" || s.Version > opts.BaselineVersion) {
+			pending = append(pending, files[i])
+		}
+	}
+	return opts.limit(pending), nil
 }

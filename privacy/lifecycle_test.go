@@ -420,16 +420,16 @@ func TestTenantStateSeenAcrossHandles(t *testing.T) {
 	time.Sleep(crossProcessBound)
 	mustBeRefused(t, "a raw suspension, after the bound", h1, ctx, campaign)
 
-	bin := filepath.Join(t.TempDir(), "dbctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/leadmetrics/db/cmd/dbctl").CombinedOutput(); err != nil {
-		t.Fatalf("build dbctl: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), "datactl")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/leadmetrics/db/cmd/datactl").CombinedOutput(); err != nil {
+		t.Fatalf("build datactl: %v\n%s", err, out)
 	}
-	dbctlTenant(t, bin, url, "activate", id)
+	datactlTenant(t, bin, url, "activate", id)
 	time.Sleep(crossProcessBound)
-	mustWrite(t, "activated by dbctl, after the bound", h1, ctx, campaign)
-	dbctlTenant(t, bin, url, "close", id)
+	mustWrite(t, "activated by datactl, after the bound", h1, ctx, campaign)
+	datactlTenant(t, bin, url, "close", id)
 	time.Sleep(crossProcessBound)
-	mustBeRefused(t, "closed by dbctl, after the bound", h1, ctx, campaign)
+	mustBeRefused(t, "closed by datactl, after the bound", h1, ctx, campaign)
 
 	if err := h2.Tenant.UpdateOneID(id).SetStatus(tenant.StatusActive).Exec(sysCtx); err != nil {
 		t.Fatal(err)
@@ -441,9 +441,9 @@ func TestTenantStateSeenAcrossHandles(t *testing.T) {
 	mustBeRefused(t, "suspended through the first handle, on the second at once", h2, ctx, campaign)
 }
 
-// dbctlTenant runs "dbctl tenant <verb> <id>" against url and fails the
+// datactlTenant runs "dbctl tenant <verb> <id>" against url and fails the
 // test unless it succeeds.
-func dbctlTenant(t *testing.T, bin, url, verb, id string) {
+func datactlTenant(t *testing.T, bin, url, verb, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

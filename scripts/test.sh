@@ -110,5 +110,5 @@ DATABASE_URL="$citus_url" go run ./cmd/dbctl migrate apply
 DATABASE_URL="$citus_url" go run ./cmd/dbctl migrate status
 TEST_CITUS_URL="$citus_url" timed go test -count=1 -run 'Citus|ForeignKeysCannotCrossTenants' .
 TEST_CITUS_URL="$citus_url" timed go test -count=1 -timeout 20m ./billing/ ./ledger/ ./retention/ ./privacy/
-TEST_CITUS_URL="$citus_url" timed go test -count=1 -run 'Demo|Isolation' ./cmd/dbctl/
+TEST_CITUS_URL="$citus_url" timed go test -count=1 -run 'Demo|Isolation' ./cmd/datactl/
 printf '   (step 4: %d s)\n' "$((SECONDS - citus_start))"

@@ -17,12 +17,11 @@ import (
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
-	entsql "entgo.io/ent/dialect/sql"
 
-	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/internal/clitest"
+	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/migrations"
-	"github.com/leadmetrics/db/privacy"
 )
 
 // dbctlBin is the dbctl binary built once for the CLI tests.
@@ -32,39 +31,23 @@ var dbctlBin string
 const repoRoot = "../.."
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dbctl-test-")
+	bin, cleanup, err := clitest.Build("dbctl")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	dbctlBin = filepath.Join(dir, "dbctl")
-	if out, err := exec.Command("go", "build", "-o", dbctlBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build dbctl: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	dbctlBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
+type result = clitest.Result
 
 // dbctlIn runs the binary in dir with args.
 func dbctlIn(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(dbctlBin, args...)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := cmd.ProcessState.ExitCode()
-	if err != nil && code < 0 {
-		t.Fatalf("dbctl %q: %v", args, err)
-	}
-	return result{stdout.String(), stderr.String(), code}
+	return clitest.Run(t, dir, nil, dbctlBin, args...)
 }
 
 // dbctl runs the binary at the repository root.
@@ -73,35 +56,28 @@ func dbctl(t *testing.T, args ...string) result {
 	return dbctlIn(t, repoRoot, args...)
 }
 
-func (r result) want(t *testing.T, code int, args ...string) {
-	t.Helper()
-	if r.code != code {
-		t.Fatalf("dbctl %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, r.code, code, r.stdout, r.stderr)
-	}
-}
-
 // TestHelpOnEveryCommand: -h and --help print the command's own help to
 // stdout and exit 0, for every command and group.
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, c := range commands {
+	for _, c := range program.Commands {
 		for _, h := range []string{"-h", "--help"} {
-			args := append(strings.Fields(c.path), h)
+			args := append(strings.Fields(c.Path), h)
 			r := dbctl(t, args...)
-			r.want(t, 0, args...)
-			if !strings.HasPrefix(r.stdout, "Usage: dbctl "+c.path) || r.stderr != "" {
-				t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+			r.Want(t, 0, args...)
+			if !strings.HasPrefix(r.Stdout, "Usage: dbctl "+c.Path) || r.Stderr != "" {
+				t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.Stdout, r.Stderr)
 			}
 		}
 	}
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"migrate", "--help"}, {"schema", "-h"}} {
 		r := dbctl(t, args...)
-		r.want(t, 0, args...)
-		if !strings.Contains(r.stdout, "Usage:\n") || r.stderr != "" {
-			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+		r.Want(t, 0, args...)
+		if !strings.Contains(r.Stdout, "Usage:\n") || r.Stderr != "" {
+			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.Stdout, r.Stderr)
 		}
 	}
-	if r := dbctl(t, "migrate", "--help"); !strings.Contains(r.stdout, "dbctl migrate status") || strings.Contains(r.stdout, "dbctl demo") {
-		t.Errorf("migrate --help lists other groups or not its own:\n%s", r.stdout)
+	if r := dbctl(t, "migrate", "--help"); !strings.Contains(r.Stdout, "dbctl migrate status") || strings.Contains(r.Stdout, "dbctl demo") {
+		t.Errorf("migrate --help lists other groups or not its own:\n%s", r.Stdout)
 	}
 }
 
@@ -112,7 +88,6 @@ func TestStrayArguments(t *testing.T) {
 	for _, args := range [][]string{
 		{"migrate", "status", "x", "--url", unreachable},
 		{"migrate", "validate", "extra"},
-		{"demo", "now", "--url", unreachable},
 		{"migrate", "diff", "a", "b"},
 		{"nope"},
 		{"migrate"},
@@ -120,13 +95,16 @@ func TestStrayArguments(t *testing.T) {
 		{"migrate", "status", "--no-such-flag"},
 	} {
 		r := dbctl(t, args...)
-		r.want(t, 2, args...)
-		if !strings.Contains(r.stderr, "Usage") || r.stdout != "" {
-			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+		r.Want(t, 2, args...)
+		if !strings.Contains(r.Stderr, "Usage") || r.Stdout != "" {
+			t.Errorf("dbctl %q: stdout %q, stderr %q", args, r.Stdout, r.Stderr)
 		}
 	}
-	if r := dbctl(t, "migrate", "status", "x", "--url", unreachable); !strings.Contains(r.stderr, `unexpected argument "x"`) {
-		t.Errorf("stderr does not name the argument:\n%s", r.stderr)
+	if r := dbctl(t, "demo"); r.Code != 2 || !strings.Contains(r.Stderr, "go run ./cmd/datactl demo") {
+		t.Errorf("dbctl demo: exit %d, stderr %s", r.Code, r.Stderr)
+	}
+	if r := dbctl(t, "migrate", "status", "x", "--url", unreachable); !strings.Contains(r.Stderr, `unexpected argument "x"`) {
+		t.Errorf("stderr does not name the argument:\n%s", r.Stderr)
 	}
 }
 
@@ -134,10 +112,10 @@ func TestStrayArguments(t *testing.T) {
 // more positional arguments.
 func TestFlagsAfterPositional(t *testing.T) {
 	r := dbctl(t, "migrate", "validate", "--dir", "migrations")
-	r.want(t, 0)
+	r.Want(t, 0)
 	r = dbctl(t, "migrate", "diff", "x", "--dir", "/nonexistent/dir")
-	if r.code != 1 || !strings.Contains(r.stderr, "/nonexistent/dir") {
-		t.Fatalf("diff NAME --dir: exit %d, stderr %s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "/nonexistent/dir") {
+		t.Fatalf("diff NAME --dir: exit %d, stderr %s", r.Code, r.Stderr)
 	}
 }
 
@@ -151,10 +129,10 @@ func TestVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := dbctlIn(t, t.TempDir(), "--version")
-	r.want(t, 0, "--version")
+	r.Want(t, 0, "--version")
 	want := fmt.Sprintf("migrations: version %s (%d files embedded)", files[len(files)-1].Version(), len(files))
-	if !strings.HasPrefix(r.stdout, "dbctl github.com/leadmetrics/db ") || !strings.Contains(r.stdout, want) {
-		t.Fatalf("--version:\n%s\nwant %q", r.stdout, want)
+	if !strings.HasPrefix(r.Stdout, "dbctl github.com/leadmetrics/db ") || !strings.Contains(r.Stdout, want) {
+		t.Fatalf("--version:\n%s\nwant %q", r.Stdout, want)
 	}
 }
 
@@ -195,43 +173,6 @@ WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND que
 	if tables := testdb.Tables(t, sqlDB); len(tables) != 0 {
 		t.Fatalf("interrupted apply left tables %v", tables)
 	}
-}
-
-// TestDemoRefusesForeignTenants: a database with a tenant the demo did not
-// write is left alone unless --force.
-func TestDemoRefusesForeignTenants(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
-	sys := privacy.WithSystem(context.Background())
-	// A real tenant, and one that takes a demo slug but not the demo's ref.
-	for _, slug := range []string{"real-customer", "acme-bakery"} {
-		if _, err := client.Tenant.Create().SetID("t-" + slug).SetTenantID("t-" + slug).SetRefID("crm-" + slug).
-			SetName(slug).SetSlug(slug).Save(sys); err != nil {
-			t.Fatal(err)
-		}
-	}
-	before := snapshot(t, sqlDB)
-	r := dbctl(t, "demo", "--url", url)
-	r.want(t, 1, "demo")
-	if !strings.Contains(r.stderr, "tenants the demo did not create (acme-bakery, real-customer)") || !strings.Contains(r.stderr, "--force") {
-		t.Fatalf("stderr:\n%s", r.stderr)
-	}
-	after := snapshot(t, sqlDB)
-	for table, sum := range before {
-		if after[table] != sum {
-			t.Errorf("refused demo changed %s", table)
-		}
-	}
-	if _, err := sqlDB.Exec(`DELETE FROM tenants`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Tenant.Create().SetID("t-real").SetTenantID("t-real").SetRefID("crm-real").
-		SetName("Real").SetSlug("real-customer").Save(sys); err != nil {
-		t.Fatal(err)
-	}
-	r = dbctl(t, "demo", "--url", url, "--force")
-	r.want(t, 0, "demo", "--force")
 }
 
 // holdMigrationLock takes the appliers' advisory lock on its own
@@ -307,9 +248,9 @@ func TestMigrationNames(t *testing.T) {
 	for _, name := range []string{"../../evil", "with space", "a;b", "Upper", ""} {
 		for _, sub := range []string{"diff", "new"} {
 			r := dbctl(t, "migrate", sub, name, "--dir", dir)
-			r.want(t, 1, sub, name)
-			if !strings.Contains(r.stderr, "bad migration name") || !strings.Contains(r.stderr, "lower-case letters, digits and underscores") {
-				t.Errorf("migrate %s %q: %s", sub, name, r.stderr)
+			r.Want(t, 1, sub, name)
+			if !strings.Contains(r.Stderr, "bad migration name") || !strings.Contains(r.Stderr, "lower-case letters, digits and underscores") {
+				t.Errorf("migrate %s %q: %s", sub, name, r.Stderr)
 			}
 		}
 	}
@@ -317,25 +258,25 @@ func TestMigrationNames(t *testing.T) {
 		t.Fatalf("refused names wrote files: %s -> %s", before, after)
 	}
 	r := dbctl(t, "migrate", "new", "backfill_budget", "--dir", dir)
-	r.want(t, 0)
+	r.Want(t, 0)
 	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	newest := files[len(files)-1]
-	if !strings.HasSuffix(newest, "_backfill_budget.sql") || r.stdout != "wrote "+newest+" and atlas.sum\n" {
-		t.Fatalf("new wrote %v, printed %q", files, r.stdout)
+	if !strings.HasSuffix(newest, "_backfill_budget.sql") || r.Stdout != "wrote "+newest+" and atlas.sum\n" {
+		t.Fatalf("new wrote %v, printed %q", files, r.Stdout)
 	}
-	dbctl(t, "migrate", "validate", "--dir", dir).want(t, 0)
+	dbctl(t, "migrate", "validate", "--dir", dir).Want(t, 0)
 	// A second file in the same second still sorts after it.
-	dbctl(t, "migrate", "new", "backfill_more", "--dir", dir).want(t, 0)
+	dbctl(t, "migrate", "new", "backfill_more", "--dir", dir).Want(t, 0)
 	files, _ = filepath.Glob(filepath.Join(dir, "*.sql"))
 	if !strings.HasSuffix(files[len(files)-1], "_backfill_more.sql") {
 		t.Fatalf("second new file does not sort last: %v", files)
 	}
 	// The hand-written files apply (comments only: nothing to run).
 	url := testdb.EmptyURL(t)
-	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).want(t, 0)
+	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).Want(t, 0)
 }
 
 // TestFilesWithoutVersion: a .sql file with no numeric version is refused
@@ -359,9 +300,9 @@ func TestFilesWithoutVersion(t *testing.T) {
 		{"migrate", "hash", "--dir", dir},
 	} {
 		r := dbctl(t, args...)
-		r.want(t, 1, args...)
-		if !strings.Contains(r.stderr, `file "evil.sql" is not VERSION_name.sql`) {
-			t.Errorf("dbctl %q: %s", args, r.stderr)
+		r.Want(t, 1, args...)
+		if !strings.Contains(r.Stderr, `file "evil.sql" is not VERSION_name.sql`) {
+			t.Errorf("dbctl %q: %s", args, r.Stderr)
 		}
 	}
 }
@@ -371,15 +312,15 @@ func TestFilesWithoutVersion(t *testing.T) {
 func TestMissingDirectory(t *testing.T) {
 	for _, args := range [][]string{{"migrate", "validate"}, {"migrate", "status"}, {"migrate", "history"}} {
 		r := dbctlIn(t, t.TempDir(), args...)
-		r.want(t, 1, args...)
-		if !strings.Contains(r.stderr, "migration directory not found") || !strings.Contains(r.stderr, "--dir") {
-			t.Errorf("dbctl %q: %s", args, r.stderr)
+		r.Want(t, 1, args...)
+		if !strings.Contains(r.Stderr, "migration directory not found") || !strings.Contains(r.Stderr, "--dir") {
+			t.Errorf("dbctl %q: %s", args, r.Stderr)
 		}
 	}
 	r := dbctlIn(t, t.TempDir(), "migrate", "check", "--dir", copyMigrations(t))
-	r.want(t, 1)
-	if !strings.Contains(r.stderr, "ent schema package not found") || !strings.Contains(r.stderr, "--schema") {
-		t.Errorf("check outside the repository: %s", r.stderr)
+	r.Want(t, 1)
+	if !strings.Contains(r.Stderr, "schema.sql not found") || !strings.Contains(r.Stderr, "--src") {
+		t.Errorf("check outside the repository: %s", r.Stderr)
 	}
 }
 
@@ -404,44 +345,44 @@ func TestStatus(t *testing.T) {
 	first, last := versionOf(files[0]), versionOf(files[n-1])
 	url := withPassword(t, testdb.EmptyURL(t))
 	r := dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
-	r.want(t, 0)
+	r.Want(t, 0)
 	for _, want := range []string{"target:  postgres://", ":xxxxx@127.0.0.1", "current: none\n", "next:    " + first + "\n",
 		first + "  pending  -", fmt.Sprintf("%d file(s): 0 applied, %d pending, 0 failed", n, n)} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("fresh status lacks %q:\n%s", want, r.stdout)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("fresh status lacks %q:\n%s", want, r.Stdout)
 		}
 	}
-	dbctl(t, "migrate", "status", "--check", "--dir", dir, "--url", url).want(t, 1)
+	dbctl(t, "migrate", "status", "--check", "--dir", dir, "--url", url).Want(t, 1)
 
-	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).want(t, 0)
+	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).Want(t, 0)
 	r = dbctl(t, "migrate", "status", "--check", "--dir", dir, "--url", url)
-	r.want(t, 0)
+	r.Want(t, 0)
 	today := time.Now().UTC().Format("2006-01-02T")
-	if !strings.Contains(r.stdout, "current: "+last+"\n") || !strings.Contains(r.stdout, last+"  applied  "+today) {
-		t.Errorf("applied status:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "current: "+last+"\n") || !strings.Contains(r.Stdout, last+"  applied  "+today) {
+		t.Errorf("applied status:\n%s", r.Stdout)
 	}
 
 	bad := "20991231000000_broken.sql"
 	if err := os.WriteFile(filepath.Join(dir, bad), []byte("CREATE TABLE broken (a int);\nSELECT no_such_function();\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dbctl(t, "migrate", "hash", "--dir", dir).want(t, 0)
-	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).want(t, 1)
+	dbctl(t, "migrate", "hash", "--dir", dir).Want(t, 0)
+	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).Want(t, 1)
 	r = dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
-	r.want(t, 1)
+	r.Want(t, 1)
 	for _, want := range []string{"current: " + last + "\n", "20991231000000  failed   " + today, "no_such_function", "at statement: SELECT no_such_function();", "0 pending, 1 failed", "s3cret"} {
 		if want == "s3cret" {
-			if strings.Contains(r.stdout+r.stderr, want) {
-				t.Errorf("status prints the password:\n%s", r.stdout)
+			if strings.Contains(r.Stdout+r.Stderr, want) {
+				t.Errorf("status prints the password:\n%s", r.Stdout)
 			}
 			continue
 		}
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("failed status lacks %q:\n%s", want, r.stdout)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("failed status lacks %q:\n%s", want, r.Stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "a migration failed") {
-		t.Errorf("stderr: %s", r.stderr)
+	if !strings.Contains(r.Stderr, "a migration failed") {
+		t.Errorf("stderr: %s", r.Stderr)
 	}
 }
 
@@ -449,32 +390,32 @@ func TestStatus(t *testing.T) {
 // an unknown version is refused before anything runs.
 func TestApplyAmountAndVersion(t *testing.T) {
 	dir := copyMigrations(t)
-	dbctl(t, "migrate", "new", "data_one", "--dir", dir).want(t, 0)
-	dbctl(t, "migrate", "new", "data_two", "--dir", dir).want(t, 0)
+	dbctl(t, "migrate", "new", "data_one", "--dir", dir).Want(t, 0)
+	dbctl(t, "migrate", "new", "data_two", "--dir", dir).Want(t, 0)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
 	n := len(files)
 	version := func(i int) string { return versionOf(files[i]) }
 	url := testdb.EmptyURL(t)
 	current := func() string {
 		r := dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
-		r.want(t, 0)
-		line, _, _ := strings.Cut(strings.SplitN(r.stdout, "current: ", 2)[1], "\n")
+		r.Want(t, 0)
+		line, _, _ := strings.Cut(strings.SplitN(r.Stdout, "current: ", 2)[1], "\n")
 		return line
 	}
-	dbctl(t, "migrate", "apply", "--to-version", "20990101000000", "--dir", dir, "--url", url).want(t, 1)
+	dbctl(t, "migrate", "apply", "--to-version", "20990101000000", "--dir", dir, "--url", url).Want(t, 1)
 	if got := current(); got != "none" {
 		t.Fatalf("unknown --to-version applied up to %s", got)
 	}
 	r := dbctl(t, "migrate", "apply", "1", "--dir", dir, "--url", url)
-	r.want(t, 0)
-	if got := current(); got != version(0) || !strings.Contains(r.stdout, "applied 1 migration(s)") {
-		t.Fatalf("apply 1: current %s\n%s", got, r.stdout)
+	r.Want(t, 0)
+	if got := current(); got != version(0) || !strings.Contains(r.Stdout, "applied 1 migration(s)") {
+		t.Fatalf("apply 1: current %s\n%s", got, r.Stdout)
 	}
-	dbctl(t, "migrate", "apply", "--to-version", version(n-2), "--dir", dir, "--url", url).want(t, 0)
+	dbctl(t, "migrate", "apply", "--to-version", version(n-2), "--dir", dir, "--url", url).Want(t, 0)
 	if got := current(); got != version(n-2) {
 		t.Fatalf("--to-version %s: current %s", version(n-2), got)
 	}
-	dbctl(t, "migrate", "apply", "5", "--dir", dir, "--url", url).want(t, 0)
+	dbctl(t, "migrate", "apply", "5", "--dir", dir, "--url", url).Want(t, 0)
 	if got := current(); got != version(n-1) {
 		t.Fatalf("apply 5: current %s", got)
 	}
@@ -488,13 +429,13 @@ func TestApplyAllowDirty(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := dbctl(t, "migrate", "apply", "--url", url)
-	r.want(t, 1)
-	if !strings.Contains(r.stderr, "no migration history") || !strings.Contains(r.stderr, "--allow-dirty") || !strings.Contains(r.stderr, "--baseline") {
-		t.Fatalf("stderr: %s", r.stderr)
+	r.Want(t, 1)
+	if !strings.Contains(r.Stderr, "no migration history") || !strings.Contains(r.Stderr, "--allow-dirty") || !strings.Contains(r.Stderr, "--baseline") {
+		t.Fatalf("stderr: %s", r.Stderr)
 	}
-	dbctl(t, "migrate", "apply", "--allow-dirty", "--baseline", "20261127120701", "--url", url).want(t, 2)
-	dbctl(t, "migrate", "apply", "--allow-dirty", "--url", url).want(t, 0)
-	dbctl(t, "migrate", "status", "--check", "--url", url).want(t, 0)
+	dbctl(t, "migrate", "apply", "--allow-dirty", "--baseline", "20261127120701", "--url", url).Want(t, 2)
+	dbctl(t, "migrate", "apply", "--allow-dirty", "--url", url).Want(t, 0)
+	dbctl(t, "migrate", "status", "--check", "--url", url).Want(t, 0)
 }
 
 // editedSchema copies ent/schema into a package inside the module (the
@@ -533,39 +474,102 @@ func editedSchema(t *testing.T, edit func(string) string) string {
 	return "./" + filepath.ToSlash(filepath.Join("cmd", "dbctl", dir))
 }
 
-// TestDiffLoadsSchemaFromSource: with a field dropped from the schema
-// source (the compiled client, and this binary, still have it), diff
-// writes the DROP COLUMN and prints its path, and check reports the drift.
-func TestDiffLoadsSchemaFromSource(t *testing.T) {
-	schemaPath := editedSchema(t, func(s string) string {
+// dropObjective removes the objective field from campaign.go.
+func dropObjective(t *testing.T) func(string) string {
+	return func(s string) string {
 		const line = "\t\tfield.Text(\"objective\").Optional(),\n"
 		if !strings.Contains(s, line) {
 			t.Fatalf("campaign.go has no %q", line)
 		}
 		return strings.Replace(s, line, "", 1)
-	})
+	}
+}
+
+// schemaFileWith writes a schema.sql for the schema package at schemaPath
+// (its hash) whose body is the committed one with old replaced by new.
+func schemaFileWith(t *testing.T, schemaPath, old, new string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "schema.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := strings.Cut(string(b), "\n\n")
+	if !strings.Contains(body, old) {
+		t.Fatalf("schema.sql has no %q", old)
+	}
+	hash, err := dev.SchemaHash(filepath.Join(repoRoot, schemaPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "schema.sql")
+	if err := os.WriteFile(path, dev.SchemaFile(hash, []byte(strings.Replace(body, old, new, 1))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestDiffRefusesStaleSchemaFile: with ent/schema edited and schema.sql not
+// regenerated, diff and check refuse to work from it and say what to run
+// (finding 3: the official CLI wrote a migration reverting the edit).
+func TestDiffRefusesStaleSchemaFile(t *testing.T) {
+	schemaPath := editedSchema(t, dropObjective(t))
 	dir := copyMigrations(t)
 	devURL := testdb.EmptyURL(t)
-	dbctl(t, "migrate", "check", "--dir", dir, "--dev-url", devURL).want(t, 0)
-	r := dbctl(t, "migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
-	r.want(t, 1)
-	if !strings.Contains(r.stderr, `DROP COLUMN "objective"`) {
-		t.Fatalf("check stderr:\n%s", r.stderr)
+	for _, args := range [][]string{
+		{"migrate", "diff", "drop_objective", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL},
+		{"migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL},
+	} {
+		r := dbctl(t, args...)
+		r.Want(t, 1, args...)
+		if !strings.Contains(r.Stderr, "schema.sql is older than ent/schema") || !strings.Contains(r.Stderr, "go generate ./...") {
+			t.Fatalf("dbctl %q:\n%s", args, r.Stderr)
+		}
 	}
-	r = dbctl(t, "migrate", "diff", "drop_objective", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
-	r.want(t, 0)
-	files, _ := filepath.Glob(filepath.Join(dir, "*_drop_objective.sql"))
-	if len(files) != 1 || r.stdout != "wrote "+files[0]+"\nwrote "+filepath.Join(dir, "atlas.sum")+"\n" {
-		t.Fatalf("diff printed %q, files %v", r.stdout, files)
+	if files, _ := filepath.Glob(filepath.Join(dir, "*_drop_objective.sql")); len(files) != 0 {
+		t.Fatalf("a stale schema.sql produced %v", files)
 	}
-	body, err := os.ReadFile(files[0])
-	if err != nil || !strings.Contains(string(body), `ALTER TABLE "campaigns" DROP COLUMN "objective"`) {
-		t.Fatalf("%s: %v\n%s", files[0], err, body)
+}
+
+// TestDiffAsksAboutDrops: a dropped column with an added column of the
+// same type is refused without a terminal, naming both flags; --rename
+// writes a RENAME, --allow-drop a DROP, each under a warning header, and a
+// flag naming nothing dropped is a usage error (finding 2).
+func TestDiffAsksAboutDrops(t *testing.T) {
+	schemaPath := "./ent/schema"
+	src := schemaFileWith(t, schemaPath, `"objective" text NULL`, `"goal" text NULL`)
+	devURL := testdb.EmptyURL(t)
+	common := []string{"--src", src, "--dev-url", devURL}
+
+	dir := copyMigrations(t)
+	r := dbctl(t, append([]string{"migrate", "diff", "objective_to_goal", "--dir", dir}, common...)...)
+	r.Want(t, 1)
+	if !strings.Contains(r.Stderr, "--rename campaigns.objective=goal or --allow-drop campaigns.objective") {
+		t.Fatalf("no terminal, no flag:\n%s", r.Stderr)
 	}
-	dbctl(t, "migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL).want(t, 0)
-	r = dbctl(t, "migrate", "diff", "again", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL)
-	if r.want(t, 0); r.stdout != "no changes\n" {
-		t.Fatalf("second diff: %q", r.stdout)
+	if files, _ := filepath.Glob(filepath.Join(dir, "*_objective_to_goal.sql")); len(files) != 0 {
+		t.Fatal("a refused diff wrote a file")
+	}
+	r = dbctl(t, append([]string{"migrate", "diff", "objective_to_goal", "--dir", dir, "--rename", "campaigns.objective=goal"}, common...)...)
+	r.Want(t, 0)
+	files, _ := filepath.Glob(filepath.Join(dir, "*_objective_to_goal.sql"))
+	body, _ := os.ReadFile(files[0])
+	if !strings.HasPrefix(string(body), "-- Warnings") || !strings.Contains(string(body), `RENAME COLUMN "objective" TO "goal"`) ||
+		!strings.Contains(r.Stdout, "warning: it renames column") {
+		t.Fatalf("rename: stdout %s\n%s", r.Stdout, body)
+	}
+	dbctl(t, "migrate", "validate", "--dir", dir).Want(t, 0)
+
+	dir = copyMigrations(t)
+	r = dbctl(t, append([]string{"migrate", "diff", "drop_objective", "--dir", dir, "--allow-drop", "campaigns.objective"}, common...)...)
+	r.Want(t, 0)
+	files, _ = filepath.Glob(filepath.Join(dir, "*_drop_objective.sql"))
+	body, _ = os.ReadFile(files[0])
+	if !strings.Contains(string(body), "drops column \"objective\" of table \"campaigns\"") || !strings.Contains(string(body), `DROP COLUMN "objective"`) {
+		t.Fatalf("drop:\n%s", body)
+	}
+	r = dbctl(t, append([]string{"migrate", "diff", "x", "--dir", copyMigrations(t), "--allow-drop", "campaigns.objectiv", "--allow-drop", "campaigns.objective"}, common...)...)
+	if r.Want(t, 2); !strings.Contains(r.Stderr, `"campaigns.objectiv" is neither a dropped column`) {
+		t.Fatalf("a flag naming nothing:\n%s", r.Stderr)
 	}
 }
 
@@ -580,34 +584,32 @@ func tableCount(t *testing.T, url string) int {
 func TestSchemaPush(t *testing.T) {
 	url, devURL := testdb.EmptyURL(t), testdb.EmptyURL(t)
 	r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url, "--dry-run")
-	r.want(t, 0)
-	if !strings.Contains(r.stdout, `CREATE TABLE "public"."tenants"`) || !strings.Contains(r.stdout, "dry run") || tableCount(t, url) != 0 {
-		t.Fatalf("dry run:\n%s", r.stdout)
+	r.Want(t, 0)
+	if !strings.Contains(r.Stdout, `CREATE TABLE "public"."tenants"`) || !strings.Contains(r.Stdout, "dry run") || tableCount(t, url) != 0 {
+		t.Fatalf("dry run:\n%s", r.Stdout)
 	}
-	dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url).want(t, 0)
+	dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url).Want(t, 0)
 	if n, want := tableCount(t, url), tableCount(t, testdb.URL(t)); n != want {
 		t.Fatalf("push made %d tables, migrations %d", n, want)
 	}
-	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url); !strings.Contains(r.stdout, "already matches") {
-		t.Fatalf("second push:\n%s", r.stdout)
+	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url); !strings.Contains(r.Stdout, "already matches") {
+		t.Fatalf("second push:\n%s", r.Stdout)
 	}
-	schemaPath := editedSchema(t, func(s string) string {
-		return strings.Replace(s, "\t\tfield.Text(\"objective\").Optional(),\n", "", 1)
-	})
+	schemaPath := editedSchema(t, dropObjective(t))
 	r = dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url, "--schema", schemaPath)
-	r.want(t, 0)
-	if !strings.Contains(r.stdout, `DROP COLUMN "objective"`) || !strings.Contains(r.stdout, "applied 1 statement(s)") {
-		t.Fatalf("push of the edit:\n%s", r.stdout)
+	r.Want(t, 0)
+	if !strings.Contains(r.Stdout, `DROP COLUMN "objective"`) || !strings.Contains(r.Stdout, "applied 1 statement(s)") {
+		t.Fatalf("push of the edit:\n%s", r.Stdout)
 	}
 
 	migrated := testdb.URL(t)
 	r = dbctl(t, "schema", "push", "--dev-url", devURL, "--url", migrated)
-	r.want(t, 1)
-	if !strings.Contains(r.stderr, "migration revisions") || !strings.Contains(r.stderr, "--force") {
-		t.Fatalf("push to a migrated database:\n%s", r.stderr)
+	r.Want(t, 1)
+	if !strings.Contains(r.Stderr, "migration revisions") || !strings.Contains(r.Stderr, "--force") {
+		t.Fatalf("push to a migrated database:\n%s", r.Stderr)
 	}
-	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", migrated, "--force"); r.code != 0 || !strings.Contains(r.stdout, "already matches") {
-		t.Fatalf("push --force to an up-to-date migrated database: %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", migrated, "--force"); r.Code != 0 || !strings.Contains(r.Stdout, "already matches") {
+		t.Fatalf("push --force to an up-to-date migrated database: %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -621,9 +623,9 @@ VALUES ('t1', 't1', 'r1', now(), now(), 'T', 't', 'active')`); err != nil {
 		t.Fatal(err)
 	}
 	r := dbctl(t, "migrate", "reset", "--url", url)
-	r.want(t, 1)
-	if !strings.Contains(r.stderr, "holds tenants (1)") || !strings.Contains(r.stderr, "--force") {
-		t.Fatalf("reset with tenants:\n%s", r.stderr)
+	r.Want(t, 1)
+	if !strings.Contains(r.Stderr, "holds tenants (1)") || !strings.Contains(r.Stderr, "--force") {
+		t.Fatalf("reset with tenants:\n%s", r.Stderr)
 	}
 	var n int
 	if err := sqlDB.QueryRow(`SELECT count(*) FROM tenants`).Scan(&n); err != nil || n != 1 {
@@ -632,7 +634,7 @@ VALUES ('t1', 't1', 'r1', now(), now(), 'T', 't', 'active')`); err != nil {
 	if _, err := sqlDB.Exec(`CREATE SCHEMA scratch; CREATE TABLE scratch.t (id int)`); err != nil {
 		t.Fatal(err)
 	}
-	dbctl(t, "migrate", "reset", "--url", url, "--force").want(t, 0)
+	dbctl(t, "migrate", "reset", "--url", url, "--force").Want(t, 0)
 	var scratch bool
 	if err := sqlDB.QueryRow(`SELECT to_regnamespace('scratch') IS NOT NULL`).Scan(&scratch); err != nil || scratch {
 		t.Fatalf("reset left schema scratch: %v", err)
@@ -640,8 +642,8 @@ VALUES ('t1', 't1', 'r1', now(), now(), 'T', 't', 'active')`); err != nil {
 	if err := sqlDB.QueryRow(`SELECT count(*) FROM tenants`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("after reset: %d tenants, %v", n, err)
 	}
-	dbctl(t, "migrate", "status", "--check", "--url", url).want(t, 0)
-	dbctl(t, "migrate", "reset", "--url", url).want(t, 0) // no tenants: no --force needed
+	dbctl(t, "migrate", "status", "--check", "--url", url).Want(t, 0)
+	dbctl(t, "migrate", "reset", "--url", url).Want(t, 0) // no tenants: no --force needed
 }
 
 // versionOf is the version of a migration file path.

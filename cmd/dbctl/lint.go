@@ -18,7 +18,13 @@ func migrateLint(ctx context.Context, f *migrateFlags, _ []string, out io.Writer
 	if err != nil {
 		return err
 	}
-	lint.WriteText(out, f.dir, res)
+	if f.format.JSON() {
+		if err := writeLintJSON(out, f.dir, res, false); err != nil {
+			return err
+		}
+	} else {
+		lint.WriteText(out, f.dir, res)
+	}
 	return res.Err()
 }
 

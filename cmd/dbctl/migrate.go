@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +18,8 @@ import (
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect/sql/schema"
 
-	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/internal/cli"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/migrations"
 )
@@ -37,7 +39,12 @@ type migrateFlags struct {
 	base        string
 	check       bool
 	schema      string
+	src         string
 	force       bool
+	dryRun      bool
+	renames     []string
+	allowDrops  []string
+	format      *cli.Format
 }
 
 // Flag groups a migrate command registers.
@@ -48,8 +55,10 @@ const (
 	fApply              // apply's flags
 	fBase               // --base, --latest
 	fStatus             // status's flags
-	fSchema             // --schema
+	fSchema             // --schema, --src
 	fForce              // --force (reset)
+	fDrops              // --rename, --allow-drop
+	fFormat             // --format, --json
 )
 
 func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
@@ -68,9 +77,24 @@ func (f *migrateFlags) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&f.toVersion, "to-version", "", "apply the pending files up to and including this version")
 		fs.DurationVar(&f.lockWait, "lock-wait", 2*time.Minute, "how long to wait for another applier")
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", migrations.DefaultLockTimeout, "how long a statement waits for a table lock before the file gives up (PostgreSQL lock_timeout; 0: the server's setting)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "print the SQL of the files that would be applied, apply nothing")
 	}
 	if groups&fSchema != 0 {
-		fs.StringVar(&f.schema, "schema", "./ent/schema", "Ent schema package, loaded from source (never the compiled client)")
+		fs.StringVar(&f.schema, "schema", "./ent/schema", "Ent schema package (its source; never the compiled client)")
+		fs.StringVar(&f.src, "src", "schema.sql", "the desired schema generated from --schema (atlas.hcl's src); refused when older than --schema")
+	}
+	if groups&fDrops != 0 {
+		fs.Func("rename", "TABLE.OLD=NEW: a dropped column is renamed to the added NEW (TABLE=NEW for a table); repeatable", func(v string) error {
+			f.renames = append(f.renames, v)
+			return nil
+		})
+		fs.Func("allow-drop", "TABLE.COLUMN (or TABLE): the drop is intended; repeatable", func(v string) error {
+			f.allowDrops = append(f.allowDrops, v)
+			return nil
+		})
+	}
+	if groups&fFormat != 0 {
+		f.format = cli.FormatFlag(fs)
 	}
 	if groups&fForce != 0 {
 		fs.BoolVar(&f.force, "force", false, "reset even a database that holds tenants")
@@ -145,9 +169,14 @@ func (f *migrateFlags) validDir() (*atlasmigrate.LocalDir, error) {
 	return dir, migrations.Validate(dir)
 }
 
+// desiredSQL reads --src, refusing it when older than --schema.
+func (f *migrateFlags) desiredSQL() ([]byte, error) {
+	return dev.CheckSchemaFile(f.src, f.schema)
+}
+
 // targetConfig is the configuration from the environment, with --url.
-func (f *migrateFlags) targetConfig() (db.Config, error) {
-	cfg, err := db.ConfigFromEnv()
+func (f *migrateFlags) targetConfig() (dbconfig.Config, error) {
+	cfg, err := dbconfig.FromEnv()
 	if err != nil {
 		return cfg, err
 	}
@@ -191,25 +220,40 @@ func migrateDiff(ctx context.Context, f *migrateFlags, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
-	before, err := fileNames(dir)
+	desired, err := f.desiredSQL()
 	if err != nil {
 		return err
 	}
-	tables, err := f.loadTables()
+	decide, err := f.decider(os.Stdin, os.Stderr)
 	if err != nil {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		wrote, err := dev.Diff(ctx, devURL, dir, name, tables)
-		if err != nil {
-			return err
-		}
-		if !wrote {
-			fmt.Fprintln(out, "no changes")
-			return nil
-		}
-		return f.printWritten(dir, before, out)
+		_, err := writeDiff(ctx, devURL, dir, f.dir, name, desired, decide, out)
+		return err
 	})
+}
+
+// writeDiff plans and writes one migration file, printing what it wrote;
+// "" when there was nothing to write.
+func writeDiff(ctx context.Context, devURL string, dir atlasmigrate.Dir, dirPath, name string, desired []byte, decide dev.Decide, out io.Writer) (string, error) {
+	p, err := dev.Plan(ctx, devURL, dir, name, desired, decide)
+	if errors.Is(err, atlasmigrate.ErrNoPlan) {
+		fmt.Fprintln(out, "no changes")
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	file, err := dev.Write(dir, p, time.Now())
+	if err != nil {
+		return "", err
+	}
+	for _, d := range p.Destructive {
+		fmt.Fprintf(out, "warning: it %s\n", d)
+	}
+	fmt.Fprintf(out, "wrote %s\nwrote %s\n", filepath.Join(dirPath, file), filepath.Join(dirPath, atlasmigrate.HashFileName))
+	return file, nil
 }
 
 // migrateNew writes an empty versioned file for a hand-written (data)
@@ -224,7 +268,7 @@ func migrateNew(ctx context.Context, f *migrateFlags, args []string, out io.Writ
 	if err != nil {
 		return err
 	}
-	version := newVersion(time.Now(), files)
+	version := dev.NewVersion(time.Now(), files)
 	body := fmt.Sprintf(newFileTemplate, name)
 	if err := dir.WriteFile(version+"_"+name+".sql", []byte(body)); err != nil {
 		return err
@@ -245,59 +289,20 @@ const newFileTemplate = `-- %s: a hand-written migration. It runs in its own tra
 
 `
 
-// newVersion is the UTC timestamp version, one second past the newest
-// file when the clock is behind it, so the new file always sorts last.
-func newVersion(now time.Time, files []atlasmigrate.File) string {
-	v := now.UTC().Format("20060102150405")
-	if len(files) > 0 {
-		if newest := files[len(files)-1].Version(); v <= newest {
-			if t, err := time.Parse("20060102150405", newest); err == nil {
-				v = t.Add(time.Second).Format("20060102150405")
-			}
-		}
-	}
-	return v
-}
-
-// fileNames is the set of file names in dir.
-func fileNames(dir atlasmigrate.Dir) (map[string]bool, error) {
-	files, err := dir.Files()
-	names := map[string]bool{}
-	for _, f := range files {
-		names[f.Name()] = true
-	}
-	return names, err
-}
-
-// printWritten prints the path of every file that was not in before.
-func (f *migrateFlags) printWritten(dir atlasmigrate.Dir, before map[string]bool, out io.Writer) error {
-	after, err := dir.Files()
-	if err != nil {
-		return err
-	}
-	for _, file := range after {
-		if !before[file.Name()] {
-			fmt.Fprintf(out, "wrote %s\n", filepath.Join(f.dir, file.Name()))
-		}
-	}
-	fmt.Fprintf(out, "wrote %s\n", filepath.Join(f.dir, atlasmigrate.HashFileName))
-	return nil
-}
-
 func migrateCheck(ctx context.Context, f *migrateFlags, _ []string, out io.Writer) error {
 	dir, err := f.validDir()
 	if err != nil {
 		return err
 	}
-	tables, err := f.loadTables()
+	desired, err := f.desiredSQL()
 	if err != nil {
 		return err
 	}
 	return f.withDevURL(ctx, func(devURL string) error {
-		if err := dev.Check(ctx, devURL, dir, tables); err != nil {
+		if err := dev.Check(ctx, devURL, dir, desired); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s and %s are in sync\n", f.schema, f.dir)
+		fmt.Fprintf(out, "%s is as fresh as %s, and %s builds the same schema\n", f.src, f.schema, f.dir)
 		return nil
 	})
 }
@@ -307,12 +312,12 @@ func migrateApply(ctx context.Context, f *migrateFlags, args []string, out io.Wr
 	if len(args) == 1 {
 		n, err := strconv.Atoi(args[0])
 		if err != nil || n < 1 {
-			return usageError{msg: fmt.Sprintf("migrate apply: N must be a positive number of files, not %q", args[0])}
+			return cli.UsageError{Msg: fmt.Sprintf("migrate apply: N must be a positive number of files, not %q", args[0])}
 		}
 		amount = n
 	}
 	if f.allowDirty && f.baseline != "" {
-		return usageError{msg: "migrate apply: --allow-dirty and --baseline exclude each other"}
+		return cli.UsageError{Msg: "migrate apply: --allow-dirty and --baseline exclude each other"}
 	}
 	dir, err := f.validDir()
 	if err != nil {
@@ -323,11 +328,15 @@ func migrateApply(ctx context.Context, f *migrateFlags, args []string, out io.Wr
 		return err
 	}
 	defer sqlDB.Close()
-	res, err := migrations.Apply(ctx, sqlDB, migrations.Options{
+	opts := migrations.Options{
 		Dir: dir, LockWait: f.lockWait, StatementLockTimeout: cmp.Or(f.lockTimeout, -1), BaselineVersion: f.baseline,
 		AllowDirty: f.allowDirty, Amount: amount, ToVersion: f.toVersion,
 		Log: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
-	})
+	}
+	if f.dryRun {
+		return printPending(ctx, sqlDB, opts, out)
+	}
+	res, err := migrations.Apply(ctx, sqlDB, opts)
 	if err != nil {
 		return err
 	}
@@ -336,6 +345,25 @@ func migrateApply(ctx context.Context, f *migrateFlags, args []string, out io.Wr
 		return nil
 	}
 	fmt.Fprintf(out, "applied %d migration(s); database at version %s\n", len(res.Applied), res.Current)
+	return nil
+}
+
+// printPending is apply --dry-run: the SQL of each file apply would run,
+// in order, applying nothing.
+func printPending(ctx context.Context, sqlDB *sql.DB, opts migrations.Options, out io.Writer) error {
+	files, err := migrations.Pending(ctx, sqlDB, opts)
+	if err != nil {
+		return err
+	}
+	for _, file := range files {
+		fmt.Fprintf(out, "-- dbctl: %s\n", file.Name())
+		out.Write(file.Bytes())
+		if b := file.Bytes(); len(b) > 0 && b[len(b)-1] != '\n' {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "-- dry run: %d file(s) not applied\n", len(files))
 	return nil
 }
 
@@ -357,9 +385,87 @@ func migrateStatus(ctx context.Context, f *migrateFlags, _ []string, out io.Writ
 	if err != nil {
 		return err
 	}
+	if f.format.JSON() {
+		return writeStatusJSON(out, cfg.Redacted(), st, dist, f.check)
+	}
 	serr := writeStatus(out, cfg.Redacted(), st, f.check)
 	writeDistribution(out, dist)
 	return serr
+}
+
+// statusJSON is migrate status --format json.
+type statusJSON struct {
+	Target       string                         `json:"target"`
+	Current      string                         `json:"current"`
+	Next         string                         `json:"next"`
+	Applied      int                            `json:"applied"`
+	Pending      int                            `json:"pending"`
+	Failed       int                            `json:"failed"`
+	Files        []fileStatusJSON               `json:"files"`
+	Distribution []migrations.TableDistribution `json:"citus,omitempty"`
+}
+
+type fileStatusJSON struct {
+	Version     string     `json:"version"`
+	Description string     `json:"description"`
+	State       string     `json:"state"`
+	AppliedAt   *time.Time `json:"applied_at,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	ErrorStmt   string     `json:"error_stmt,omitempty"`
+}
+
+func writeStatusJSON(out io.Writer, target string, st []migrations.FileStatus, dist []migrations.TableDistribution, check bool) error {
+	c := countStatus(st)
+	doc := statusJSON{Target: target, Current: c.current, Next: c.next, Applied: len(st) - c.pending - c.failed,
+		Pending: c.pending, Failed: c.failed, Files: []fileStatusJSON{}, Distribution: dist}
+	for _, s := range st {
+		fs := fileStatusJSON{Version: s.Version, Description: s.Description, State: s.State, Error: s.Error, ErrorStmt: s.ErrorStmt}
+		if !s.AppliedAt.IsZero() {
+			at := s.AppliedAt.UTC()
+			fs.AppliedAt = &at
+		}
+		doc.Files = append(doc.Files, fs)
+	}
+	if err := cli.WriteJSON(out, doc); err != nil {
+		return err
+	}
+	return c.err(check)
+}
+
+// statusCounts summarizes a status listing.
+type statusCounts struct {
+	current, next   string
+	failed, pending int
+}
+
+func countStatus(st []migrations.FileStatus) statusCounts {
+	c := statusCounts{current: "none", next: "none"}
+	for _, s := range st {
+		switch s.State {
+		case "applied", "baseline":
+			c.current = s.Version
+		case "failed", "partial":
+			c.failed++
+		case "pending":
+			if c.pending == 0 {
+				c.next = s.Version
+			}
+			c.pending++
+		}
+	}
+	return c
+}
+
+// err makes status exit 1 when a file failed, and with check when one is
+// pending.
+func (c statusCounts) err(check bool) error {
+	switch {
+	case c.failed > 0:
+		return errMigrationsFailed
+	case check && c.pending > 0:
+		return errMigrationsPending
+	}
+	return nil
 }
 
 // writeDistribution prints each table's Citus placement (nothing without
@@ -372,7 +478,7 @@ func writeDistribution(out io.Writer, dist []migrations.TableDistribution) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tTYPE\tCOLUMN\tCOLOCATION\tSHARDS")
 	for _, d := range dist {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", d.Table, d.Type, cmpOr(d.Column, "-"), d.ColocationID, d.ShardCount)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", d.Table, d.Type, cmp.Or(d.Column, "-"), d.ColocationID, d.ShardCount)
 	}
 	tw.Flush()
 }
@@ -386,22 +492,8 @@ var (
 // writeStatus prints the target, the current and next versions and one
 // line per file; failed files fail it, and pending ones with check.
 func writeStatus(out io.Writer, target string, st []migrations.FileStatus, check bool) error {
-	current, next := "none", "none"
-	var failed, pending int
-	for _, s := range st {
-		switch s.State {
-		case "applied", "baseline":
-			current = s.Version
-		case "failed", "partial":
-			failed++
-		case "pending":
-			if pending == 0 {
-				next = s.Version
-			}
-			pending++
-		}
-	}
-	fmt.Fprintf(out, "target:  %s\ncurrent: %s\nnext:    %s\n\n", target, current, next)
+	c := countStatus(st)
+	fmt.Fprintf(out, "target:  %s\ncurrent: %s\nnext:    %s\n\n", target, c.current, c.next)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tDESCRIPTION")
 	for _, s := range st {
@@ -414,15 +506,9 @@ func writeStatus(out io.Writer, target string, st []migrations.FileStatus, check
 	tw.Flush()
 	for _, s := range st {
 		if s.State == "failed" || s.State == "partial" {
-			fmt.Fprintf(out, "\n%s %s: %s\n  at statement: %s\n", s.Version, s.State, cmpOr(s.Error, "stopped part-way (atlas:txmode none)"), s.ErrorStmt)
+			fmt.Fprintf(out, "\n%s %s: %s\n  at statement: %s\n", s.Version, s.State, cmp.Or(s.Error, "stopped part-way (atlas:txmode none)"), s.ErrorStmt)
 		}
 	}
-	fmt.Fprintf(out, "\n%d file(s): %d applied, %d pending, %d failed\n", len(st), len(st)-pending-failed, pending, failed)
-	switch {
-	case failed > 0:
-		return errMigrationsFailed
-	case check && pending > 0:
-		return errMigrationsPending
-	}
-	return nil
+	fmt.Fprintf(out, "\n%d file(s): %d applied, %d pending, %d failed\n", len(st), len(st)-c.pending-c.failed, c.pending, c.failed)
+	return c.err(check)
 }

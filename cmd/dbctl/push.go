@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 
-	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/migrate/dev"
 	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/migrations"
@@ -32,7 +32,7 @@ func pushCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) er
 		if err != nil {
 			return err
 		}
-		return f.withTarget(ctx, func(cfg db.Config, sqlDB *sql.DB) error {
+		return f.withTarget(ctx, func(cfg dbconfig.Config, sqlDB *sql.DB) error {
 			if has, err := migrations.HasRevisions(ctx, sqlDB); err != nil {
 				return err
 			} else if has && !*force {
@@ -68,7 +68,7 @@ func migrateReset(ctx context.Context, f *migrateFlags, _ []string, out io.Write
 	if err != nil {
 		return err
 	}
-	return f.withTarget(ctx, func(cfg db.Config, sqlDB *sql.DB) error {
+	return f.withTarget(ctx, func(cfg dbconfig.Config, sqlDB *sql.DB) error {
 		n, err := tenantCount(ctx, sqlDB)
 		if err != nil {
 			return err
@@ -109,7 +109,7 @@ END $$`)
 }
 
 // withTarget runs fn on the target database, created when missing.
-func (f *migrateFlags) withTarget(ctx context.Context, fn func(db.Config, *sql.DB) error) error {
+func (f *migrateFlags) withTarget(ctx context.Context, fn func(dbconfig.Config, *sql.DB) error) error {
 	cfg, sqlDB, err := f.openTarget(ctx, true)
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (f *migrateFlags) withTarget(ctx context.Context, fn func(db.Config, *sql.D
 }
 
 // openTarget opens the target database, creating it first with create.
-func (f *migrateFlags) openTarget(ctx context.Context, create bool) (db.Config, *sql.DB, error) {
+func (f *migrateFlags) openTarget(ctx context.Context, create bool) (dbconfig.Config, *sql.DB, error) {
 	cfg, err := f.targetConfig()
 	if err != nil {
 		return cfg, nil, err
@@ -133,7 +133,7 @@ func (f *migrateFlags) openTarget(ctx context.Context, create bool) (db.Config, 
 			return cfg, nil, err
 		}
 	}
-	sqlDB, err := db.OpenDB(ctx, cfg)
+	sqlDB, err := dbconfig.Connect(ctx, cfg)
 	return cfg, sqlDB, err
 }
 

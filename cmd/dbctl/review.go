@@ -14,6 +14,9 @@ func migrateReview(ctx context.Context, f *migrateFlags, _ []string, out io.Writ
 	if err != nil {
 		return err
 	}
+	if f.format.JSON() {
+		return writeLintJSON(out, f.dir, res, true)
+	}
 	_, err = out.Write(review.Markdown(res))
 	return err
 }

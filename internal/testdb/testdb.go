@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +17,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/peterldowns/pgtestdb"
-	"github.com/testcontainers/testcontainers-go"
-	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/ent"
@@ -32,9 +30,14 @@ var (
 	serverErr  error
 )
 
+// StartServer, when set, starts a PostgreSQL server when none of the URLs
+// answers and returns its admin URL (dbtest/containers sets it: importing
+// that package is how a module opts in to testcontainers and Docker).
+var StartServer func() (string, error)
+
 // ServerURL returns the admin URL of the PostgreSQL server the tests use:
 // TEST_DATABASE_URL, else DATABASE_URL, else the local default; when none
-// answers and a Docker engine is available, a testcontainers PostgreSQL.
+// answers, StartServer's.
 func ServerURL(t testing.TB) string {
 	t.Helper()
 	serverOnce.Do(func() { serverURL, serverErr = findServer() })
@@ -62,18 +65,16 @@ func findServer() (string, error) {
 		}
 		tried = append(tried, fmt.Sprintf("%s (%s): %v", c[0], db.RedactURL(c[1]), err))
 	}
-	if dockerAvailable() {
-		u, err := startContainer()
+	if StartServer != nil {
+		u, err := StartServer()
 		if err == nil {
 			return u, nil
 		}
-		tried = append(tried, fmt.Sprintf("testcontainers: %v", err))
-	} else {
-		tried = append(tried, "testcontainers: no Docker engine")
+		tried = append(tried, fmt.Sprintf("started server: %v", err))
 	}
 	return "", errors.New("no PostgreSQL server for the tests. Set TEST_DATABASE_URL or DATABASE_URL, " +
-		"start the local server (postgres@127.0.0.1:5432), or make a Docker engine available for testcontainers.\n  " +
-		strings.Join(tried, "\n  "))
+		"start the local server (postgres@127.0.0.1:5432), or import github.com/leadmetrics/db/dbtest/containers " +
+		"in a test file to start one with testcontainers (needs Docker).\n  " + strings.Join(tried, "\n  "))
 }
 
 func ping(rawURL string) error {
@@ -85,26 +86,6 @@ func ping(rawURL string) error {
 	}
 	defer admin.Close()
 	return admin.PingContext(ctx)
-}
-
-func dockerAvailable() bool {
-	if os.Getenv("DOCKER_HOST") != "" {
-		return true
-	}
-	_, err := os.Stat("/var/run/docker.sock")
-	return err == nil
-}
-
-func startContainer() (string, error) {
-	ctx := context.Background()
-	c, err := tcpostgres.Run(ctx, "postgres:15-alpine",
-		tcpostgres.WithDatabase("postgres"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
-		testcontainers.WithWaitStrategy(wait.ForLog("database system is ready to accept connections").
-			WithOccurrence(2).WithStartupTimeout(60*time.Second)))
-	if err != nil {
-		return "", err
-	}
-	return c.ConnectionString(ctx, "sslmode=disable")
 }
 
 // pgConfig turns the server URL into pgtestdb's configuration.
@@ -124,6 +105,25 @@ func pgConfig(t testing.TB) pgtestdb.Config {
 		ForceTerminateConnections: true,
 	}
 }
+
+// redacting is the test as pgtestdb sees it: what pgtestdb logs (the new
+// database's URL, on every call) and fails with carries no password.
+type redacting struct{ testing.TB }
+
+func (r redacting) Logf(format string, args ...any) {
+	r.TB.Helper()
+	r.TB.Log(redact(fmt.Sprintf(format, args...)))
+}
+
+func (r redacting) Fatalf(format string, args ...any) {
+	r.TB.Helper()
+	r.TB.Fatal(redact(fmt.Sprintf(format, args...)))
+}
+
+// passwordInURL is the password of a URL's userinfo in a message.
+var passwordInURL = regexp.MustCompile(`(://[^:/@\s]*:)[^@/\s]+@`)
+
+func redact(msg string) string { return passwordInURL.ReplaceAllString(msg, "${1}xxxxx@") }
 
 // migrator applies the embedded migration files, exactly as production.
 type migrator struct{}
@@ -156,7 +156,7 @@ func URL(t testing.TB) string {
 	if os.Getenv("TEST_CITUS_URL") != "" {
 		return CitusURL(t)
 	}
-	return viaPooler(t, pgtestdb.Custom(t, pgConfig(t), migrator{}).URL())
+	return viaPooler(t, pgtestdb.Custom(redacting{t}, pgConfig(t), migrator{}).URL())
 }
 
 // CitusURL returns the URL of a new migrated database on the Citus cluster
@@ -314,7 +314,7 @@ func viaPooler(t testing.TB, rawURL string) string {
 func EmptyURL(t testing.TB) string {
 	t.Helper()
 	SkipOnCitus(t, "needs an empty database")
-	return pgtestdb.Custom(t, pgConfig(t), pgtestdb.NoopMigrator{}).URL()
+	return pgtestdb.Custom(redacting{t}, pgConfig(t), pgtestdb.NoopMigrator{}).URL()
 }
 
 // DB returns a *sql.DB on a new migrated database.

@@ -1,35 +1,23 @@
-// Command entc generates the Ent client in ent/ with an explicit feature set
-// and the tenancy templates of internal/enttmpl.
+// Command entc is go generate's step for the schema: from one load of the
+// ent/schema source it writes the Ent client (ent/, with the tenancy
+// templates of internal/enttmpl) and schema.sql, printing what it does. It
+// needs no database server.
 package main
 
 import (
 	"log"
+	"os"
 
-	"entgo.io/ent/entc"
-	"entgo.io/ent/entc/gen"
+	"github.com/leadmetrics/db/internal/entgen"
 )
 
 func main() {
-	err := entc.Generate("./ent/schema", &gen.Config{
-		Target:  "./ent",
-		Package: "github.com/leadmetrics/db/ent",
-		Features: []gen.Feature{
-			gen.FeaturePrivacy,
-			gen.FeatureIntercept,
-			gen.FeatureUpsert,
-			gen.FeatureVersionedMigration,
-			gen.FeatureLock,
-			gen.FeatureModifier,
-			gen.FeatureExecQuery,
-		},
-		// Tenancy: edge predicates, selector contexts, upsert guards and
-		// batched cross-tenant checks (see internal/scope). EntQL is off: its
-		// edge predicates would bypass the edge filter.
-		Templates: []*gen.Template{
-			gen.MustParse(gen.NewTemplate("tenancy").ParseDir("internal/enttmpl")),
-		},
-	})
-	if err != nil {
-		log.Fatalf("entc: %v", err)
+	log.SetFlags(0)
+	log.SetPrefix("entc: ")
+	o := entgen.Default()
+	o.Log = func(format string, args ...any) { log.Printf(format, args...) }
+	if err := entgen.Run(o); err != nil {
+		log.Print(err)
+		os.Exit(1)
 	}
 }

@@ -1,12 +1,12 @@
-// Package dev plans migrations from the Ent schema: new versioned
-// files, and the drift check that a fresh diff yields nothing. The schema
-// is loaded from the ent/schema source at run time (LoadTables), never from
-// the compiled client, so a stale binary or code that no longer compiles
-// against the new schema does not matter.
+// Package dev plans migrations: schema.sql rendered from the ent/schema
+// source without a database (LoadTables, SchemaSQL), new versioned files
+// diffed from schema.sql the way the official CLI's 'migrate diff' does
+// (Plan), with dropped columns and tables asked about, and the drift check.
+// Nothing here uses the compiled client, so a stale binary or code that no
+// longer compiles against the new schema does not matter.
 package dev
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -27,23 +27,11 @@ import (
 	"entgo.io/ent/schema/field"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
-	db "github.com/leadmetrics/db"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/pgserver"
 	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/migrations"
 )
-
-// ErrDrift is returned by Check when the schema and the directory disagree.
-var ErrDrift = errors.New("ent/schema and migrations/ disagree")
-
-// DriftError carries the SQL a new migration would contain.
-type DriftError struct{ SQL string }
-
-func (e *DriftError) Error() string {
-	return "dev: " + ErrDrift.Error() + "; run 'dbctl migrate diff NAME'. Pending changes:\n" + e.SQL
-}
-
-func (e *DriftError) Is(target error) bool { return target == ErrDrift }
 
 // LoadTables loads the Ent schema package at schemaPath (a directory or
 // package path, e.g. "./ent/schema") from source, the way entc does (it
@@ -54,9 +42,15 @@ func LoadTables(schemaPath string) ([]*schema.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: load %s: %w", schemaPath, err)
 	}
+	return TablesOf(graph)
+}
+
+// TablesOf returns the tables of a loaded schema graph, shaped as the
+// migrations have them.
+func TablesOf(graph *gen.Graph) ([]*schema.Table, error) {
 	tables, err := graph.Tables()
 	if err != nil {
-		return nil, fmt.Errorf("dev: tables of %s: %w", schemaPath, err)
+		return nil, fmt.Errorf("dev: tables of %s: %w", graph.Config.Schema, err)
 	}
 	// The tenant-leading keys Ent cannot declare (internal/tenantkeys).
 	return tenantkeys.Apply(tables), CheckStringBounds(tables)
@@ -96,58 +90,6 @@ func CheckStringBounds(tables []*schema.Table) error {
 	return nil
 }
 
-// Diff writes a new migration file named name into dir for the difference
-// between tables (the desired schema) and the state dir replays to on the
-// clean dev database devURL. It reports false when there was nothing to
-// write.
-func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string, tables []*schema.Table) (bool, error) {
-	err := schema.Diff(ctx, devURL, name, tables,
-		schema.WithDir(dir),
-		schema.WithMigrationMode(schema.ModeReplay),
-		schema.WithDialect(dialect.Postgres),
-		schema.WithFormatter(atlasmigrate.DefaultFormatter),
-		schema.WithDropColumn(true),
-		schema.WithDropIndex(true),
-		schema.WithErrNoPlan(true),
-	)
-	switch {
-	case errors.Is(err, atlasmigrate.ErrNoPlan):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("dev: diff: %w", err)
-	}
-	return true, nil
-}
-
-// Check plans tables against an in-memory copy of dir and returns a
-// *DriftError holding the SQL when a new migration would not be empty.
-func Check(ctx context.Context, devURL string, dir atlasmigrate.Dir, tables []*schema.Table) error {
-	files, err := dir.Files()
-	if err != nil {
-		return err
-	}
-	mem := &atlasmigrate.MemDir{}
-	if err := mem.CopyFiles(files); err != nil {
-		return err
-	}
-	if err := migrations.Rehash(mem); err != nil {
-		return err
-	}
-	wrote, err := Diff(ctx, devURL, mem, "drift", tables)
-	if err != nil || !wrote {
-		return err
-	}
-	after, err := mem.Files()
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	for _, f := range after[len(files):] {
-		b.Write(f.Bytes())
-	}
-	return &DriftError{SQL: b.String()}
-}
-
 // WithDatabase runs fn with a clean dev database: devURL when set, else a
 // throwaway database on the server of serverDSN, dropped afterwards.
 func WithDatabase(ctx context.Context, devURL, serverDSN string, fn func(devURL string) error) error {
@@ -156,29 +98,10 @@ func WithDatabase(ctx context.Context, devURL, serverDSN string, fn func(devURL 
 	}
 	devURL, drop, err := pgserver.Throwaway(ctx, serverDSN, "dbctl_dev")
 	if err != nil {
-		return fmt.Errorf("dev: create a dev database on %s (or set DATABASE_DEV_URL): %w", db.RedactURL(serverDSN), err)
+		return fmt.Errorf("dev: create a dev database on %s (or set DATABASE_DEV_URL): %w", dbconfig.RedactURL(serverDSN), err)
 	}
 	defer drop()
 	return fn(devURL)
-}
-
-// SchemaSQL is the SQL that creates tables on an empty database: the
-// desired state as one file, for tools that take a schema file (the
-// community Atlas CLI's src) and for reviews.
-func SchemaSQL(ctx context.Context, devURL string, tables []*schema.Table) ([]byte, error) {
-	mem := &atlasmigrate.MemDir{}
-	if _, err := Diff(ctx, devURL, mem, "schema", tables); err != nil {
-		return nil, err
-	}
-	files, err := mem.Files()
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	for _, f := range files {
-		b.Write(f.Bytes())
-	}
-	return b.Bytes(), nil
 }
 
 // Push changes the public schema of the database under sqlDB to tables
@@ -188,7 +111,7 @@ func SchemaSQL(ctx context.Context, devURL string, tables []*schema.Table) ([]by
 // first; with dryRun nothing runs. It returns the number of statements,
 // applied in one transaction.
 func Push(ctx context.Context, sqlDB *sql.DB, devURL string, tables []*schema.Table, dryRun bool, show func(stmt string)) (int, error) {
-	body, err := SchemaSQL(ctx, devURL, tables)
+	body, err := SchemaSQL(tables)
 	if err != nil {
 		return 0, err
 	}

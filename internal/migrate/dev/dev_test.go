@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
@@ -16,9 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
-	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/migrations"
 )
@@ -45,38 +44,88 @@ func copyMigrations(t *testing.T) *atlasmigrate.LocalDir {
 	return dir
 }
 
-// withExtraColumn returns the schema's tables with one more column on users:
-// the shape of a schema edit nobody generated a migration for.
-func withExtraColumn() []*schema.Table {
-	tables := tenantkeys.Apply(slices.Clone(migrate.Tables))
-	for i, tbl := range tables {
-		if tbl.Name == "users" {
-			c := *tbl
-			c.Columns = append(slices.Clone(tbl.Columns), &schema.Column{Name: "nickname", Type: field.TypeString, Nullable: true})
-			tables[i] = &c
-		}
-	}
-	return tables
-}
-
-// TestCheckInSync: the schema loaded from source, and the generated one,
-// agree with the committed migrations.
-func TestCheckInSync(t *testing.T) {
-	loaded, err := dev.LoadTables("../../../ent/schema")
+// schemaSQL is the committed schema.sql.
+func schemaSQL(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../../schema.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, tables := range map[string][]*schema.Table{"source": loaded, "generated": tenantkeys.Apply(migrate.Tables)} {
-		if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t), tables); err != nil {
-			t.Fatalf("%s schema and migrations disagree: %v", name, err)
-		}
+	return b
+}
+
+// edited is schema.sql with old replaced by new (once, which must exist).
+func edited(t *testing.T, old, new string) []byte {
+	t.Helper()
+	s := string(schemaSQL(t))
+	if !strings.Contains(s, old) {
+		t.Fatalf("schema.sql has no %q", old)
+	}
+	return []byte(strings.Replace(s, old, new, 1))
+}
+
+// TestSchemaFileIsFresh: schema.sql is what the ent/schema source renders
+// now (go generate would not change it) and carries the source's hash.
+func TestSchemaFileIsFresh(t *testing.T) {
+	tables, err := dev.LoadTables("../../../ent/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := dev.SchemaSQL(tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := dev.SchemaHash("../../../ent/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dev.SchemaFile(hash, body); string(got) != string(schemaSQL(t)) {
+		t.Fatal("schema.sql is not what ent/schema renders: run go generate ./...")
+	}
+	if _, err := dev.CheckSchemaFile("../../../schema.sql", "../../../ent/schema"); err != nil {
+		t.Fatal(err)
 	}
 }
+
+// TestStaleSchemaFileRefused: a schema package edited after schema.sql was
+// generated makes CheckSchemaFile fail, naming what to run.
+func TestStaleSchemaFileRefused(t *testing.T) {
+	schemaDir := t.TempDir()
+	entries, _ := os.ReadDir("../../../ent/schema")
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join("../../../ent/schema", e.Name()))
+		os.WriteFile(filepath.Join(schemaDir, e.Name()), b, 0o644)
+	}
+	if _, err := dev.CheckSchemaFile("../../../schema.sql", schemaDir); err != nil {
+		t.Fatalf("an identical copy: %v", err)
+	}
+	f := filepath.Join(schemaDir, "campaign.go")
+	b, _ := os.ReadFile(f)
+	os.WriteFile(f, append(b, []byte("\n// an edit\n")...), 0o644)
+	_, err := dev.CheckSchemaFile("../../../schema.sql", schemaDir)
+	if !errors.Is(err, dev.ErrStaleSchema) || !strings.Contains(err.Error(), "go generate ./...") {
+		t.Fatalf("got %v, want ErrStaleSchema naming go generate", err)
+	}
+	noHash := filepath.Join(t.TempDir(), "schema.sql")
+	os.WriteFile(noHash, []byte("CREATE TABLE t (id int);\n"), 0o644)
+	if _, err := dev.CheckSchemaFile(noHash, schemaDir); !errors.Is(err, dev.ErrStaleSchema) {
+		t.Fatalf("a schema file without a hash: %v", err)
+	}
+}
+
+// TestCheckInSync: the committed schema.sql and migrations agree.
+func TestCheckInSync(t *testing.T) {
+	if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t), schemaSQL(t)); err != nil {
+		t.Fatalf("schema.sql and migrations disagree: %v", err)
+	}
+}
+
+const usersEmail = `"email" character varying(320) NOT NULL,`
 
 func TestCheckCatchesChangedSchema(t *testing.T) {
 	dir := copyMigrations(t)
 	before, _ := dir.Files()
-	err := dev.Check(context.Background(), testdb.EmptyURL(t), dir, withExtraColumn())
+	err := dev.Check(context.Background(), testdb.EmptyURL(t), dir, edited(t, usersEmail, usersEmail+` "nickname" character varying NULL,`))
 	var drift *dev.DriftError
 	if !errors.As(err, &drift) || !errors.Is(err, dev.ErrDrift) {
 		t.Fatalf("got %v, want a DriftError", err)
@@ -92,22 +141,84 @@ func TestCheckCatchesChangedSchema(t *testing.T) {
 func TestDiffWritesFileThenNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := copyMigrations(t)
-	tables := withExtraColumn()
-	wrote, err := dev.Diff(ctx, testdb.EmptyURL(t), dir, "add_nickname", tables)
-	if err != nil || !wrote {
-		t.Fatalf("diff: wrote=%v err=%v", wrote, err)
+	desired := edited(t, usersEmail, usersEmail+` "nickname" character varying NULL,`)
+	p, err := dev.Plan(ctx, testdb.EmptyURL(t), dir, "add_nickname", desired, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	files, _ := dir.Files()
-	last := files[len(files)-1]
-	if !strings.HasSuffix(last.Name(), "_add_nickname.sql") || !strings.Contains(string(last.Bytes()), "nickname") {
-		t.Fatalf("new file %s:\n%s", last.Name(), last.Bytes())
+	if !p.AtlasIdentical || len(p.Destructive) > 0 {
+		t.Fatalf("an added column: identical %v, destructive %v", p.AtlasIdentical, p.Destructive)
+	}
+	want := "-- Modify \"users\" table\nALTER TABLE \"users\" ADD COLUMN \"nickname\" character varying NULL;\n"
+	if string(p.Body) != want {
+		t.Fatalf("body:\n%s\nwant:\n%s", p.Body, want)
+	}
+	name, err := dev.Write(dir, p, time.Now())
+	if err != nil || !strings.HasSuffix(name, "_add_nickname.sql") {
+		t.Fatalf("write: %q %v", name, err)
 	}
 	if err := atlasmigrate.Validate(dir); err != nil {
 		t.Fatalf("atlas.sum not updated: %v", err)
 	}
-	wrote, err = dev.Diff(ctx, testdb.EmptyURL(t), dir, "again", tables)
-	if err != nil || wrote {
-		t.Fatalf("second diff: wrote=%v err=%v, want no changes", wrote, err)
+	if _, err = dev.Plan(ctx, testdb.EmptyURL(t), dir, "again", desired, nil); !errors.Is(err, atlasmigrate.ErrNoPlan) {
+		t.Fatalf("second diff: %v, want no changes", err)
+	}
+}
+
+// TestDropsAsked: a dropped column with an added one of its type, and a
+// dropped table with an added one of its columns, are refused until
+// decided; a rename is written as RENAME (acknowledged for the community
+// lint) and a drop as a drop, both under a warning header.
+func TestDropsAsked(t *testing.T) {
+	ctx := context.Background()
+	devURL := testdb.EmptyURL(t)
+	renamedCol := edited(t, `"objective" text NULL`, `"goal" text NULL`)
+	_, err := dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedCol, nil)
+	var de *dev.DropsError
+	if !errors.As(err, &de) || !errors.Is(err, dev.ErrUndecidedDrops) || len(de.Drops) != 1 ||
+		de.Drops[0].String() != "campaigns.objective" || !slices.Equal(de.Drops[0].Candidates, []string{"goal"}) ||
+		!strings.Contains(err.Error(), "--rename campaigns.objective=goal or --allow-drop campaigns.objective") {
+		t.Fatalf("undecided: %v", err)
+	}
+	decide := func(to string) dev.Decide {
+		return func(drops []dev.Drop) ([]dev.Decision, error) { return []dev.Decision{{RenameTo: to}}, nil }
+	}
+	p, err := dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedCol, decide("goal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(p.Body)
+	if p.AtlasIdentical || !strings.HasPrefix(body, "-- Warnings (dbctl migrate diff)") ||
+		!strings.Contains(body, "renames column \"objective\" of table \"campaigns\" to \"goal\"") ||
+		!strings.Contains(body, "-- atlas:nolint DS103\nALTER TABLE \"campaigns\" RENAME COLUMN \"objective\" TO \"goal\";\n") ||
+		strings.Contains(body, "DROP COLUMN") {
+		t.Fatalf("rename:\n%s", body)
+	}
+	p, err = dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedCol, decide(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(p.Body); !strings.Contains(body, "drops column \"objective\" of table \"campaigns\": its data is lost") ||
+		!strings.Contains(body, `DROP COLUMN "objective"`) || !strings.Contains(body, `ADD COLUMN "goal" text NULL`) {
+		t.Fatalf("drop:\n%s", body)
+	}
+	if _, err := dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedCol, decide("nope")); err == nil || !strings.Contains(err.Error(), "candidates: goal") {
+		t.Fatalf("rename to a name the diff does not add: %v", err)
+	}
+
+	// A table: plans renamed to plan_catalog (same columns).
+	s := string(schemaSQL(t))
+	renamedTable := []byte(strings.ReplaceAll(s, `"plans"`, `"plan_catalog"`))
+	_, err = dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedTable, nil)
+	if !errors.As(err, &de) || de.Drops[0].String() != "plans" || !slices.Equal(de.Drops[0].Candidates, []string{"plan_catalog"}) {
+		t.Fatalf("undecided table: %v", err)
+	}
+	p, err = dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedTable, decide("plan_catalog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(p.Body); !strings.Contains(body, "-- atlas:nolint DS102\nALTER TABLE \"plans\" RENAME TO \"plan_catalog\";\n") || strings.Contains(body, "DROP TABLE") {
+		t.Fatalf("table rename:\n%s", body)
 	}
 }
 

@@ -28,9 +28,9 @@ const (
 
 // Violation is one change that rewrites history.
 type Violation struct {
-	Kind   string
-	File   string // the landed file (for Inserted, the new one)
-	Detail string
+	Kind   string `json:"kind"`
+	File   string `json:"file"` // the landed file (for Inserted, the new one)
+	Detail string `json:"detail"`
 }
 
 func (v Violation) String() string { return fmt.Sprintf("%s %s: %s", v.File, v.Kind, v.Detail) }

@@ -42,6 +42,10 @@ type FileResult struct {
 	// when Ignored): they do not count, but reviewers still see them.
 	// Error says what they would have been.
 	Acknowledged []Finding
+	// Readable are the file's changes with each RENAME statement's drop and
+	// add read as the rename it is (the analyzers' Changes keep the drop and
+	// add, as the community CLI sees them): what a reviewer reads.
+	Readable []*sqlcheck.Change
 }
 
 // Result is the analysis of the new files on top of the base ones.
@@ -128,15 +132,65 @@ func Run(ctx context.Context, devURL string, base, files []migrate.File) (_ *Res
 	}
 	u, _ := url.Parse(devURL)
 	devClient := &sqlclient.Client{Name: postgres.DriverName, DB: db, URL: &sqlclient.URL{URL: u}, Driver: drv}
+	incompat, err := incompatible()
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Base: base}
 	for _, f := range loaded {
 		fr, err := analyze(ctx, devClient, azs, f)
 		if err != nil {
 			return nil, err
 		}
+		fr.Readable = f.Changes
+		if renames := l.renames[f.Name()]; len(renames) > 0 {
+			fr.Readable = make([]*sqlcheck.Change, len(f.Changes))
+			for i, c := range f.Changes {
+				fr.Readable[i] = c
+				if fixed, ok := renames[c.Stmt.Pos]; ok {
+					fr.Readable[i] = &sqlcheck.Change{Stmt: c.Stmt, Changes: fixed}
+				}
+			}
+		}
+		if renames := l.renames[f.Name()]; len(renames) > 0 && !fr.Ignored {
+			// On top: the renames the community CLI reads as drops, read
+			// as renames by Atlas's own backward-incompatible analyzer.
+			rf := *f
+			rf.Changes = make([]*sqlcheck.Change, 0, len(f.Changes))
+			for _, c := range f.Changes {
+				if fixed, ok := renames[c.Stmt.Pos]; ok {
+					rf.Changes = append(rf.Changes, &sqlcheck.Change{Stmt: c.Stmt, Changes: fixed})
+				}
+			}
+			more, err := analyze(ctx, devClient, []sqlcheck.Analyzer{incompat}, &rf)
+			if err != nil {
+				return nil, err
+			}
+			fr.Findings = sortedByPos(append(fr.Findings, more.Findings...))
+			fr.Acknowledged = sortedByPos(append(fr.Acknowledged, more.Acknowledged...))
+		}
 		res.Files = append(res.Files, fr)
 	}
 	return res, nil
+}
+
+// incompatible is Atlas's backward-incompatible analyzer (BC101, BC102).
+func incompatible() (sqlcheck.Analyzer, error) {
+	azs, err := sqlcheck.AnalyzerFor(postgres.DriverName, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, az := range azs {
+		if n, ok := az.(sqlcheck.NamedAnalyzer); ok && n.Name() == "incompatible" {
+			return az, nil
+		}
+	}
+	return nil, errors.New("lint: no backward-incompatible analyzer registered")
+}
+
+func sortedByPos(fs []Finding) []Finding {
+	slices.SortStableFunc(fs, func(a, b Finding) int { return a.Pos - b.Pos })
+	return fs
 }
 
 // Analyzers returns the open-source PostgreSQL analyzers with their
@@ -197,9 +251,7 @@ func analyze(ctx context.Context, devClient *sqlclient.Client, azs []sqlcheck.An
 		fr.Findings = append(fr.Findings, found...)
 		fr.Acknowledged = append(fr.Acknowledged, acked...)
 	}
-	byPos := func(a, b Finding) int { return a.Pos - b.Pos }
-	slices.SortStableFunc(fr.Findings, byPos)
-	slices.SortStableFunc(fr.Acknowledged, byPos)
+	fr.Findings, fr.Acknowledged = sortedByPos(fr.Findings), sortedByPos(fr.Acknowledged)
 	return fr, nil
 }
 

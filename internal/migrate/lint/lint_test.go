@@ -66,7 +66,9 @@ func TestFixtureFindings(t *testing.T) {
 		"20260106000000_acknowledged.sql:3 MF103 warning", // its DS103 is acknowledged
 		"20260107000000_rewrites.sql:2 LM102 warning",     // gen_random_uuid(); now() on line 4 is stable
 		"20260107000000_rewrites.sql:6 LM103 warning",     // integer to bigint; varchar widening on line 8 is free
-		"20260107000000_rewrites.sql:9 BC102 warning",     // a rename, not a drop
+		"20260107000000_rewrites.sql:9 DS103 error",       // the community CLI reads a rename as a drop and an add
+		"20260107000000_rewrites.sql:9 MF103 warning",     // and the added column as NOT NULL without default
+		"20260107000000_rewrites.sql:9 BC102 warning",     // on top: what it is, a rename
 		"20260108000000_concurrent_in_tx.sql:1 LM104 error",
 	}
 	if !slices.Equal(got, want) {
@@ -95,7 +97,7 @@ func TestFixtureFindings(t *testing.T) {
 	if want := []string{"20260106000000_acknowledged.sql:3 DS103 error", "20260110000000_ignored.sql:3 DS102 error"}; !slices.Equal(acked, want) {
 		t.Errorf("acknowledged %v, want %v", acked, want)
 	}
-	if res.Errors() != 3 || res.Warnings() != 6 || !errors.Is(res.Err(), lint.ErrFindings) {
+	if res.Errors() != 4 || res.Warnings() != 7 || !errors.Is(res.Err(), lint.ErrFindings) {
 		t.Fatalf("errors=%d warnings=%d err=%v", res.Errors(), res.Warnings(), res.Err())
 	}
 
@@ -104,7 +106,7 @@ func TestFixtureFindings(t *testing.T) {
 	for _, line := range []string{
 		`testdata/lint/20260102000000_drop_column.sql:2: DS103 error: Dropping non-virtual column "legacy_code" (destructive changes detected)`,
 		`    suggested fix: Add a pre-migration check to ensure column "legacy_code" is NULL before dropping it`,
-		"9 file(s) analyzed: 3 error(s), 6 warning(s), 2 acknowledged",
+		"9 file(s) analyzed: 4 error(s), 7 warning(s), 2 acknowledged",
 		`testdata/lint/20260106000000_acknowledged.sql:3: DS103 error acknowledged (atlas:nolint): Dropping non-virtual column "score"`,
 	} {
 		if !strings.Contains(out.String(), line+"\n") {

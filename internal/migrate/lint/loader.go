@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
@@ -47,6 +48,9 @@ type loader struct {
 	// rewrites maps a file name and statement position to the tables
 	// (schema.table) the statement rewrote.
 	rewrites map[string]map[int][]string
+	// renames maps a file name and the position of a RENAME statement to its
+	// changes with the drop and add it made read as the rename it is.
+	renames map[string]map[int]schema.Changes
 }
 
 // replay executes the base files without analysis.
@@ -140,7 +144,13 @@ func (l *loader) each(ctx context.Context, f *sqlcheck.File, stmts []*migrate.St
 				l.rewrote(f.Name(), s.Pos, n.name)
 			}
 		}
-		f.Changes = append(f.Changes, &sqlcheck.Change{Stmt: s, Changes: fixRenames(s.Text, changes)})
+		// The Atlas analyzers get the changes as the community CLI sees
+		// them (a rename is a drop and an add: DS103); ours on top read the
+		// rename (BC102).
+		f.Changes = append(f.Changes, &sqlcheck.Change{Stmt: s, Changes: changes})
+		if fixed, ok := fixRenames(s.Text, slices.Clone(changes)); ok {
+			l.renamed(f.Name(), s.Pos, fixed)
+		}
 		current, nodes = next, after
 	}
 	if f.Sum, err = l.drv.RealmDiff(f.From, current); err != nil {
@@ -154,6 +164,16 @@ func (l *loader) exec(ctx context.Context, f migrate.File, s *migrate.Stmt) erro
 		return &LoadError{File: f.Name(), Line: Line(f.Bytes(), s.Pos), Stmt: s.Text, Err: err}
 	}
 	return nil
+}
+
+func (l *loader) renamed(file string, pos int, changes schema.Changes) {
+	if l.renames == nil {
+		l.renames = map[string]map[int]schema.Changes{}
+	}
+	if l.renames[file] == nil {
+		l.renames[file] = map[int]schema.Changes{}
+	}
+	l.renames[file][pos] = changes
 }
 
 func (l *loader) rewrote(file string, pos int, table string) {
@@ -216,9 +236,9 @@ var (
 )
 
 // fixRenames turns the drop-and-add a diff sees for a RENAME statement back
-// into the rename it is, as the CLI's statement parser does; otherwise a
-// rename would be reported as a destructive drop.
-func fixRenames(stmt string, changes schema.Changes) schema.Changes {
+// into the rename it is, as the paid CLI's statement parser does, and
+// reports whether stmt was one.
+func fixRenames(stmt string, changes schema.Changes) (schema.Changes, bool) {
 	if m := renameTable.FindStringSubmatch(stmt); m != nil {
 		from, to := lastIdent(m[1]), ident(m[2])
 		drop, add := -1, -1
@@ -236,16 +256,17 @@ func fixRenames(stmt string, changes schema.Changes) schema.Changes {
 		}
 		if drop != -1 && add != -1 {
 			r := &schema.RenameTable{From: changes[drop].(*schema.DropTable).T, To: changes[add].(*schema.AddTable).T}
-			return replacePair(changes, drop, add, r)
+			return replacePair(changes, drop, add, r), true
 		}
-		return changes
+		return changes, false
 	}
 	m := renameColumn.FindStringSubmatch(stmt)
 	if m == nil {
-		return changes
+		return changes, false
 	}
 	from, to := ident(m[1]), ident(m[2])
-	for _, c := range changes {
+	fixed := false
+	for i, c := range changes {
 		mt, ok := c.(*schema.ModifyTable)
 		if !ok {
 			continue
@@ -253,10 +274,12 @@ func fixRenames(stmt string, changes schema.Changes) schema.Changes {
 		drop, add := schema.Changes(mt.Changes).IndexDropColumn(from), schema.Changes(mt.Changes).IndexAddColumn(to)
 		if drop != -1 && add != -1 {
 			r := &schema.RenameColumn{From: mt.Changes[drop].(*schema.DropColumn).C, To: mt.Changes[add].(*schema.AddColumn).C}
-			mt.Changes = replacePair(mt.Changes, drop, add, r)
+			cp := *mt
+			cp.Changes = replacePair(mt.Changes, drop, add, r)
+			changes[i], fixed = &cp, true
 		}
 	}
-	return changes
+	return changes, fixed
 }
 
 // replacePair puts r at position i and removes position j.

@@ -15,17 +15,21 @@ import (
 
 // Item is one schema change a statement made.
 type Item struct {
-	Line   int
-	Change string // e.g. "added column"
-	Object string // e.g. "users.nickname"
-	Detail string
+	Line   int    `json:"line"`
+	Change string `json:"change"` // e.g. "added column"
+	Object string `json:"object"` // e.g. "users.nickname"
+	Detail string `json:"detail"`
 }
 
 // Items lists the changes of a linted file, statement by statement (a
 // long first file of an empty history is one change at line 1).
 func Items(f *lint.FileResult) []Item {
 	var out []Item
-	for _, c := range f.Changes {
+	changes := f.Readable
+	if changes == nil {
+		changes = f.Changes
+	}
+	for _, c := range changes {
 		line := lint.Line(f.Bytes(), c.Stmt.Pos)
 		for _, it := range describe(c.Changes) {
 			it.Line = line

@@ -10,7 +10,7 @@ import (
 	"github.com/leadmetrics/db/secrets"
 )
 
-// credentialsCommand is "dbctl credentials rotate": re-seal every
+// credentialsCommand is "datactl credentials rotate": re-seal every
 // credential secret with the current key of CREDENTIALS_KEYS, in batches,
 // each in its own transaction, as the system viewer.
 func credentialsCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {

@@ -1,4 +1,4 @@
-package db
+package dbconfig
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package db
+package dbconfig
 
 import (
 	"context"
@@ -34,20 +34,20 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 // Is lets errors.Is(err, ErrConnectTimeout) match a timeout.
 func (e *ConnectError) Is(target error) bool { return target == ErrConnectTimeout && e.Timeout > 0 }
 
-// connectError wraps a failure to open a connection. parent is the
+// WrapConnectError wraps c's failure to open a connection. parent is the
 // caller's context: its own cancellation is not a timeout.
-func (c Config) connectError(parent context.Context, err error) error {
+func WrapConnectError(c Config, parent context.Context, err error) error {
 	ce := &ConnectError{Host: hostOf(c.URL), URL: c.Redacted(), Err: RedactError(err, c.URL)}
 	var ne net.Error
 	timedOut := errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 	if timedOut && parent.Err() == nil {
-		ce.Timeout = c.effectiveConnectTimeout()
+		ce.Timeout = ConnectTimeout(c)
 	}
 	return ce
 }
 
-// effectiveConnectTimeout is the URL's connect_timeout, else the config's.
-func (c Config) effectiveConnectTimeout() time.Duration {
+// ConnectTimeout is the URL's connect_timeout, else the config's.
+func ConnectTimeout(c Config) time.Duration {
 	if u, err := url.Parse(c.URL); err == nil {
 		if s := u.Query().Get("connect_timeout"); s != "" {
 			var n int

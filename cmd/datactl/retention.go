@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadmetrics/db/internal/cli"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retention"
 )
 
-// retentionCommand is "dbctl retention": purge old LLM call, dispatch and
+// retentionCommand is "datactl retention": purge old LLM call, dispatch and
 // audit logs, per table, in batches, as the system viewer. A table whose
 // age is empty is left alone.
 func retentionCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
@@ -34,12 +35,12 @@ func retentionCommand(fs *flag.FlagSet) func(context.Context, []string, io.Write
 			}
 			d, err := parseAge(*ages[t])
 			if err != nil {
-				return usageError{msg: fmt.Sprintf("%s: %v", t, err)}
+				return cli.UsageError{Msg: fmt.Sprintf("%s: %v", t, err)}
 			}
 			pol = append(pol, retention.Policy{Table: t, MaxAge: d})
 		}
 		if len(pol) == 0 {
-			return usageError{msg: "retention: give at least one of -llm-calls, -dispatches, -audit"}
+			return cli.UsageError{Msg: "retention: give at least one of -llm-calls, -dispatches, -audit"}
 		}
 		h, err := openTarget(ctx, *url)
 		if err != nil {

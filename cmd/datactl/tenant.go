@@ -13,7 +13,7 @@ import (
 	"github.com/leadmetrics/db/privacy"
 )
 
-// tenantStatusCommand is "dbctl tenant suspend|activate|close ID": an
+// tenantStatusCommand is "datactl tenant suspend|activate|close ID": an
 // operator's change of a tenant's status, through the Ent client as the
 // system viewer (the Tenant hook, input checks, updated_at). Writes of a
 // suspended or closed tenant are refused (reads go on); every process's
@@ -28,7 +28,7 @@ func tenantStatusCommand(to tenant.Status) func(fs *flag.FlagSet) func(context.C
 }
 
 func setTenantStatus(ctx context.Context, url, id string, to tenant.Status, out io.Writer) error {
-	if err := input.Fields("dbctl tenant", input.F("ID", id)); err != nil {
+	if err := input.Fields("datactl tenant", input.F("ID", id)); err != nil {
 		return err
 	}
 	h, err := openTarget(ctx, url)

@@ -1,4 +1,8 @@
-package db
+// Package dbconfig is the database connection configuration read from the
+// environment, its typed errors and the redaction of secrets. It imports no
+// Ent code, so tools (dbctl) build on it whatever the schema says; package db
+// re-exports it as db.Config.
+package dbconfig
 
 import (
 	"encoding/json"
@@ -83,23 +87,24 @@ var ErrConfig = errors.New("invalid database configuration")
 // Is lets errors.Is(err, ErrConfig) match.
 func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
-// DefaultConfig is the configuration with no environment set.
-func DefaultConfig() Config {
+// Default is the configuration with no environment set.
+func Default() Config {
 	return Config{URL: LocalURL, PoolMin: 2, PoolMax: 20, Driver: DriverPgx, ConnectTimeout: 10 * time.Second, MaxReplicaLag: 5 * time.Second,
 		ApplicationName: filepath.Base(os.Args[0])}
 }
 
-// ConfigFromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
+// FromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
 // DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT,
 // DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT,
 // DATABASE_APPLICATION_NAME, DATABASE_READ_URL and
 // DATABASE_MAX_REPLICA_LAG; unset variables keep their defaults.
-func ConfigFromEnv() (Config, error) {
-	return configFrom(os.LookupEnv)
+func FromEnv() (Config, error) {
+	return FromLookup(os.LookupEnv)
 }
 
-func configFrom(lookup func(string) (string, bool)) (Config, error) {
-	cfg := DefaultConfig()
+// FromLookup is FromEnv with the variables read through lookup.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	cfg := Default()
 	if v, ok := lookup("DATABASE_URL"); ok && strings.TrimSpace(v) != "" {
 		cfg.URL = strings.TrimSpace(v)
 	}
@@ -200,12 +205,12 @@ func intVar(lookup func(string) (string, bool), name string, def int) (int, erro
 
 // Validate checks the configuration without touching the network.
 func (c Config) Validate() error {
-	_, err := c.validDSN()
+	_, err := ValidDSN(c)
 	return err
 }
 
-// validDSN validates the configuration and returns the DSN it derives.
-func (c Config) validDSN() (string, error) {
+// ValidDSN validates the configuration and returns the DSN it derives.
+func ValidDSN(c Config) (string, error) {
 	switch {
 	case c.PoolMin < 0:
 		return "", &ConfigError{"DATABASE_POOL_MIN", "must not be negative"}
@@ -230,7 +235,7 @@ func (c Config) validDSN() (string, error) {
 			"set statement_timeout and idle_in_transaction_session_timeout on the role (ALTER ROLE ... SET)"}
 	case c.SlowQuery < 0:
 		return "", &ConfigError{"DATABASE_SLOW_QUERY_MS", "must not be negative"}
-	case c.Driver == DriverPQ && (c.tracingOn() || c.metricsOn() || c.logOn()):
+	case c.Driver == DriverPQ && (TracingOn(c) || MetricsOn(c) || LogOn(c)):
 		return "", &ConfigError{"DATABASE_DRIVER", "tracing, metrics and query logging need the pgx driver"}
 	case len(c.ApplicationName) > 63 || strings.ContainsFunc(c.ApplicationName, func(r rune) bool { return r < 0x20 || r > 0x7e }):
 		// PostgreSQL truncates longer names and replaces non-ASCII ones.
@@ -297,6 +302,12 @@ func (c Config) DSN() (string, error) {
 func millis(d time.Duration) string {
 	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 }
+
+// TracingOn, MetricsOn and LogOn say whether the configuration asks for
+// spans, metrics and query logs.
+func TracingOn(c Config) bool { return c.Tracing || c.TracerProvider != nil }
+func MetricsOn(c Config) bool { return c.Metrics || c.MeterProvider != nil }
+func LogOn(c Config) bool     { return c.LogQueries || c.SlowQuery > 0 }
 
 // Redacted returns the URL with its secrets replaced, for logs.
 func (c Config) Redacted() string { return RedactURL(c.URL) }

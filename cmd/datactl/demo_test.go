@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leadmetrics/db/internal/cli"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
@@ -60,9 +61,9 @@ func TestDemoIsIdempotent(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"nope"}, {"migrate"}, {"migrate", "diff"}, {"migrate", "frobnicate"}, {"migrate", "status", "x"}, {"migrate", "apply", "extra"}, {"migrate", "apply", "1", "2"}, {"migrate", "apply", "0"}} {
+	for _, args := range [][]string{nil, {"nope"}, {"credentials"}, {"credentials", "frobnicate"}, {"demo", "x"}, {"migrate", "status"}, {"retention", "--audit", "soon"}} {
 		err := run(context.Background(), args, &bytes.Buffer{})
-		var ue usageError
+		var ue cli.UsageError
 		if !errors.As(err, &ue) {
 			t.Errorf("run(%q) = %v, want a usage error", args, err)
 		}

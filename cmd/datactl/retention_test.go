@@ -19,17 +19,17 @@ func TestRetentionCommand(t *testing.T) {
 	if err := sqlDB.QueryRow(`SELECT count(*) FROM audit_logs WHERE created_at < now() - interval '100 days'`).Scan(&old); err != nil || old == 0 {
 		t.Fatalf("fixture: %d old audit rows, %v", old, err)
 	}
-	dbctl(t, "retention", "-url", url).want(t, 2) // no table given
-	dbctl(t, "retention", "-url", url, "-audit", "soon").want(t, 2)
-	r := dbctl(t, "retention", "-url", url, "-audit", "100d", "-dry-run")
-	r.want(t, 0)
-	if !strings.Contains(r.stdout, "audit_logs: would purge") {
-		t.Fatalf("dry run output:\n%s", r.stdout)
+	datactl(t, "retention", "-url", url).Want(t, 2) // no table given
+	datactl(t, "retention", "-url", url, "-audit", "soon").Want(t, 2)
+	r := datactl(t, "retention", "-url", url, "-audit", "100d", "-dry-run")
+	r.Want(t, 0)
+	if !strings.Contains(r.Stdout, "audit_logs: would purge") {
+		t.Fatalf("dry run output:\n%s", r.Stdout)
 	}
-	r = dbctl(t, "retention", "-url", url, "-audit", "100d", "-batch", "50")
-	r.want(t, 0)
+	r = datactl(t, "retention", "-url", url, "-audit", "100d", "-batch", "50")
+	r.Want(t, 0)
 	var left int
 	if err := sqlDB.QueryRow(`SELECT count(*) FROM audit_logs WHERE created_at < now() - interval '100 days'`).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("after retention: %d old audit rows left, %v\n%s", left, err, r.stdout)
+		t.Fatalf("after retention: %d old audit rows left, %v\n%s", left, err, r.Stdout)
 	}
 }

@@ -34,11 +34,11 @@ func TestTenantStatusCommands(t *testing.T) {
 		{"activate", "active", "closed -> active"},
 	} {
 		_, before := status()
-		r := dbctl(t, "tenant", step.verb, id, "--url", url)
-		r.want(t, 0, step.verb)
+		r := datactl(t, "tenant", step.verb, id, "--url", url)
+		r.Want(t, 0, step.verb)
 		got, after := status()
-		if got != step.want || !strings.Contains(r.stdout, step.says) || !strings.Contains(r.stdout, id) {
-			t.Fatalf("tenant %s: status %s, output %q", step.verb, got, r.stdout)
+		if got != step.want || !strings.Contains(r.Stdout, step.says) || !strings.Contains(r.Stdout, id) {
+			t.Fatalf("tenant %s: status %s, output %q", step.verb, got, r.Stdout)
 		}
 		if strings.Contains(step.says, "already") && after != before {
 			t.Fatalf("tenant %s again: the row was rewritten", step.verb)
@@ -46,14 +46,14 @@ func TestTenantStatusCommands(t *testing.T) {
 	}
 	before := testdb.Fingerprint(t, sqlDB, "tenants")
 	for _, bad := range []string{cuid.New(), deleted, "bad\xffid"} {
-		r := dbctl(t, "tenant", "suspend", bad, "--url", url)
-		r.want(t, 1, bad)
-		if r.stderr == "" {
+		r := datactl(t, "tenant", "suspend", bad, "--url", url)
+		r.Want(t, 1, bad)
+		if r.Stderr == "" {
 			t.Fatalf("tenant suspend %q: no error printed", bad)
 		}
 	}
 	if testdb.Fingerprint(t, sqlDB, "tenants") != before {
 		t.Fatal("a refused tenant command wrote something")
 	}
-	dbctl(t, "tenant", "suspend", "--url", url).want(t, 2)
+	datactl(t, "tenant", "suspend", "--url", url).Want(t, 2)
 }
