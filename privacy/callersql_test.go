@@ -13,8 +13,10 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
+	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -80,60 +82,94 @@ func exprP(text string) func(*entsql.Selector) {
 	return func(s *entsql.Selector) { s.Where(entsql.ExprP(text)) }
 }
 
+// planSettings make PostgreSQL pick other plans for the same statement:
+// the guarantee may not hang on the plan the small test tables get.
+var planSettings = []string{
+	"",
+	"SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off",
+	"SET LOCAL enable_seqscan = off",
+	"SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off",
+	"SET LOCAL enable_nestloop = off; SET LOCAL enable_hashagg = off",
+	"SET LOCAL plan_cache_mode = force_generic_plan",
+}
+
 // Finding 1: a predicate's sub-select, or the predicate itself, reads B's
-// data through an error message.
+// data through an error message, whatever plan PostgreSQL picks.
 func TestCallerSQLErrorsCarryNoOtherTenantData(t *testing.T) {
 	e := newCallerSQLEnv(t)
-	c := e.env.Client
-	queries := map[string]func() error{
-		"cast of a sub-select": func() error {
+	queries := map[string]func(c *ent.Client) error{
+		"cast of a sub-select": func(c *ent.Client) error {
 			_, err := c.Campaign.Query().Where(exprP("CAST((SELECT name FROM campaigns WHERE name LIKE 'B-%' LIMIT 1) AS integer) = 1")).All(e.ctxA)
 			return err
 		},
-		"cast of a whole row (attribute notation)": func() error {
+		"cast of a whole row (attribute notation)": func(c *ent.Client) error {
 			_, err := c.Campaign.Query().Where(exprP("CAST((SELECT c.row_to_json FROM campaigns c WHERE c.name LIKE 'B-%' LIMIT 1)::text AS integer) = 1")).All(e.ctxA)
 			return err
 		},
-		"cast of a sub-select of a neighbour table": func() error {
+		"cast of a sub-select of a neighbour table": func(c *ent.Client) error {
 			_, err := c.Activity.Query().Where(exprP("CAST((SELECT title FROM activities WHERE title = 'b' LIMIT 1) || id AS integer) = 1")).All(e.ctxA)
 			return err
 		},
-		"erroring call on the statement's own rows": func() error {
+		"erroring call inside a sub-select": func(c *ent.Client) error {
+			_, err := c.Activity.Query().Where(exprP("EXISTS (SELECT 1 FROM campaigns c WHERE c.id = activities.campaign_id AND date_trunc(c.name, c.created_at) IS NULL)")).All(e.ctxA)
+			return err
+		},
+		"erroring call on the statement's own rows": func(c *ent.Client) error {
 			_, err := c.Campaign.Query().Where(exprP("date_trunc(name, created_at) IS NULL")).All(e.ctxA)
 			return err
 		},
-		"regular expression from the statement's own rows": func() error {
+		"plain typed predicate (control)": func(c *ent.Client) error {
+			_, err := c.Campaign.Query().Where(campaign.NameEQ("day")).All(e.ctxA)
+			return err
+		},
+		"regular expression from the statement's own rows": func(c *ent.Client) error {
 			_, err := c.Campaign.Query().Where(exprP("'x' ~ name")).All(e.ctxA)
 			return err
 		},
-		"erroring call in an edge predicate": func() error {
+		"erroring call in an edge predicate": func(c *ent.Client) error {
 			_, err := c.Activity.Query().Where(activity.HasCampaignWith(predicate.Campaign(exprP("date_trunc(name, created_at) IS NULL")))).All(e.ctxA)
 			return err
 		},
-		"erroring call beside a typed predicate": func() error {
+		"erroring call beside a typed predicate": func(c *ent.Client) error {
 			_, err := c.Campaign.Query().Where(exprP("date_trunc(name, created_at) IS NULL")).Where(func(s *entsql.Selector) {
 				s.Where(entsql.NotNull(s.C("id")))
 			}).Count(e.ctxA)
 			return err
 		},
-		"erroring call in an update": func() error {
+		"erroring call in an update": func(c *ent.Client) error {
 			_, err := c.Campaign.Update().Where(exprP("date_trunc(name, created_at) IS NULL")).SetObjective("x").Save(e.ctxA)
 			return err
 		},
-		"erroring call in a delete": func() error {
+		"erroring call in a delete": func(c *ent.Client) error {
 			_, err := c.Campaign.Delete().Where(exprP("'x' ~ name")).Exec(e.ctxA)
 			return err
 		},
 	}
 	for name, q := range queries {
-		t.Run(name, func(t *testing.T) {
-			before := e.env.TenantSnapshot(e.b)
-			e.leak(t, name, q())
-			if e.env.TenantSnapshot(e.b) != before {
-				t.Fatal("B's data changed")
+		for _, set := range planSettings {
+			if strings.Contains(set, "generic") && testdb.OnCitus() {
+				continue // Citus plans no sub-select or CASE on the tenant with generic plans, layer or not (0A000)
 			}
-		})
+			t.Run(name+"/"+set, func(t *testing.T) {
+				before := e.env.TenantSnapshot(e.b)
+				tx, err := e.env.Client.Tx(e.ctxA)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				if set != "" {
+					if _, err := tx.Client().ExecContext(e.ctxA, set); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e.leak(t, name, q(tx.Client()))
+				if e.env.TenantSnapshot(e.b) != before {
+					t.Fatal("B's data changed")
+				}
+			})
+		}
 	}
+	c := e.env.Client
 	// The same errors are still raised on A's own rows: the rule keeps
 	// foreign rows away from caller expressions, it does not hide errors.
 	_, err := c.Campaign.Query().Where(exprP("CAST((SELECT name FROM campaigns WHERE name = 'day') AS integer) = 1")).All(e.ctxA)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
 	pg "github.com/pganalyze/pg_query_go/v6"
 )
 
@@ -33,7 +35,8 @@ import (
 //     the condition holds.
 //
 // safe: an expression is safe when evaluating it on any row can neither
-// fail nor act: columns, parameters and constants, compared (=, <>, <, <=,
+// fail nor act: columns, parameters, constants and the statement's time
+// (now(), CURRENT_TIMESTAMP, ...), compared (=, <>, <, <=,
 // >, >=, IS [NOT] DISTINCT FROM, IN, BETWEEN, = ANY, LIKE/ILIKE with a
 // well-formed pattern) without a conversion that could fail, IS [NOT]
 // NULL/TRUE/FALSE, AND/OR/NOT, and EXISTS/IN over sub-selects made only of
@@ -49,6 +52,9 @@ const (
 	classTenant                           // the tenant's live rows (shared rows: the platform's)
 	classTenantDeleted                    // the tenant's rows, soft-deleted ones too (WithDeleted)
 )
+
+// timeClass is the comparison class of Ent's time fields (timestamptz).
+var timeClass = ColumnClasses([]*schema.Column{{Name: "t", Type: field.TypeTime}})["t"]
 
 // viewerParam is the placeholder number the rewrite gives the viewer's
 // tenant id before the output is split into segments; caller placeholders
@@ -175,6 +181,13 @@ func analyze(text string, kind fragmentKind, n *Node, class viewerClass) (*templ
 	out, err := pg.Deparse(tree)
 	if err != nil {
 		return nil, w.fail("cannot be printed back (%v)", err)
+	}
+	// What runs must be what was judged: the printed text parses back to
+	// a tree that prints the same.
+	if again, err := pg.Parse(out); err != nil {
+		return nil, w.fail("printed text does not parse (%v)", err)
+	} else if same, err := pg.Deparse(again); err != nil || same != out {
+		return nil, w.fail("printed text does not parse back the same")
 	}
 	frag, ok := strings.CutPrefix(out, prefix)
 	if !ok {
@@ -369,6 +382,18 @@ func (w *walker) operand(n *pg.Node, sc []level) (class string, ok, safe bool, e
 		return "", true, true, w.param(x.ParamRef)
 	case *pg.Node_AConst:
 		return "", true, true, nil
+	case *pg.Node_FuncCall:
+		// now(): one value for the whole statement, like a parameter; it
+		// compares safely with the class of Ent's time fields (timestamptz).
+		if f := x.FuncCall; len(f.Funcname) == 1 && f.Funcname[0].GetString_().GetSval() == "now" &&
+			len(f.Args) == 0 && !f.AggStar && f.Over == nil && f.AggFilter == nil {
+			return timeClass, true, true, nil
+		}
+	case *pg.Node_SqlvalueFunction: // CURRENT_TIMESTAMP, CURRENT_DATE, ...: likewise
+		if _, err = w.expr(n, sc); err != nil {
+			return "", false, false, err
+		}
+		return timeClass, true, true, nil
 	}
 	safe, err = w.expr(n, sc)
 	return "", false, safe, err
