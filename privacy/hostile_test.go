@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -266,11 +267,13 @@ type fixture struct {
 	visibleTo map[string][]string            // type -> ids a tenant viewer of a reads
 	// others is the othersDigest of each type's table, taken once: every
 	// probe is rolled back, so it never changes (a change that escaped a
-	// rollback would show in every later probe's digest).
+	// rollback would show in every later probe's digest). The fixture is
+	// read-only once made, so probes may run in parallel.
 	others map[string]string
 	// hidden are the ids of every row a's viewer may not read, in any
 	// table, and b's tenant id: no error a probe gets may quote one.
 	hidden   []string
+	lockMu   sync.Mutex // one lock check at a time: two would conflict
 	lockConn *sql.Conn
 }
 
@@ -299,6 +302,11 @@ func newFixture(t testing.TB) *fixture {
 	for _, n := range scope.Nodes() { // after every insert: parents were made along
 		f.visibleTo[n.Type] = f.liveOf(n, f.a)
 		f.hidden = append(f.hidden, f.hiddenOf(n)...)
+		var digest string
+		if err := env.DB.QueryRow(fmt.Sprintf(othersDigest, n.Table), f.visibleTo[n.Type]).Scan(&digest); err != nil {
+			t.Fatal(err)
+		}
+		f.others[n.Type] = digest
 	}
 	f.hidden = append(f.hidden, f.b)
 	// lockedByProbe's session: one of its own (no connection opened per
@@ -361,6 +369,8 @@ func (f *fixture) lockedByProbe(n *scope.Node) error {
 	if n.Kind == scope.KindShared {
 		owner = scope.PlatformTenantID
 	}
+	f.lockMu.Lock()
+	defer f.lockMu.Unlock()
 	_, err := f.lockConn.ExecContext(context.Background(), fmt.Sprintf(`SELECT 1 FROM %q WHERE tenant_id = $1 FOR UPDATE NOWAIT`, n.Table), owner)
 	return err
 }
@@ -414,13 +424,7 @@ func (f *fixture) run(t *testing.T, name, typ string, probe func(ctx context.Con
 	n, _ := scope.Lookup(typ)
 	ctx := privacy.WithTenant(context.WithValue(context.Background(), targetKey{}, f.rows[typ][f.b][0]), f.a)
 	visible := f.visibleTo[typ]
-	before, ok := f.others[typ]
-	if !ok {
-		if err := f.env.DB.QueryRow(fmt.Sprintf(othersDigest, n.Table), visible).Scan(&before); err != nil {
-			t.Fatal(err)
-		}
-		f.others[typ] = before
-	}
+	before := f.others[typ]
 	tx, err := f.env.Client.Tx(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -461,62 +465,97 @@ func (f *fixture) run(t *testing.T, name, typ string, probe func(ctx context.Con
 	}
 }
 
+// hostileWorkers run the matrix's entities and edges side by side: the
+// probes wait on round trips (on Citus, several per statement), and each
+// runs in a transaction of its own that is rolled back.
+const hostileWorkers = 4
+
 // Every entity x every builder x every hostile function: as tenant a,
-// nothing of b (or of a's deleted rows) is seen, counted or changed.
+// nothing of b (or of a's deleted rows) is seen, counted, changed, locked
+// or quoted in an error.
 func TestHostileSelectors(t *testing.T) {
 	f := newFixture(t)
 	if len(nodeProbes) != len(scope.Nodes()) {
 		t.Fatalf("node probes are stale (%d probes, %d entities): run go generate ./privacy", len(nodeProbes), len(scope.Nodes()))
 	}
+	type job struct {
+		name string
+		run  func(t *testing.T)
+	}
+	var jobs []job
 	for _, np := range nodeProbes {
-		n, _ := scope.Lookup(np.Type)
-		visible := len(f.visibleTo[np.Type])
-		for _, h := range hostiles(n.Table, f.b, f.rows[np.Type][f.b], visible) {
-			for name, read := range np.Reads {
-				f.run(t, np.Type+"."+name+"/"+h.name, np.Type, func(ctx context.Context, c *ent.Client) ([]string, int, error) {
-					ids, err := read(ctx, c, h.fn)
-					return ids, len(ids), err
-				}, h.lockOn(np.Type)...)
+		jobs = append(jobs, job{np.Type, func(t *testing.T) { f.hostileNode(t, np) }})
+	}
+	for _, p := range edgeProbes {
+		jobs = append(jobs, job{p.From + "." + p.Edge, func(t *testing.T) { f.hostileEdge(t, p) }})
+	}
+	next := make(chan job)
+	var wg sync.WaitGroup
+	for range hostileWorkers {
+		wg.Go(func() {
+			for j := range next {
+				t.Run(j.name, j.run)
 			}
-			for name, count := range np.Counts {
-				f.run(t, np.Type+"."+name+"/"+h.name, np.Type, func(ctx context.Context, c *ent.Client) ([]string, int, error) {
-					n, err := count(ctx, c, h.fn)
-					return nil, n, err
-				}, h.lockOn(np.Type)...)
-			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+}
+
+// hostileNode runs every builder of one entity with every hostile
+// function, order term and aggregate.
+func (f *fixture) hostileNode(t *testing.T, np nodeProbe) {
+	n, _ := scope.Lookup(np.Type)
+	visible := len(f.visibleTo[np.Type])
+	for _, h := range hostiles(n.Table, f.b, f.rows[np.Type][f.b], visible) {
+		for name, read := range np.Reads {
+			f.run(t, np.Type+"."+name+"/"+h.name, np.Type, func(ctx context.Context, c *ent.Client) ([]string, int, error) {
+				ids, err := read(ctx, c, h.fn)
+				return ids, len(ids), err
+			}, h.lockOn(np.Type)...)
 		}
-		// Raw order terms go to the one builder that takes an order function
-		// (as predicates they change nothing, the predicate forms above are
-		// refused there).
-		for _, h := range orderHostiles(n.Table, f.b, f.rows[np.Type][f.b], visible) {
-			f.run(t, np.Type+".Order/"+h.name, np.Type, readOnly(np.Reads["Order"], h.fn), h.lockOn(np.Type)...)
-		}
-		for name, agg := range hostileAggregates(n.Table, visible) {
-			for kind, probe := range map[string]aggProbe{"Aggregate": np.Aggregate, "GroupBy.Aggregate": np.GroupAggregate} {
-				f.run(t, np.Type+"."+kind+"/"+name, np.Type, func(ctx context.Context, c *ent.Client) ([]string, int, error) {
-					return probe(ctx, c, agg)
-				}, hostile{name: name}.lockOn(np.Type)...)
-			}
+		for name, count := range np.Counts {
+			f.run(t, np.Type+"."+name+"/"+h.name, np.Type, func(ctx context.Context, c *ent.Client) ([]string, int, error) {
+				n, err := count(ctx, c, h.fn)
+				return nil, n, err
+			}, h.lockOn(np.Type)...)
 		}
 	}
-	// Edges: traversals, eager loading and edge predicates seal the
-	// neighbour's predicates like any query; the selector attacks run on
-	// each, raw SQL at any depth on the edge predicate (HasXWith), whose
-	// subquery is the caller SQL of the predicate that holds it.
-	for _, p := range edgeProbes {
-		from, _ := scope.Lookup(p.From)
-		to, _ := scope.Lookup(p.To)
-		for _, h := range baseHostiles(to.Table, f.b, f.rows[p.To][f.b]) {
-			for name, probe := range map[string]readProbe{"Query": p.Hostile.Query, "With": p.Hostile.With} {
-				f.run(t, p.From+"."+p.Edge+"."+name+"/"+h.name, p.To, readOnly(probe, h.fn))
-			}
+	// Raw order terms go to the one builder that takes an order function
+	// (as predicates they change nothing, the predicate forms above are
+	// refused there).
+	for _, h := range orderHostiles(n.Table, f.b, f.rows[np.Type][f.b], visible) {
+		f.run(t, np.Type+".Order/"+h.name, np.Type, readOnly(np.Reads["Order"], h.fn), h.lockOn(np.Type)...)
+	}
+	for name, agg := range hostileAggregates(n.Table, visible) {
+		for kind, probe := range map[string]aggProbe{"Aggregate": np.Aggregate, "GroupBy.Aggregate": np.GroupAggregate} {
+			f.run(t, np.Type+"."+kind+"/"+name, np.Type, func(ctx context.Context, c *ent.Client) ([]string, int, error) {
+				return probe(ctx, c, agg)
+			}, hostile{name: name}.lockOn(np.Type)...)
 		}
-		for _, h := range hostiles(to.Table, f.b, f.rows[p.To][f.b], len(f.visibleTo[p.To])) {
-			f.run(t, p.From+"."+p.Edge+".Has/"+h.name, p.From, readOnly(p.Hostile.Has, h.fn), h.lockOn(p.To)...)
+	}
+}
+
+// hostileEdge: traversals, eager loading and edge predicates seal the
+// neighbour's predicates like any query; the selector attacks run on
+// each, raw SQL at any depth on the edge predicate (HasXWith), whose
+// subquery is caller SQL of the predicate that holds it.
+func (f *fixture) hostileEdge(t *testing.T, p edgeProbe) {
+	from, _ := scope.Lookup(p.From)
+	to, _ := scope.Lookup(p.To)
+	for _, h := range baseHostiles(to.Table, f.b, f.rows[p.To][f.b]) {
+		for name, probe := range map[string]readProbe{"Query": p.Hostile.Query, "With": p.Hostile.With} {
+			f.run(t, p.From+"."+p.Edge+"."+name+"/"+h.name, p.To, readOnly(probe, h.fn))
 		}
-		for _, h := range baseHostiles(from.Table, f.b, f.rows[p.From][f.b]) {
-			f.run(t, p.From+"."+p.Edge+".From/"+h.name, p.To, readOnly(p.Hostile.From, h.fn))
-		}
+	}
+	for _, h := range hostiles(to.Table, f.b, f.rows[p.To][f.b], len(f.visibleTo[p.To])) {
+		f.run(t, p.From+"."+p.Edge+".Has/"+h.name, p.From, readOnly(p.Hostile.Has, h.fn), h.lockOn(p.To)...)
+	}
+	for _, h := range baseHostiles(from.Table, f.b, f.rows[p.From][f.b]) {
+		f.run(t, p.From+"."+p.Edge+".From/"+h.name, p.To, readOnly(p.Hostile.From, h.fn))
 	}
 }
 
