@@ -14,7 +14,9 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/campaign"
+	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
@@ -334,4 +336,30 @@ func lockFree(db *sql.DB, tenant string) error {
 		return fmt.Errorf("lock not available: %w", err)
 	}
 	return err
+}
+
+// Edge predicates see the neighbour's live rows: HasX on an edge the
+// neighbour holds is a sub-select over its table, scoped like any other
+// (before issue 18 it counted soft-deleted neighbours; HasXWith did not).
+func TestHasEdgeSeesLiveNeighbours(t *testing.T) {
+	e := newCallerSQLEnv(t)
+	c := e.env.Client
+	d := c.Deliverable.Create().SetActivityID(e.actA).SetKind(deliverable.KindBlogPost).SetTitle("d").SaveX(e.ctxA)
+	count := func() int {
+		n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(e.ctxA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("HasDeliverables with a live deliverable: %d, want 1", n)
+	}
+	c.Deliverable.DeleteOne(d).ExecX(e.ctxA)
+	if n := count(); n != 0 {
+		t.Fatalf("HasDeliverables with a deleted deliverable: %d, want 0", n)
+	}
+	if n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(hooks.WithDeleted(e.ctxA)); err != nil || n != 1 {
+		t.Fatalf("HasDeliverables under WithDeleted: %d %v, want 1", n, err)
+	}
 }

@@ -66,6 +66,20 @@ func TestVet(t *testing.T) {
 		{`SUM("things"."amount") AS "total"`, 0, fragExpr, true},
 		{`bool_or(EXISTS (TABLE things OFFSET 3)) AS more`, 0, fragExpr, true},
 		{`"things"."created_at" DESC NULLS LAST, "things"."id"`, 0, fragOrder, true},
+		// The rest of the documented grammar.
+		{`EXISTS (SELECT 1 FROM things t WHERE t.amount > 1 GROUP BY t.owner_id HAVING count(*) > 1)`, 0, fragPredicate, true},
+		{`EXISTS (SELECT DISTINCT t.owner_id FROM things t ORDER BY t.owner_id FETCH FIRST 1 ROWS ONLY)`, 0, fragPredicate, true},
+		{`"things"."name" LIKE 'a!%' ESCAPE '!' AND "things"."name" NOT ILIKE $1`, 1, fragPredicate, true},
+		{`POSITION('a' IN "things"."name") > 0 AND SUBSTRING("things"."name" FROM 1 FOR 2) = 'ab'`, 0, fragPredicate, true},
+		{`"things"."created_at" AT TIME ZONE 'UTC' > now() AND "things"."created_at" < CURRENT_TIMESTAMP`, 0, fragPredicate, true},
+		{`GREATEST("things"."amount", 1) > 2 AND COALESCE("things"."name", '') <> '' AND NULLIF("things"."amount", 0) IS NULL`, 0, fragPredicate, true},
+		{`ROW("things"."id", "things"."name") IS NOT NULL AND "things"."id" = ANY($1) AND "things"."amount" NOT BETWEEN SYMMETRIC 1 AND 2`, 1, fragPredicate, true},
+		{`("things"."data"->'a')::text = '1' AND "things"."data" @> '{}' AND ARRAY[1, 2] @> ARRAY["things"."amount"]::int8[]`, 0, fragPredicate, true},
+		{`count(DISTINCT "things"."owner_id") FILTER (WHERE "things"."done")`, 0, fragExpr, true},
+		{`string_agg("things"."name", ',' ORDER BY "things"."name")`, 0, fragExpr, true},
+		{`EXISTS (SELECT 1 FROM things TABLESAMPLE SYSTEM (10))`, 0, fragPredicate, false},
+		{`percentile_cont(0.5) WITHIN GROUP (ORDER BY "things"."amount")`, 0, fragExpr, false},
+		{`concat(VARIADIC ARRAY['a'])`, 0, fragExpr, false},
 		{`EXISTS (TABLE things OFFSET 3)`, 0, fragOrder, true},
 		// Leaving the clause.
 		{`TRUE) OR (TRUE`, 0, fragPredicate, false},
@@ -194,6 +208,10 @@ func TestVetRewrites(t *testing.T) {
 		{`EXISTS (TABLE things OFFSET 3)`, fragOrder, classTenant,
 			`EXISTS (SELECT * FROM (SELECT * FROM things WHERE things.tenant_id = $3 AND things.deleted_at IS NULL) things OFFSET 3)`},
 		{`EXISTS (TABLE things OFFSET 3)`, fragOrder, classSystem, `EXISTS (SELECT * FROM things OFFSET 3)`},
+		// now() compares safely with a time column only.
+		{`"things"."created_at" < now()`, fragPredicate, classTenant, `(things.created_at < now())`},
+		{`"things"."name" < now()::text`, fragPredicate, classTenant,
+			`(CASE WHEN things.tenant_id = $3 AND things.deleted_at IS NULL THEN things.name < now()::text ELSE false END)`},
 	}
 	for _, c := range cases {
 		f, err := vet(c.text, []any{"arg"}, clause{kind: c.kind, node: testThings, class: c.class, tenant: "T"})
