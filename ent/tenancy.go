@@ -213,7 +213,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"topup_orders": {Column: "", Type: "TopupOrder", Table: topuporder.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*CreditPackMutation).driver },
+			Columns: scope.ColumnClasses(migrate.CreditPacksColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*CreditPackMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*CreditPackMutation)
 				u := &CreditPackUpdate{config: mu.config, mutation: mu}
