@@ -123,9 +123,11 @@ func freezePredicate(p *sql.Predicate, c clause) (*frozen, error) {
 // args) is judged and rewritten by the grammar once per shape (the text,
 // the clause and the viewer's class; arguments are not part of it), the
 // verdict cached; each call checks only what depends on the arguments.
+// What Ent's typed predicates render is recognized by the plain grammar
+// (plain.go) without a parse.
 func vet(text string, args []any, c clause) (*frozen, error) {
 	t, err := verdicts.get(verdictKey{text: text, table: c.node.Table, kind: c.kind, class: c.class}, func() (*template, error) {
-		return analyze(text, c.kind, c.node, c.class)
+		return judge(text, c)
 	})
 	if err != nil {
 		return nil, err
@@ -139,6 +141,15 @@ func vet(text string, args []any, c clause) (*frozen, error) {
 		}
 	}
 	return &frozen{t: t, args: args, tenant: c.tenant}, nil
+}
+
+// judge returns the template of a shape: the plain grammar's when it is
+// plain, the full grammar's otherwise.
+func judge(text string, c clause) (*template, error) {
+	if t, ok := plain(text, c.kind, c.node); ok {
+		return t, nil
+	}
+	return analyze(text, c.kind, c.node, c.class)
 }
 
 func clip(s string) string {

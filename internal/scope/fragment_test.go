@@ -3,6 +3,7 @@ package scope
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -193,7 +194,7 @@ func TestVetRewrites(t *testing.T) {
 		class viewerClass
 		want  string
 	}{
-		{`"things"."id" = $1`, fragPredicate, classTenant, `(things.id = $3)`},
+		{`"things"."id" = $1`, fragPredicate, classTenant, `("things"."id" = $3)`}, // plain: as written
 		{`"things"."id" = $1 AND date_trunc("things"."name", "things"."created_at") IS NULL`, fragPredicate, classTenant,
 			`(things.id = $3 AND CASE WHEN things.tenant_id = $4 AND things.deleted_at IS NULL THEN date_trunc(things.name, things.created_at) IS NULL ELSE false END)`},
 		{`date_trunc(name, created_at) IS NULL`, fragPredicate, classTenantDeleted,
@@ -251,7 +252,7 @@ func TestFrozenRenumbers(t *testing.T) {
 	p.SetDialect("postgres")
 	p.SetTotal(3)
 	text, args := p.Query()
-	if text != "(things.name = $4 OR things.id = $5)" || len(args) != 2 || args[0] != "two" || args[1] != "one" {
+	if text != `("things"."name" = $4 OR "things"."id" = $5)` || len(args) != 2 || args[0] != "two" || args[1] != "one" {
 		t.Fatalf("got %q %v", text, args)
 	}
 }
@@ -309,4 +310,92 @@ func TestVerdictCache(t *testing.T) {
 	if verdicts.len() > before {
 		t.Fatal("a text over maxCachedText was cached")
 	}
+}
+
+// What the plain grammar accepts, the full grammar accepts as it is: all
+// safe (no guard, no relation), the same placeholders; and what Ent's
+// typed predicates and orders render is plain.
+func TestPlainAgreesWithGrammar(t *testing.T) {
+	plainCases := []struct {
+		text string
+		kind fragmentKind
+	}{
+		{`"things"."id" = $1`, fragPredicate},
+		{`"things"."id" = $1 AND "things"."name" <> $2`, fragPredicate},
+		{`"things"."name" IN ($1, $2, $3) AND "things"."owner_id" NOT IN ($4)`, fragPredicate},
+		{`NOT ("things"."name" ILIKE $1) OR "things"."name" LIKE $2`, fragPredicate},
+		{`("things"."created_at" <= $1 AND ("things"."created_at" < $2 OR "things"."id" < $3))`, fragPredicate},
+		{`"things"."deleted_at" IS NULL AND "things"."owner_id" IS NOT NULL`, fragPredicate},
+		{`"things"."id" = "things"."owner_id"`, fragPredicate},
+		{`"things"."created_at" DESC NULLS LAST, "things"."id"`, fragOrder},
+		{`"things"."name" ASC`, fragOrder},
+	}
+	for _, c := range plainCases {
+		p, ok := plain(c.text, c.kind, testThings)
+		if !ok {
+			t.Errorf("plain(%q): not plain", c.text)
+			continue
+		}
+		g, err := analyze(c.text, c.kind, testThings, classTenant)
+		if err != nil {
+			t.Errorf("plain(%q) accepted what the grammar refuses: %v", c.text, err)
+			continue
+		}
+		if strings.Contains(g.src, "CASE WHEN") || strings.Contains(g.src, "SELECT") || len(g.refs) != len(p.refs) || g.maxParam != p.maxParam ||
+			len(g.patterns) != len(p.patterns) {
+			t.Errorf("plain(%q) and the grammar differ: %q %v %v", c.text, g.src, g.refs, p.refs)
+		}
+	}
+	// Not plain: the full grammar decides.
+	for _, text := range []string{
+		`"things"."id" = 'a'`, `"things"."id" = $1 AND TRUE`, `"other"."id" = $1`, `"things"."nope" = $1`,
+		`"things"."name" = "things"."amount"`, `"things"."id" = $1 -- x`, `"things"."id" != $1`,
+		`"things"."id" =$1x`, `"things"."id" => $1`, `"thi""ngs"."id" = $1`, `"things"."id" = $1 and "things"."id" = $2`,
+		`EXISTS (SELECT 1 FROM things)`, `"things"."id" IN (SELECT "things"."id")`, `"things"."name" LIKE 'a'`,
+		`"things"."id" = $99999999`, `lower("things"."name") = $1`, `"things"."id" = $1)`, `("things"."id" = $1`,
+	} {
+		if _, ok := plain(text, fragPredicate, testThings); ok {
+			t.Errorf("plain(%q) accepted", text)
+		}
+	}
+}
+
+// Random token sequences over the plain alphabet: whatever plain accepts,
+// the full grammar accepts without a guard or a relation, with the same
+// placeholders (the two never read a text two ways).
+func TestPlainRandomized(t *testing.T) {
+	vocab := []string{`"things"`, `.`, `"id"`, `"name"`, `"amount"`, `"created_at"`, `"nope"`, `"kinds"`, `$1`, `$2`,
+		`=`, `<>`, `<`, `<=`, `>`, `>=`, `IN`, `NOT`, `IS`, `NULL`, `LIKE`, `ILIKE`, `AND`, `OR`, `(`, `)`, `,`,
+		`'a'`, `DESC`, `ASC`, `NULLS`, `LAST`, `FIRST`, `"things"."id"`, `"things"."name"`, `"things"."amount"`}
+	r := rand.New(rand.NewPCG(18, 1))
+	accepted := 0
+	for range 200000 {
+		var b strings.Builder
+		for j := range 1 + r.IntN(12) {
+			if j > 0 && r.IntN(4) > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(vocab[r.IntN(len(vocab))])
+		}
+		text := b.String()
+		for _, kind := range []fragmentKind{fragPredicate, fragOrder} {
+			p, ok := plain(text, kind, testThings)
+			if !ok {
+				continue
+			}
+			accepted++
+			g, err := analyze(text, kind, testThings, classTenant)
+			if err != nil {
+				t.Errorf("plain accepted %q (kind %d), the grammar refuses it: %v", text, kind, err)
+				continue
+			}
+			if strings.Contains(g.src, "CASE WHEN") || len(g.refs) != len(p.refs) || g.maxParam != p.maxParam || len(g.patterns) != len(p.patterns) {
+				t.Errorf("plain and the grammar differ on %q: %q", text, g.src)
+			}
+		}
+	}
+	if accepted < 100 {
+		t.Fatalf("only %d random texts were plain: the test checks little", accepted)
+	}
+	t.Logf("%d plain texts checked against the grammar", accepted)
 }

@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect/sql"
@@ -52,8 +53,9 @@ func BenchmarkSealGetByID(b *testing.B) {
 
 // BenchmarkVet is the grammar's cost per fragment: "hit" is a shape seen
 // before (what every repeated query pays: a map lookup), "miss" the first
-// call of a shape (parse, walk, print, parse again, scan), for a get by id,
-// an edge predicate's sub-select and a raw predicate that gets a guard.
+// call of a shape (the plain grammar for a get by id and a 1,000-item IN
+// list; pg_query's parse, walk, print, parse again and scan for an edge
+// predicate's sub-select and a raw predicate that gets a guard).
 // go test -run '^$' -bench Vet -count 6 ./internal/scope
 func BenchmarkVet(b *testing.B) {
 	Register(benchThing)
@@ -62,8 +64,12 @@ func BenchmarkVet(b *testing.B) {
 		{"byID", `"bench_things"."id" = $1`},
 		{"edge", `"bench_things"."id" IN (SELECT "t1"."id" FROM "bench_things" AS "t1" WHERE "t1"."tenant_id" = $1 AND "t1"."deleted_at" IS NULL AND ("t1"."name" = $1) AND "t1"."tenant_id" = "bench_things"."tenant_id")`},
 		{"guarded", `"bench_things"."id" = $1 AND date_trunc("bench_things"."name", "bench_things"."created_at") IS NULL`},
+		{"in1000", `"bench_things"."id" IN (` + placeholders(1000) + `)`},
 	} {
-		args := []any{"cid00000000000000000000000"}
+		args := make([]any, 1000)
+		for i := range args {
+			args[i] = "cid00000000000000000000000"
+		}
 		b.Run(x.name+"/hit", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := vet(x.text, args, c); err != nil {
@@ -74,11 +80,22 @@ func BenchmarkVet(b *testing.B) {
 		b.Run(x.name+"/miss", func(b *testing.B) {
 			i := 0
 			for b.Loop() {
-				i++ // a new shape each time: a constant the cache has not seen
-				if _, err := analyze(fmt.Sprintf("%s AND %d = %d", x.text, i, i), c.kind, c.node, c.class); err != nil {
+				i++ // a new shape each time: a placeholder the cache has not seen
+				if _, err := judge(fmt.Sprintf(`%s AND "bench_things"."name" = $%d`, x.text, 1+i%999), c); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+}
+
+func placeholders(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", i+1)
+	}
+	return b.String()
 }
