@@ -209,22 +209,23 @@ func callerSQLForms(table, other string, otherIDs []string, visible int) map[str
 
 // callerSQLHostiles are callerSQLForms as predicates.
 func callerSQLHostiles(table, other string, otherIDs []string, visible int) []hostile {
-	forms := callerSQLForms(table, other, otherIDs, visible)
-	var hs []hostile
-	for _, name := range slices.Sorted(maps.Keys(forms)) {
-		text := forms[name]
-		hs = append(hs, hostile{"ExprP" + name, func(s *entsql.Selector) { s.Where(entsql.ExprP(text)) }})
-	}
-	return hs
+	return formHostiles("ExprP", callerSQLForms(table, other, otherIDs, visible), func(text string) func(*entsql.Selector) {
+		return func(s *entsql.Selector) { s.Where(entsql.ExprP(text)) }
+	})
 }
 
 // orderHostiles are callerSQLForms as order terms (the Order builder).
 func orderHostiles(table, other string, otherIDs []string, visible int) []hostile {
-	forms := callerSQLForms(table, other, otherIDs, visible)
+	return formHostiles("Order", callerSQLForms(table, other, otherIDs, visible), func(text string) func(*entsql.Selector) {
+		return func(s *entsql.Selector) { s.OrderBy(text) }
+	})
+}
+
+// formHostiles makes a hostile of each form, in name order.
+func formHostiles(prefix string, forms map[string]string, use func(string) func(*entsql.Selector)) []hostile {
 	var hs []hostile
 	for _, name := range slices.Sorted(maps.Keys(forms)) {
-		text := forms[name]
-		hs = append(hs, hostile{"Order" + name, func(s *entsql.Selector) { s.OrderBy(text) }})
+		hs = append(hs, hostile{prefix + name, use(forms[name])})
 	}
 	return hs
 }
@@ -325,8 +326,13 @@ func newFixture(t testing.TB) *fixture {
 
 // hiddenOf lists, with raw SQL, the rows of n's table a's viewer may not read.
 func (f *fixture) hiddenOf(n *scope.Node) []string {
+	return f.ids(fmt.Sprintf(`SELECT id FROM %q WHERE NOT (id = ANY($1))`, n.Table), f.visibleTo[n.Type])
+}
+
+// ids runs query (raw SQL) and returns the ids it selects.
+func (f *fixture) ids(query string, args ...any) []string {
 	var ids []string
-	rows, err := f.env.DB.Query(fmt.Sprintf(`SELECT id FROM %q WHERE NOT (id = ANY($1))`, n.Table), f.visibleTo[n.Type])
+	rows, err := f.env.DB.Query(query, args...)
 	if err != nil {
 		f.env.T.Fatal(err)
 	}
@@ -392,21 +398,7 @@ func (f *fixture) liveOf(n *scope.Node, tenant string) []string {
 	if n.Kind == scope.KindShared {
 		owner = scope.PlatformTenantID
 	}
-	var ids []string
-	q := fmt.Sprintf(`SELECT id FROM %q WHERE tenant_id = $1 AND deleted_at IS NULL`, n.Table)
-	rows, err := f.env.DB.Query(q, owner)
-	if err != nil {
-		f.env.T.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			f.env.T.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids
+	return f.ids(fmt.Sprintf(`SELECT id FROM %q WHERE tenant_id = $1 AND deleted_at IS NULL`, n.Table), owner)
 }
 
 // othersDigest digests every row of table but the viewer's live rows ($1):
