@@ -399,3 +399,14 @@ func TestPlainRandomized(t *testing.T) {
 	}
 	t.Logf("%d plain texts checked against the grammar", accepted)
 }
+
+// Deep nesting is refused (the parser's stack), not a crash.
+func TestVetDeepNesting(t *testing.T) {
+	for _, n := range []int{100, 100000} {
+		text := strings.Repeat("(", n) + `"things"."id" = $1` + strings.Repeat(")", n)
+		_, err := vet(text, []any{"x"}, tenantClause(fragPredicate))
+		if n == 100 && err != nil || n > 100 && !errors.Is(err, ErrUnsafeSQL) {
+			t.Errorf("depth %d: %v", n, err)
+		}
+	}
+}

@@ -98,6 +98,7 @@ type plainParser struct {
 	n        *Node
 	maxParam int32
 	patterns []int32
+	depth    int
 	ok       bool
 }
 
@@ -162,11 +163,19 @@ func (p *plainParser) conjunction() bool {
 	return false
 }
 
+// maxPlainDepth bounds the nesting the plain grammar follows; deeper text
+// goes to the full grammar (whose parser refuses beyond about 5,000).
+const maxPlainDepth = 64
+
 func (p *plainParser) unary() bool {
 	for p.accept('k', "NOT") {
 	}
 	if p.accept('(', "") {
+		if p.depth++; p.depth > maxPlainDepth {
+			return p.fail()
+		}
 		p.disjunction()
+		p.depth--
 		return p.ok && p.accept(')', "") || p.fail()
 	}
 	return p.comparison()
