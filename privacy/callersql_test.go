@@ -3,11 +3,14 @@ package privacy_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -362,4 +365,114 @@ func TestHasEdgeSeesLiveNeighbours(t *testing.T) {
 	if n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(hooks.WithDeleted(e.ctxA)); err != nil || n != 1 {
 		t.Fatalf("HasDeliverables under WithDeleted: %d %v, want 1", n, err)
 	}
+}
+
+// statementRecorder keeps the queries a client sends.
+type statementRecorder struct {
+	dialect.Driver
+	mu    sync.Mutex
+	stmts []recordedStatement
+}
+
+type recordedStatement struct {
+	query string
+	args  []any
+}
+
+func (r *statementRecorder) Query(ctx context.Context, query string, args, v any) error {
+	r.mu.Lock()
+	a, _ := args.([]any)
+	r.stmts = append(r.stmts, recordedStatement{query, a})
+	r.mu.Unlock()
+	return r.Driver.Query(ctx, query, args, v)
+}
+
+// The plans PostgreSQL makes for caller SQL that could fail on a row: no
+// scan evaluates it in its own conditions, where it could meet another
+// tenant's row before the tenant condition; it runs in a CASE behind the
+// statement's scope, or in a Subquery Scan above a fenced sub-select (the
+// scan below it holds only the scope). Checked under every plan setting.
+func TestCallerSQLPlansKeepTheScopeFirst(t *testing.T) {
+	testdb.SkipOnCitus(t, "plans are the workers'; the behaviour is tested on Citus by TestCallerSQLErrorsCarryNoOtherTenantData")
+	e := newCallerSQLEnv(t)
+	rec := &statementRecorder{Driver: entsql.OpenDB(dialect.Postgres, e.env.DB)}
+	c := ent.NewClient(ent.Driver(rec))
+	const marker = "date_trunc"
+	queries := map[string]func() error{
+		"statement's rows": func() error {
+			_, err := c.Campaign.Query().Where(exprP("date_trunc(name, created_at) IS NULL")).All(e.ctxA)
+			return err
+		},
+		"beside a typed predicate": func() error {
+			_, err := c.Campaign.Query().Where(campaign.NameNEQ("x"), exprP("date_trunc(name, created_at) IS NULL")).All(e.ctxA)
+			return err
+		},
+		"sub-select": func() error {
+			_, err := c.Activity.Query().Where(exprP("EXISTS (SELECT 1 FROM campaigns c WHERE c.id = activities.campaign_id AND date_trunc(c.name, c.created_at) IS NULL)")).All(e.ctxA)
+			return err
+		},
+		"uncorrelated sub-select": func() error {
+			_, err := c.Activity.Query().Where(exprP("EXISTS (SELECT 1 FROM campaigns c WHERE date_trunc(c.name, c.created_at) IS NULL)")).All(e.ctxA)
+			return err
+		},
+		"edge predicate": func() error {
+			_, err := c.Activity.Query().Where(activity.HasCampaignWith(predicate.Campaign(exprP("date_trunc(name, created_at) IS NULL")))).All(e.ctxA)
+			return err
+		},
+	}
+	for name, q := range queries {
+		rec.stmts = nil
+		if err := q(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(rec.stmts) != 1 || !strings.Contains(rec.stmts[0].query, marker) {
+			t.Fatalf("%s: recorded %v", name, rec.stmts)
+		}
+		s := rec.stmts[0]
+		for _, set := range planSettings {
+			tx, err := e.env.DB.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range strings.Split(set, ";") {
+				if strings.TrimSpace(stmt) != "" {
+					if _, err := tx.Exec(stmt); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var plan string
+			err = tx.QueryRow("EXPLAIN (VERBOSE, FORMAT JSON) "+s.query, s.args...).Scan(&plan)
+			tx.Rollback()
+			if err != nil {
+				t.Fatalf("%s: explain: %v", name, err)
+			}
+			var nodes []map[string]any
+			if err := json.Unmarshal([]byte(plan), &nodes); err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range unguardedConditions(nodes[0]["Plan"].(map[string]any), marker) {
+				t.Errorf("%s (%s): a %s evaluates caller SQL in its own condition: %s", name, set, bad[0], bad[1])
+			}
+		}
+	}
+}
+
+// unguardedConditions walks a JSON plan and returns, for each node whose
+// scan or join conditions hold marker outside a CASE and that is not a
+// Subquery Scan (above a fenced sub-select), its type and the condition.
+func unguardedConditions(node map[string]any, marker string) [][2]string {
+	var bad [][2]string
+	typ, _ := node["Node Type"].(string)
+	for _, key := range []string{"Filter", "Index Cond", "Recheck Cond", "Join Filter", "Hash Cond", "Merge Cond", "One-Time Filter"} {
+		cond, _ := node[key].(string)
+		if strings.Contains(cond, marker) && typ != "Subquery Scan" && !strings.Contains(cond, "CASE WHEN") {
+			bad = append(bad, [2]string{typ, key + ": " + cond})
+		}
+	}
+	children, _ := node["Plans"].([]any)
+	for _, c := range children {
+		bad = append(bad, unguardedConditions(c.(map[string]any), marker)...)
+	}
+	return bad
 }
