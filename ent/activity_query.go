@@ -1170,12 +1170,11 @@ func (_g *ActivityGroupBy) sqlScan(ctx context.Context, root *ActivityQuery, v a
 		return err
 	}
 	if len(selector.SelectedColumns()) == 0 {
-		columns := make([]string, 0, len(*_g.flds)+len(_g.fns))
+		columns := make([]string, 0, len(*_g.flds))
 		for _, f := range *_g.flds {
 			columns = append(columns, selector.C(f))
 		}
-		columns = append(columns, aggregation...)
-		selector.Select(columns...)
+		selector.Select(columns...).AppendSelectExpr(aggregation...)
 	}
 	selector.GroupBy(selector.Columns(*_g.flds...)...)
 	if err := selector.Err(); err != nil {
@@ -1219,9 +1218,9 @@ func (_s *ActivitySelect) sqlScan(ctx context.Context, root *ActivityQuery, v an
 	}
 	switch n := len(*_s.selector.flds); {
 	case n == 0 && len(aggregation) > 0:
-		selector.Select(aggregation...)
+		selector.SelectExpr(aggregation...)
 	case n != 0 && len(aggregation) > 0:
-		selector.AppendSelect(aggregation...)
+		selector.AppendSelectExpr(aggregation...)
 	}
 	rows := &sql.Rows{}
 	query, args := selector.Query()

@@ -20,6 +20,7 @@ import (
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/ent/migrate"
 	"github.com/leadmetrics/db/ent/notificationprovider"
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/tenant"
@@ -29,8 +30,8 @@ import (
 )
 
 // init describes every entity to the tenancy core (internal/scope): its
-// table, tenancy annotations and edges, and how to run an update without
-// re-running hooks (the soft-delete rewrite).
+// table, columns, tenancy annotations and edges, and how to run an update
+// without re-running hooks (the soft-delete rewrite).
 func init() {
 	scope.Register(
 		&scope.Node{
@@ -49,7 +50,8 @@ func init() {
 				"dispatches":     {Column: "", Type: "DispatchLog", Table: dispatchlog.Table},
 				"ledger_entries": {Column: "", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*ActivityMutation).driver },
+			Columns: scope.ColumnClasses(migrate.ActivitiesColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*ActivityMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*ActivityMutation)
 				u := &ActivityUpdate{config: mu.config, mutation: mu}
@@ -70,7 +72,8 @@ func init() {
 				"llm_calls":     {Column: "", Type: "LlmCallLog", Table: llmcalllog.Table},
 				"hitl_requests": {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*AgentConfigMutation).driver },
+			Columns: scope.ColumnClasses(migrate.AgentConfigsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*AgentConfigMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*AgentConfigMutation)
 				u := &AgentConfigUpdate{config: mu.config, mutation: mu}
@@ -87,6 +90,7 @@ func init() {
 			SoftDelete: false,
 			Immutable:  true,
 			Edges:      map[string]scope.Edge{},
+			Columns:    scope.ColumnClasses(migrate.AuditLogsColumns),
 			Driver:     func(m Mutation) dialect.Driver { return m.(*AuditLogMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*AuditLogMutation)
@@ -106,7 +110,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"topup_order": {Column: "topup_order_id", Type: "TopupOrder", Table: topuporder.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*BillingEventMutation).driver },
+			Columns: scope.ColumnClasses(migrate.BillingEventsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*BillingEventMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*BillingEventMutation)
 				u := &BillingEventUpdate{config: mu.config, mutation: mu}
@@ -127,7 +132,8 @@ func init() {
 				"activities":   {Column: "", Type: "Activity", Table: activity.Table},
 				"deliverables": {Column: "", Type: "Deliverable", Table: deliverable.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*CampaignMutation).driver },
+			Columns: scope.ColumnClasses(migrate.CampaignsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*CampaignMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*CampaignMutation)
 				u := &CampaignUpdate{config: mu.config, mutation: mu}
@@ -147,7 +153,8 @@ func init() {
 				"notification_providers": {Column: "", Type: "NotificationProvider", Table: notificationprovider.Table},
 				"integrations":           {Column: "", Type: "Integration", Table: integration.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*CredentialMutation).driver },
+			Columns: scope.ColumnClasses(migrate.CredentialsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*CredentialMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*CredentialMutation)
 				u := &CredentialUpdate{config: mu.config, mutation: mu}
@@ -164,6 +171,7 @@ func init() {
 			SoftDelete: true,
 			Immutable:  false,
 			Edges:      map[string]scope.Edge{},
+			Columns:    scope.ColumnClasses(migrate.CreditBalancesColumns),
 			Driver:     func(m Mutation) dialect.Driver { return m.(*CreditBalanceMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*CreditBalanceMutation)
@@ -185,7 +193,8 @@ func init() {
 				"llm_call":    {Column: "llm_call_id", Type: "LlmCallLog", Table: llmcalllog.Table},
 				"activity":    {Column: "activity_id", Type: "Activity", Table: activity.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*CreditLedgerEntryMutation).driver },
+			Columns: scope.ColumnClasses(migrate.CreditLedgerEntriesColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*CreditLedgerEntryMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*CreditLedgerEntryMutation)
 				u := &CreditLedgerEntryUpdate{config: mu.config, mutation: mu}
@@ -204,7 +213,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"topup_orders": {Column: "", Type: "TopupOrder", Table: topuporder.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*CreditPackMutation).driver },
+			Columns: scope.ColumnClasses(migrate.CreditPacksColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*CreditPackMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*CreditPackMutation)
 				u := &CreditPackUpdate{config: mu.config, mutation: mu}
@@ -225,7 +235,8 @@ func init() {
 				"campaign":       {Column: "campaign_id", Type: "Campaign", Table: campaign.Table},
 				"hitl_approvals": {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*DeliverableMutation).driver },
+			Columns: scope.ColumnClasses(migrate.DeliverablesColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*DeliverableMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*DeliverableMutation)
 				u := &DeliverableUpdate{config: mu.config, mutation: mu}
@@ -244,7 +255,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"activity": {Column: "activity_id", Type: "Activity", Table: activity.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*DispatchLogMutation).driver },
+			Columns: scope.ColumnClasses(migrate.DispatchLogsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*DispatchLogMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*DispatchLogMutation)
 				u := &DispatchLogUpdate{config: mu.config, mutation: mu}
@@ -266,7 +278,8 @@ func init() {
 				"requested_by_agent": {Column: "requested_by_agent_id", Type: "AgentConfig", Table: agentconfig.Table},
 				"decided_by":         {Column: "decided_by_id", Type: "User", Table: user.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*HitlApprovalMutation).driver },
+			Columns: scope.ColumnClasses(migrate.HitlApprovalsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*HitlApprovalMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*HitlApprovalMutation)
 				u := &HitlApprovalUpdate{config: mu.config, mutation: mu}
@@ -285,7 +298,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"credential": {Column: "credential_id", Type: "Credential", Table: credential.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*IntegrationMutation).driver },
+			Columns: scope.ColumnClasses(migrate.IntegrationsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*IntegrationMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*IntegrationMutation)
 				u := &IntegrationUpdate{config: mu.config, mutation: mu}
@@ -306,7 +320,8 @@ func init() {
 				"agent_config": {Column: "agent_config_id", Type: "AgentConfig", Table: agentconfig.Table},
 				"ledger_entry": {Column: "", Type: "CreditLedgerEntry", Table: creditledgerentry.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*LlmCallLogMutation).driver },
+			Columns: scope.ColumnClasses(migrate.LlmCallLogsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*LlmCallLogMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*LlmCallLogMutation)
 				u := &LlmCallLogUpdate{config: mu.config, mutation: mu}
@@ -325,7 +340,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"credential": {Column: "credential_id", Type: "Credential", Table: credential.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*NotificationProviderMutation).driver },
+			Columns: scope.ColumnClasses(migrate.NotificationProvidersColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*NotificationProviderMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*NotificationProviderMutation)
 				u := &NotificationProviderUpdate{config: mu.config, mutation: mu}
@@ -344,7 +360,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"tenants": {Column: "", Type: "Tenant", Table: tenant.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*PlanMutation).driver },
+			Columns: scope.ColumnClasses(migrate.PlansColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*PlanMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*PlanMutation)
 				u := &PlanUpdate{config: mu.config, mutation: mu}
@@ -363,7 +380,8 @@ func init() {
 			Edges: map[string]scope.Edge{
 				"plan": {Column: "plan_id", Type: "Plan", Table: plan.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*TenantMutation).driver },
+			Columns: scope.ColumnClasses(migrate.TenantsColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*TenantMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*TenantMutation)
 				u := &TenantUpdate{config: mu.config, mutation: mu}
@@ -384,7 +402,8 @@ func init() {
 				"billing_events": {Column: "", Type: "BillingEvent", Table: billingevent.Table},
 				"credit_pack":    {Column: "credit_pack_id", Type: "CreditPack", Table: creditpack.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*TopupOrderMutation).driver },
+			Columns: scope.ColumnClasses(migrate.TopupOrdersColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*TopupOrderMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*TopupOrderMutation)
 				u := &TopupOrderUpdate{config: mu.config, mutation: mu}
@@ -405,7 +424,8 @@ func init() {
 				"assigned_activities": {Column: "", Type: "Activity", Table: activity.Table},
 				"hitl_decisions":      {Column: "", Type: "HitlApproval", Table: hitlapproval.Table},
 			},
-			Driver: func(m Mutation) dialect.Driver { return m.(*UserMutation).driver },
+			Columns: scope.ColumnClasses(migrate.UsersColumns),
+			Driver:  func(m Mutation) dialect.Driver { return m.(*UserMutation).driver },
 			ExecUpdate: func(ctx context.Context, m Mutation) (int, error) {
 				mu := m.(*UserMutation)
 				u := &UserUpdate{config: mu.config, mutation: mu}

@@ -2207,20 +2207,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Activity.DeleteOneID(probeTarget(ctx)).Where(predicate.Activity(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Activity.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Activity.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Activity.Query().GroupBy(activity.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2292,20 +2297,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.AgentConfig.DeleteOneID(probeTarget(ctx)).Where(predicate.AgentConfig(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.AgentConfig.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.AgentConfig.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.AgentConfig.Query().GroupBy(agentconfig.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2377,20 +2387,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.AuditLog.DeleteOneID(probeTarget(ctx)).Where(predicate.AuditLog(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.AuditLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.AuditLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.AuditLog.Query().GroupBy(auditlog.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2462,20 +2477,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.BillingEvent.DeleteOneID(probeTarget(ctx)).Where(predicate.BillingEvent(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.BillingEvent.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.BillingEvent.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.BillingEvent.Query().GroupBy(billingevent.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2547,20 +2567,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Campaign.DeleteOneID(probeTarget(ctx)).Where(predicate.Campaign(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Campaign.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Campaign.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Campaign.Query().GroupBy(campaign.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2632,20 +2657,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Credential.DeleteOneID(probeTarget(ctx)).Where(predicate.Credential(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Credential.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Credential.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Credential.Query().GroupBy(credential.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2717,20 +2747,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.CreditBalance.DeleteOneID(probeTarget(ctx)).Where(predicate.CreditBalance(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.CreditBalance.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.CreditBalance.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.CreditBalance.Query().GroupBy(creditbalance.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2802,20 +2837,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.CreditLedgerEntry.DeleteOneID(probeTarget(ctx)).Where(predicate.CreditLedgerEntry(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.CreditLedgerEntry.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.CreditLedgerEntry.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.CreditLedgerEntry.Query().GroupBy(creditledgerentry.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2887,20 +2927,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.CreditPack.DeleteOneID(probeTarget(ctx)).Where(predicate.CreditPack(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.CreditPack.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.CreditPack.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.CreditPack.Query().GroupBy(creditpack.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -2972,20 +3017,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Deliverable.DeleteOneID(probeTarget(ctx)).Where(predicate.Deliverable(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Deliverable.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Deliverable.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Deliverable.Query().GroupBy(deliverable.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3057,20 +3107,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.DispatchLog.DeleteOneID(probeTarget(ctx)).Where(predicate.DispatchLog(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.DispatchLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.DispatchLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.DispatchLog.Query().GroupBy(dispatchlog.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3142,20 +3197,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.HitlApproval.DeleteOneID(probeTarget(ctx)).Where(predicate.HitlApproval(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.HitlApproval.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.HitlApproval.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.HitlApproval.Query().GroupBy(hitlapproval.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3227,20 +3287,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Integration.DeleteOneID(probeTarget(ctx)).Where(predicate.Integration(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Integration.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Integration.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Integration.Query().GroupBy(integration.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3312,20 +3377,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.LlmCallLog.DeleteOneID(probeTarget(ctx)).Where(predicate.LlmCallLog(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.LlmCallLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.LlmCallLog.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.LlmCallLog.Query().GroupBy(llmcalllog.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3397,20 +3467,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.NotificationProvider.DeleteOneID(probeTarget(ctx)).Where(predicate.NotificationProvider(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.NotificationProvider.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.NotificationProvider.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.NotificationProvider.Query().GroupBy(notificationprovider.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3482,20 +3557,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Plan.DeleteOneID(probeTarget(ctx)).Where(predicate.Plan(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Plan.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Plan.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Plan.Query().GroupBy(plan.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3567,20 +3647,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.Tenant.DeleteOneID(probeTarget(ctx)).Where(predicate.Tenant(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.Tenant.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.Tenant.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.Tenant.Query().GroupBy(tenant.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3652,20 +3737,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.TopupOrder.DeleteOneID(probeTarget(ctx)).Where(predicate.TopupOrder(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.TopupOrder.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.TopupOrder.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.TopupOrder.Query().GroupBy(topuporder.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 	{
@@ -3737,20 +3827,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.User.DeleteOneID(probeTarget(ctx)).Where(predicate.User(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.User.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.User.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string `json:"id"`
 				N  int    `json:"n"`
 			}
 			err := c.User.Query().GroupBy(user.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 }

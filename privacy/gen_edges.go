@@ -231,20 +231,25 @@ var nodeProbes = []nodeProbe{
 				return 1, c.{{ .Name }}.DeleteOneID(probeTarget(ctx)).Where(predicate.{{ .Name }}(p)).Exec(ctx)
 			},
 		},
-		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
-			return c.{{ .Name }}.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+		Aggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
+			n, err := c.{{ .Name }}.Query().Aggregate(ent.AggregateFunc(a)).Int(ctx)
+			return nil, n, err
 		},
-		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) (int, error) {
+		// The groups seen, and the largest value of one group: a group of
+		// one row counts 1, a scoped sub-select the viewer's rows.
+		GroupAggregate: func(ctx context.Context, c *ent.Client, a func(*sql.Selector) string) ([]string, int, error) {
 			var rows []struct {
 				ID string ` + "`json:\"id\"`" + `
 				N  int    ` + "`json:\"n\"`" + `
 			}
 			err := c.{{ .Name }}.Query().GroupBy({{ .Pkg }}.FieldID).Aggregate(ent.As(ent.AggregateFunc(a), "n")).Scan(ctx, &rows)
-			total := 0
+			var ids []string
+			largest := 0
 			for _, r := range rows {
-				total += r.N
+				ids = append(ids, r.ID)
+				largest = max(largest, r.N)
 			}
-			return total, err
+			return ids, largest, err
 		},
 	},
 {{- end }}

@@ -1,52 +1,106 @@
 package scope
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 )
 
 // ErrUnsafeSQL is returned when SQL text that a caller's predicate, order
-// or aggregate function produced could leave the place the layer puts it
-// (unbalanced parentheses, a comment, a statement separator, dollar quoting,
-// a structural keyword) or calls a function outside the allowed list.
-var ErrUnsafeSQL = errors.New("privacy: caller SQL cannot be confined to its clause")
+// or aggregate function produced is not in the grammar caller SQL may use
+// (grammar.go: it would leave its clause, read a relation the layer cannot
+// scope, lock rows, call a function outside the allowed list, ...).
+var ErrUnsafeSQL = errors.New("privacy: caller SQL cannot be confined to the viewer's rows")
 
 // fragmentKind says where a fragment goes, and so what it may contain.
 type fragmentKind int
 
 const (
-	// fragPredicate is a WHERE conjunct: it is wrapped in parentheses, so
-	// subqueries (edge predicates) are allowed.
+	// fragPredicate is a WHERE conjunct (wrapped in parentheses).
 	fragPredicate fragmentKind = iota
-	// fragExpr is a select-list or ORDER BY item: it is not wrapped, so no
-	// subquery and no clause keyword at the top level.
+	// fragOrder is the list of ORDER BY terms.
+	fragOrder
+	// fragExpr is one select-list item (an aggregate, with its alias).
 	fragExpr
 )
 
-// frozen is SQL text rendered once and vetted: segments of text with the
-// argument each placeholder stood for between them. Rendering it again runs
-// no caller code, so what executes is exactly what was checked.
-type frozen struct {
-	text []string // len(text) == len(args)+1
-	args []any
-	src  string // the text as vetted, placeholders from $1: its shape
+// clause is where a fragment goes: its kind, the statement's entity (its
+// table is the one relation in scope at the top level) and the viewer.
+type clause struct {
+	kind   fragmentKind
+	node   *Node
+	class  viewerClass
+	tenant string // the viewer's tenant (tenant classes)
 }
 
-// shape identifies the fragment's text, whatever its arguments.
-func (f *frozen) shape() string { return f.src }
+// clauseFor returns the clause of a fragment of kind in a statement over
+// n run by ctx's viewer.
+func clauseFor(ctx context.Context, n *Node, kind fragmentKind) clause {
+	v, _ := FromContext(ctx)
+	c := clause{kind: kind, node: n, class: classTenant, tenant: v.TenantID}
+	switch {
+	case v.System:
+		c.class = classSystem
+	case IncludeDeleted(ctx):
+		c.class = classTenantDeleted
+	}
+	return c
+}
+
+// template is a vetted fragment as it runs: text segments with a
+// placeholder between each two, each a caller argument (1-based) or the
+// viewer's tenant (0). Templates are shared through the verdict cache.
+type template struct {
+	text     []string // len(text) == len(refs)+1
+	refs     []int
+	maxParam int32   // the highest caller placeholder
+	patterns []int32 // caller arguments used as LIKE patterns
+	src      string  // the fragment as it runs, placeholders as analyzed: its shape
+}
+
+// frozen is a template with the arguments of one execution. Rendering it
+// runs no caller code, so what executes is exactly what was checked.
+type frozen struct {
+	t      *template
+	args   []any
+	tenant string
+}
 
 // build writes the fragment into b, numbering placeholders after b's own.
 func (f *frozen) build(b *sql.Builder) {
-	for i, a := range f.args {
-		b.WriteString(f.text[i])
-		b.Argf("$"+strconv.Itoa(b.Total()+1), a)
+	for i := range f.t.refs {
+		b.WriteString(f.t.text[i])
+		b.Argf("$"+strconv.Itoa(b.Total()+1), f.arg(i))
 	}
-	b.WriteString(f.text[len(f.args)])
+	b.WriteString(f.t.text[len(f.t.refs)])
+}
+
+// arg is the value of the fragment's i-th placeholder.
+func (f *frozen) arg(i int) any {
+	if ref := f.t.refs[i]; ref > 0 {
+		return f.args[ref-1]
+	}
+	return f.tenant
+}
+
+// shape identifies the text the fragment builds, whatever its arguments
+// (the statement shapes of shape.go).
+func (f *frozen) shape() string { return f.t.src }
+
+// nargs is how many arguments the fragment adds to a statement.
+func (f *frozen) nargs() int { return len(f.t.refs) }
+
+// appendArgs appends the fragment's arguments in the order build numbers
+// them.
+func (f *frozen) appendArgs(dst []any) []any {
+	for i := range f.t.refs {
+		dst = append(dst, f.arg(i))
+	}
+	return dst
 }
 
 // predicate returns the fragment as a predicate, in parentheses.
@@ -55,195 +109,48 @@ func (f *frozen) predicate() *sql.Predicate {
 }
 
 // freezePredicate renders p on its own (placeholders from $1) and vets it.
-func freezePredicate(p *sql.Predicate) (*frozen, error) {
+func freezePredicate(p *sql.Predicate, c clause) (*frozen, error) {
 	p.SetDialect(dialect.Postgres)
 	p.SetTotal(0)
 	text, args := p.Query()
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	return vet(text, args, fragPredicate)
+	return vet(text, args, c)
 }
 
-// allowedFuncs are the functions a caller fragment may call: what Ent's own
-// predicates, orders and aggregates render (LOWER for EqualFold, JSON
-// helpers, aggregates) and side-effect-free scalar functions. Anything else
-// (set_config, pg_sleep, dblink, lo_import, ...) is refused: raw text must
-// not reach server state through a predicate.
-var allowedFuncs = setOf(
-	"lower", "upper", "coalesce", "nullif", "greatest", "least", "length",
-	"char_length", "character_length", "octet_length", "abs", "round", "floor",
-	"ceil", "ceiling", "trim", "btrim", "ltrim", "rtrim", "substring", "position",
-	"replace", "concat", "date_trunc", "extract", "now",
-	"count", "sum", "min", "max", "avg", "bool_and", "bool_or", "array_agg", "string_agg",
-	"array_length", "cardinality", "jsonb_typeof", "json_typeof", "jsonb_array_length",
-	"json_array_length", "jsonb_extract_path", "jsonb_extract_path_text",
-	"json_extract_path", "json_extract_path_text", "to_jsonb", "jsonb_build_array",
-	// type names written with a modifier in casts, e.g. ::varchar(10)
-	"varchar", "character", "char", "numeric", "decimal", "timestamp", "timestamptz", "time", "interval", "bit",
-)
-
-// keywords that may stand before "(" without being a function call.
-var parenKeywords = setOf(
-	"and", "or", "not", "in", "exists", "any", "all", "some", "array", "values", "row",
-	"cast", "select", "from", "where", "is", "like", "ilike", "similar", "between",
-	"case", "when", "then", "else", "end", "as", "on", "distinct", "filter", "over",
-	"within", "escape", "using", "join", "null",
-)
-
-// clauseKeywords may not stand at the top level of an unwrapped fragment:
-// they would end the select-list or ORDER BY item and start a clause.
-var clauseKeywords = setOf(
-	"select", "from", "where", "group", "having", "window", "union", "intersect",
-	"except", "order", "limit", "offset", "fetch", "for", "into", "returning", "with",
-)
-
-func setOf(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
+// vet is the one entry point of caller SQL: text (with $n placeholders for
+// args) is judged and rewritten by the grammar once per shape (the text,
+// the clause and the viewer's class; arguments are not part of it), the
+// verdict cached; each call checks only what depends on the arguments.
+// What Ent's typed predicates render is recognized by the plain grammar
+// (plain.go) without a parse.
+func vet(text string, args []any, c clause) (*frozen, error) {
+	t, err := verdicts.get(verdictKey{text: text, table: c.node.Table, kind: c.kind, class: c.class}, func() (*template, error) {
+		return judge(text, c)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return m
-}
-
-// vet checks that text (with $n placeholders for args) stays inside the
-// clause it is put in, and freezes it. It is a lexer, not a parser: it
-// refuses what it cannot classify.
-func vet(text string, args []any, kind fragmentKind) (*frozen, error) {
-	fail := func(format string, a ...any) (*frozen, error) {
-		return nil, fmt.Errorf("%w: %s in %q", ErrUnsafeSQL, fmt.Sprintf(format, a...), clip(text))
+	if int(t.maxParam) > len(args) {
+		return nil, fmt.Errorf("%w: placeholder $%d without an argument in %q", ErrUnsafeSQL, t.maxParam, clip(text))
 	}
-	f := &frozen{}
-	var (
-		depth int
-		seg   strings.Builder
-		prev  byte // previous significant byte outside literals
-	)
-	for i := 0; i < len(text); {
-		c := text[i]
-		switch {
-		case c == 0:
-			return fail("NUL byte")
-		case c == ';':
-			return fail("statement separator")
-		case c == '-' && i+1 < len(text) && text[i+1] == '-', c == '/' && i+1 < len(text) && text[i+1] == '*':
-			return fail("comment")
-		case c == '\'':
-			if i > 0 && (isIdentByte(text[i-1]) || text[i-1] == '&') {
-				return fail("prefixed string literal") // E'', U&'', B'', X'': escapes the lexer does not follow
-			}
-			end := closing(text, i, '\'')
-			if end < 0 {
-				return fail("unterminated string")
-			}
-			seg.WriteString(text[i : end+1])
-			i, prev = end+1, '\''
-			continue
-		case c == '"':
-			end := closing(text, i, '"')
-			if end < 0 {
-				return fail("unterminated identifier")
-			}
-			word := text[i+1 : end]
-			seg.WriteString(text[i : end+1])
-			i, prev = end+1, '"'
-			if j := skipSpace(text, i); j < len(text) && text[j] == '(' && !allowedFuncs[word] {
-				return fail("call of function %q", word)
-			}
-			continue
-		case c == '$':
-			j := i + 1
-			for j < len(text) && text[j] >= '0' && text[j] <= '9' {
-				j++
-			}
-			if j == i+1 {
-				return fail("dollar quoting")
-			}
-			n, err := strconv.Atoi(text[i+1 : j])
-			if err != nil || n < 1 || n > len(args) {
-				return fail("placeholder $%s without an argument", text[i+1:j])
-			}
-			if kind == fragExpr {
-				return fail("argument in an unwrapped expression")
-			}
-			f.text = append(f.text, seg.String())
-			f.args = append(f.args, args[n-1])
-			seg.Reset()
-			i, prev = j, '0'
-			continue
-		case c == '(' || c == '[':
-			depth++
-		case c == ')' || c == ']':
-			depth--
-			if depth < 0 {
-				return fail("unbalanced %q", c)
-			}
-		case isIdentStart(c):
-			j := i
-			for j < len(text) && isIdentByte(text[j]) {
-				j++
-			}
-			if j < len(text) && text[j] == '$' {
-				return fail("dollar in identifier")
-			}
-			word := strings.ToLower(text[i:j])
-			next := skipSpace(text, j)
-			qualified := prev == '.'
-			switch {
-			case next < len(text) && text[next] == '(' && !parenKeywords[word] && (qualified || !allowedFuncs[word]):
-				return fail("call of function %q", word)
-			case kind == fragExpr && word == "select":
-				return fail("subquery")
-			case kind == fragExpr && depth == 0 && clauseKeywords[word]:
-				return fail("clause keyword %q", word)
-			}
-			seg.WriteString(text[i:j])
-			i, prev = j, text[j-1]
-			continue
-		}
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			prev = c
-		}
-		seg.WriteByte(c)
-		i++
-	}
-	if depth != 0 {
-		return fail("unbalanced parentheses")
-	}
-	f.text = append(f.text, seg.String())
-	f.src = text
-	return f, nil
-}
-
-// closing returns the index of the quote that ends the quoted run opening
-// at i (a doubled quote is an escaped one), or -1.
-func closing(text string, i int, q byte) int {
-	for j := i + 1; j < len(text); j++ {
-		switch {
-		case text[j] == 0, q == '\'' && text[j] == '\\':
-			return -1 // a backslash escapes the quote when standard_conforming_strings is off
-		case text[j] != q:
-		case j+1 < len(text) && text[j+1] == q:
-			j++
-		default:
-			return j
+	for _, p := range t.patterns {
+		if s, ok := args[p-1].(string); !ok || !wellFormedPattern(s) {
+			return nil, fmt.Errorf("%w: LIKE pattern $%d is not a string or ends with an escape in %q", ErrUnsafeSQL, p, clip(text))
 		}
 	}
-	return -1
+	return &frozen{t: t, args: args, tenant: c.tenant}, nil
 }
 
-func skipSpace(text string, i int) int {
-	for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
-		i++
+// judge returns the template of a shape: the plain grammar's when it is
+// plain, the full grammar's otherwise.
+func judge(text string, c clause) (*template, error) {
+	if t, ok := plain(text, c.kind, c.node); ok {
+		return t, nil
 	}
-	return i
+	return analyze(text, c.kind, c.node, c.class)
 }
-
-func isIdentStart(c byte) bool {
-	return c == '_' || (c|0x20) >= 'a' && (c|0x20) <= 'z' || c >= 0x80
-}
-
-func isIdentByte(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
 
 func clip(s string) string {
 	if len(s) > 120 {

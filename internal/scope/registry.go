@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
 )
 
 // Kind says whom an entity's rows belong to.
@@ -54,6 +57,10 @@ type Node struct {
 	SoftDelete bool
 	Immutable  bool
 	Edges      map[string]Edge
+	// Columns maps each column of Table to its comparison class
+	// (ColumnClasses): what caller SQL may name, and which columns compare
+	// without a conversion that could fail.
+	Columns map[string]string
 	// Driver returns the driver (or transaction) a mutation of this type runs on.
 	Driver func(ent.Mutation) dialect.Driver
 	// ExecUpdate runs a prepared update mutation directly, without hooks or
@@ -147,4 +154,20 @@ func CreateOwner(v Viewer, kind Kind, m ent.Mutation) (string, error) {
 		return "", fmt.Errorf("%w: create %s", ErrTenantMismatch, m.Type())
 	}
 	return want, nil
+}
+
+// ColumnClasses returns each column's comparison class: "text" for every
+// character type (they compare as text, never failing), else the column's
+// Ent type and PostgreSQL type. Two columns of one class compare without a
+// conversion.
+func ColumnClasses(cols []*schema.Column) map[string]string {
+	m := make(map[string]string, len(cols))
+	for _, c := range cols {
+		class := c.Type.String() + " " + c.SchemaType["postgres"]
+		if c.Type == field.TypeString || c.Type == field.TypeEnum {
+			class = "text"
+		}
+		m[c.Name] = strings.TrimSpace(class)
+	}
+	return m
 }

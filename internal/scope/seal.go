@@ -13,8 +13,9 @@ import (
 // Sealing: the generated code never lets a caller's function touch the
 // selector a statement is built from. Predicates, order and aggregate
 // functions run on throwaway selectors; what they produce is rendered once,
-// vetted (fragment.go) and frozen; the statement then gets the tenant and
-// soft-delete conjuncts from the context plus the frozen caller SQL. Pending
+// vetted and rewritten by PostgreSQL's grammar (fragment.go, grammar.go)
+// and frozen; the statement then gets the tenant and soft-delete conjuncts
+// from the context plus the frozen caller SQL. Pending
 // Not/Or, SetP, CollectPredicates, From, joins, unions or selections a
 // caller leaves behind stay on the throwaway. Modify is the one documented
 // escape hatch: modifiers still run on the real selector.
@@ -46,7 +47,7 @@ func sealInto[P, O ~func(*sql.Selector)](s *Sealed, typ string, preds []P, order
 		return err
 	}
 	s.node = n
-	if s.where, err = sealPredicates(sandbox(s.ctx, n), preds); err != nil {
+	if s.where, err = sealPredicates(sandbox(s.ctx, n), preds, clauseFor(s.ctx, n, fragPredicate)); err != nil {
 		return fmt.Errorf("%w (predicate on %s)", err, typ)
 	}
 	if s.order, err = sealOrders(s.ctx, n, orders); err != nil {
@@ -100,10 +101,13 @@ func SealMutation[P ~func(*sql.Selector)](ctx context.Context, typ string, preds
 }
 
 // NeighborsWhere returns the predicate of an edge predicate's subquery
-// (HasXWith) over entity typ: the caller's predicates on the neighbour,
-// sealed, plus what the viewer may read of it. Ent runs no interceptor there
-// (ent#4450); the viewer comes from the selector's context, which the
-// generated queries always set.
+// (HasXWith) over entity typ: the caller's predicates on the neighbour, run
+// on a throwaway, plus what the viewer may read of it. Ent runs no
+// interceptor there (ent#4450); the viewer comes from the selector's
+// context, which the generated queries always set. The subquery is caller
+// SQL of the predicate that holds it, so it is vetted with it: the
+// statement's sealing renders the whole predicate once and the grammar
+// scopes every relation in it, this one included.
 func NeighborsWhere[P ~func(*sql.Selector)](typ string, preds []P) func(*sql.Selector) {
 	return func(sel *sql.Selector) {
 		ctx := sel.Context()
@@ -114,12 +118,18 @@ func NeighborsWhere[P ~func(*sql.Selector)](typ string, preds []P) func(*sql.Sel
 		}
 		// A clone keeps the subquery's table alias, so the caller's columns
 		// render as they would on the real selector.
-		where, err := sealPredicates(sel.Clone().SetP(nil), preds)
-		if err != nil {
+		sb := sel.Clone().SetP(nil)
+		for _, p := range preds {
+			p(sb)
+		}
+		if err := sb.Err(); err != nil {
 			sel.AddError(fmt.Errorf("%w (edge predicate on %s)", err, typ))
 			return
 		}
-		(&Sealed{ctx: ctx, node: n, where: where}).Where(sel)
+		applyScope(ctx, n, sel)
+		if w := sb.P(); w != nil {
+			sel.Where(sql.P(func(b *sql.Builder) { b.Wrap(func(b *sql.Builder) { b.Join(w) }) }))
+		}
 	}
 }
 
@@ -140,19 +150,32 @@ func SameTenant(q *sql.Selector, from, to string) func(*sql.Selector) {
 }
 
 // Aggregate runs aggregate functions (Select/GroupBy Aggregate) on
-// throwaway copies of sel and returns their vetted expressions.
-func Aggregate[F ~func(*sql.Selector) string](sel *sql.Selector, fns []F) ([]string, error) {
-	out := make([]string, 0, len(fns))
+// throwaway copies of sel and returns their vetted expressions. Each is
+// vetted as Ent would have rendered the caller's string in the select list
+// (Builder.Ident), and goes into the statement as vetted.
+func Aggregate[F ~func(*sql.Selector) string](sel *sql.Selector, fns []F) ([]sql.Querier, error) {
+	if len(fns) == 0 {
+		return nil, nil
+	}
+	n, ok := LookupTable(sel.TableName())
+	if !ok {
+		return nil, fmt.Errorf("%w: aggregate over %q, not an entity's table", ErrUnsafeSQL, sel.TableName())
+	}
+	c := clauseFor(sel.Context(), n, fragExpr)
+	out := make([]sql.Querier, 0, len(fns))
 	for _, fn := range fns {
 		sb := sel.Clone()
 		expr := fn(sb)
 		if err := sb.Err(); err != nil {
 			return nil, err
 		}
-		if _, err := vet(expr, nil, fragExpr); err != nil {
+		var b sql.Builder
+		b.SetDialect(dialect.Postgres)
+		f, err := vet(b.Ident(expr).String(), nil, c)
+		if err != nil {
 			return nil, fmt.Errorf("%w (aggregate)", err)
 		}
-		out = append(out, expr)
+		out = append(out, sql.ExprFunc(f.build))
 	}
 	return out, nil
 }
@@ -179,7 +202,7 @@ func sandbox(ctx context.Context, n *Node) *sql.Selector {
 
 // sealPredicates runs preds on sb and freezes the WHERE they leave (nil
 // when they leave none).
-func sealPredicates[P ~func(*sql.Selector)](sb *sql.Selector, preds []P) (*frozen, error) {
+func sealPredicates[P ~func(*sql.Selector)](sb *sql.Selector, preds []P, c clause) (*frozen, error) {
 	if len(preds) == 0 {
 		return nil, nil
 	}
@@ -193,7 +216,7 @@ func sealPredicates[P ~func(*sql.Selector)](sb *sql.Selector, preds []P) (*froze
 	if w == nil {
 		return nil, nil
 	}
-	return freezePredicate(w)
+	return freezePredicate(w, c)
 }
 
 // sealOrders runs order functions on a sandbox and freezes the ORDER BY
@@ -223,7 +246,7 @@ func sealOrders[O ~func(*sql.Selector)](ctx context.Context, n *Node, orders []O
 	if !ok {
 		return nil, fmt.Errorf("%w: an order function changed more than ORDER BY: %q", ErrUnsafeSQL, clip(text))
 	}
-	f, err := vet(terms, args, fragExpr)
+	f, err := vet(terms, args, clauseFor(ctx, n, fragOrder))
 	if err != nil {
 		return nil, err
 	}

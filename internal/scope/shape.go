@@ -140,10 +140,10 @@ func (s *Sealed) shapeOf(spec *sqlgraph.QuerySpec, columns []string, plain bool)
 	}
 	if s.where != nil {
 		k.where = s.where.shape()
-		n += len(s.where.args)
+		n += s.where.nargs()
 	}
 	for _, o := range s.order {
-		if len(o.args) > 0 {
+		if o.nargs() > 0 {
 			return shape{}, nil, false
 		}
 		k.order += o.shape() + ","
@@ -153,7 +153,7 @@ func (s *Sealed) shapeOf(spec *sqlgraph.QuerySpec, columns []string, plain bool)
 		args = append(args, tenant)
 	}
 	if s.where != nil {
-		args = append(args, s.where.args...)
+		args = s.where.appendArgs(args)
 	}
 	return k, args, true
 }
