@@ -19,7 +19,7 @@ type Ledger struct {
 	client *ent.Client
 	db     *sql.DB
 	pool   entpgx.Pool  // the pgx pool behind db when the layer opened it (else nil)
-	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus
+	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus, citusPathOnly
 	// batcher gathers concurrent RecordLLMCall callers (batcher.go).
 	batcher *Batcher
 }
@@ -34,11 +34,14 @@ func New(client *ent.Client, db *sql.DB) *Ledger {
 	return l
 }
 
+// citusPathOnly: plain PostgreSQL taking the Citus path (tests).
+const citusPathOnly = 3
+
 // onCitus reports whether the database is a Citus cluster (the citus
 // extension is installed), asked once per Ledger.
 func (l *Ledger) onCitus(ctx context.Context) (bool, error) {
 	if v := l.citus.Load(); v != 0 {
-		return v == 2, nil
+		return v >= 2, nil
 	}
 	var on bool
 	if err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`).Scan(&on); err != nil {

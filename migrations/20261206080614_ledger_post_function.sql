@@ -104,9 +104,10 @@ $$;
 -- caller orders postings by tenant (the locks' order) and, within a
 -- tenant, in batch order. A posting whose write raises a data error (an
 -- overflow, an LLM call already billed, a caller-chosen id taken) is rolled
--- back alone and reported as 'error:<SQLSTATE>': the caller posts it alone
--- to get Post's exact answer. ord is the posting's index in the arrays,
--- from 0.
+-- back alone and reported as status 'error' with the error's SQLSTATE,
+-- table, constraint and message, which the caller maps as Post maps the
+-- error; the postings after it go on, as they would one at a time. ord is
+-- the posting's index in the arrays, from 0.
 CREATE FUNCTION ledger_post_batch(
 	p_anchor varchar, p_system boolean,
 	p_tenants varchar[], p_keys varchar[], p_ids varchar[], p_kinds varchar[], p_amounts bigint[],
@@ -120,19 +121,27 @@ CREATE FUNCTION ledger_post_batch(
 RETURNS TABLE (r_ord integer, r_status text, r_id varchar, r_ref_id varchar, r_tenant_id varchar,
 	r_created_at timestamptz, r_updated_at timestamptz, r_kind varchar, r_amount bigint,
 	r_balance_after bigint, r_seq bigint, r_idempotency_key varchar, r_description varchar,
-	r_actor varchar, r_metadata jsonb, r_topup_order_id varchar, r_llm_call_id varchar, r_activity_id varchar)
+	r_actor varchar, r_metadata jsonb, r_topup_order_id varchar, r_llm_call_id varchar, r_activity_id varchar,
+	r_error_code text, r_error_table text, r_error_constraint text, r_error_message text)
 LANGUAGE plpgsql AS $$
+DECLARE
+	v_code text;
+	v_table text;
+	v_constraint text;
+	v_message text;
 BEGIN
 	FOR i IN 1..coalesce(array_length(p_tenants, 1), 0) LOOP
 		BEGIN
-			RETURN QUERY SELECT i - 1, r.* FROM ledger_post(p_tenants[i], p_keys[i], p_ids[i], p_kinds[i], p_amounts[i],
+			RETURN QUERY SELECT i - 1, r.*, NULL::text, NULL::text, NULL::text, NULL::text FROM ledger_post(p_tenants[i], p_keys[i], p_ids[i], p_kinds[i], p_amounts[i],
 				p_descriptions[i], p_actors[i], p_metadata[i], p_topup_orders[i], p_llm_calls[i], p_activities[i], p_system,
 				p_call_ids[i], p_call_refs[i], p_providers[i], p_models[i], p_prompt_tokens[i], p_completion_tokens[i],
 				p_latencies[i], p_call_statuses[i], p_errors[i], p_request_ids[i], p_call_activities[i], p_agent_configs[i]) r;
 		EXCEPTION WHEN numeric_value_out_of_range OR unique_violation OR check_violation OR string_data_right_truncation THEN
-			RETURN QUERY SELECT i - 1, 'error:' || SQLSTATE, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+			GET STACKED DIAGNOSTICS v_code = RETURNED_SQLSTATE, v_table = TABLE_NAME,
+				v_constraint = CONSTRAINT_NAME, v_message = MESSAGE_TEXT;
+			RETURN QUERY SELECT i - 1, 'error'::text, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
 				NULL::timestamptz, NULL::varchar, NULL::bigint, NULL::bigint, NULL::bigint, NULL::varchar, NULL::varchar,
-				NULL::varchar, NULL::jsonb, NULL::varchar, NULL::varchar, NULL::varchar;
+				NULL::varchar, NULL::jsonb, NULL::varchar, NULL::varchar, NULL::varchar, v_code, v_table, v_constraint, v_message;
 		END;
 	END LOOP;
 END
