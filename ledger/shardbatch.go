@@ -43,28 +43,28 @@ func (l *Ledger) applyShards(ctx context.Context, items []setItem, res []BatchRe
 		if attempt == 3 {
 			return fmt.Errorf("ledger: balance rows still missing after creating them")
 		}
-		var missing []string
 		var again [][]int
 		for _, g := range groups {
 			m, err := l.applyGroup(ctx, items, g, res)
 			if err != nil {
 				return err
 			}
-			if len(m) > 0 {
-				again = append(again, m)
-				for _, n := range m {
-					missing = append(missing, items[n].pp.tenant)
-				}
+			if len(m) == 0 {
+				continue
 			}
-		}
-		if len(missing) > 0 {
 			// A tenant's first postings found no balance row (the gate let
-			// them through, so none of them applied): create the rows and
-			// apply those postings again, in the same order.
+			// them through, so none of them applied): create the rows, one
+			// shard's in one statement, and apply those postings again, in
+			// the same order.
+			var missing []string
+			for _, n := range m {
+				missing = append(missing, items[n].pp.tenant)
+			}
 			sort.Strings(missing)
 			if err := l.withPgx(ctx, func(c *pgx.Conn) error { return createBalances(ctx, c, compact(missing)) }); err != nil {
 				return err
 			}
+			again = append(again, m)
 		}
 		groups = again
 	}
