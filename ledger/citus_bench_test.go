@@ -94,14 +94,7 @@ func tenantCtxs(ids []string) []context.Context {
 // executions (single- and multi-shard) the coordinator counted per op.
 func executions(b *testing.B, q *sql.DB, n int, op func(i int) error) float64 {
 	b.Helper()
-	count := func() int64 {
-		var c int64
-		if err := q.QueryRow(`SELECT query_execution_single_shard + query_execution_multi_shard
-			FROM citus_stat_counters WHERE name = current_database()`).Scan(&c); err != nil {
-			b.Fatal(err)
-		}
-		return c
-	}
+	count := func() int64 { single, multi := citusExecutions(b, q); return single + multi }
 	before := count()
 	for i := range n {
 		if err := op(i); err != nil {

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
@@ -29,14 +30,7 @@ func TestCitusBatchesStaySingleShard(t *testing.T) {
 		tenants[i] = fmt.Sprintf("tenant-%02d", i)
 	}
 	testdb.Tenants(t, counted, tenants...)
-	counters := func() (single, multi int64) {
-		t.Helper()
-		if err := counted.QueryRow(`SELECT query_execution_single_shard, query_execution_multi_shard
-			FROM citus_stat_counters WHERE name = current_database()`).Scan(&single, &multi); err != nil {
-			t.Fatal(err)
-		}
-		return single, multi
-	}
+	counters := func() (single, multi int64) { return citusExecutions(t, counted) }
 	var shards int
 	if err := counted.QueryRow(`SELECT count(DISTINCT get_shard_id_for_distribution_column('credit_balances', t))
 		FROM unnest($1::varchar[]) t`, tenants).Scan(&shards); err != nil {
@@ -89,4 +83,16 @@ func TestCitusBatchesStaySingleShard(t *testing.T) {
 	if err := counted.QueryRow(`SELECT count(*) FROM credit_balances WHERE balance <> 65`).Scan(&bad); err != nil || bad != 0 {
 		t.Fatalf("%d balances are not 65 (%v)", bad, err)
 	}
+}
+
+// citusExecutions reads the coordinator's counts of single- and
+// multi-shard executions in q's database (Citus counts them in sessions
+// with citus.enable_stat_counters on).
+func citusExecutions(t testing.TB, q *sql.DB) (single, multi int64) {
+	t.Helper()
+	if err := q.QueryRow(`SELECT query_execution_single_shard, query_execution_multi_shard
+		FROM citus_stat_counters WHERE name = current_database()`).Scan(&single, &multi); err != nil {
+		t.Fatal(err)
+	}
+	return single, multi
 }
