@@ -25,6 +25,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/auditlog"
 	"github.com/leadmetrics/db/ent/creditbalance"
+	_ "github.com/leadmetrics/db/ent/runtime" // the privacy policies and hooks: without them reads would not be scoped
 	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/page"
