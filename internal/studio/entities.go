@@ -83,19 +83,40 @@ func def[T any, Q ent.Query](typ string, q func(*ent.Client) Q, all func(Q, cont
 	return e
 }
 
-// toRow is the row as the entity's JSON carries it; numbers stay exact.
+// toRow reads the entity struct's fields by their JSON names (not its
+// JSON: omitempty would hide zeros): times as RFC 3339 text, nil for an
+// unset nillable field. Sensitive fields have no JSON name and no place.
 func toRow(v any) (row, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	if rv.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("studio: %T is not an entity", v)
 	}
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.UseNumber()
-	var r row
-	if err := d.Decode(&r); err != nil {
-		return nil, err
+	r := row{}
+	st := rv.Type()
+	for i := 0; i < st.NumField(); i++ {
+		name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" || name == "edges" || !st.Field(i).IsExported() {
+			continue
+		}
+		f := rv.Field(i)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				r[name] = nil
+				continue
+			}
+			f = f.Elem()
+		}
+		switch x := f.Interface().(type) {
+		case time.Time:
+			r[name] = x.UTC().Format(time.RFC3339Nano)
+		default:
+			if f.Kind() == reflect.String {
+				r[name] = f.String() // enums: their text
+			} else {
+				r[name] = x
+			}
+		}
 	}
-	delete(r, "edges")
 	return r, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -420,10 +421,7 @@ func (s *Server) cell(sc scope, e *entity, rw row, col string, max int) cell {
 		return cell{Text: "—", Muted: true}
 	}
 	text := fmt.Sprint(v)
-	if _, isMap := v.(map[string]any); isMap {
-		b, _ := json.Marshal(v)
-		text = string(b)
-	} else if _, isList := v.([]any); isList {
+	if k := reflect.ValueOf(v).Kind(); k == reflect.Map || k == reflect.Slice {
 		b, _ := json.Marshal(v)
 		text = string(b)
 	}
@@ -470,7 +468,7 @@ func (s *Server) row(w http.ResponseWriter, r *http.Request) {
 	var fields []fieldView
 	for _, c := range e.columns {
 		f := fieldView{Name: c.Name, Cell: s.cell(sc, e, rw, c.Name, 0), Editable: e.editable(c.Name)}
-		if c.Type == field.TypeJSON && rw[c.Name] != nil {
+		if c.Type == field.TypeJSON && rw[c.Name] != nil && !reflect.ValueOf(rw[c.Name]).IsNil() {
 			b, _ := json.MarshalIndent(rw[c.Name], "", "  ")
 			f.Pretty = string(b)
 		}
