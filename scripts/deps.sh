@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install, once per machine, what the full test run needs beyond the local
 # PostgreSQL: gcc for cgo (internal/scope builds PostgreSQL's parser,
-# pg_query), PgBouncer and pg_auto_failover and Chromium (the studio's browser test, headless) from
-# Debian, Citus built from the
-# vendored source (scripts/citus.sh install). A no-op when all are there.
+# pg_query), PgBouncer, pg_auto_failover and Chromium (the studio's browser
+# test runs it headless) from Debian, Citus built from the vendored source
+# (scripts/citus.sh install). A no-op when all are there.
 # Installing PostgreSQL packages may upgrade and restart the server on 5432:
 # run it before anything connects; it waits for the server afterwards.
 set -euo pipefail
