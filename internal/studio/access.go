@@ -75,6 +75,7 @@ type access struct {
 	session string // the cookie's value: derived from the token, never the token
 	csrf    string // the forms' hidden token: derived too
 	hosts   map[string]bool
+	anyHost bool // listening on every interface: clients name it as they reach it
 }
 
 func newAccess(token, addr string) (*access, error) {
@@ -87,6 +88,11 @@ func newAccess(token, addr string) (*access, error) {
 		return nil, fmt.Errorf("%w: %q is not host:port", ErrAddress, addr)
 	}
 	a.hosts[net.JoinHostPort(host, port)] = true
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		// --allow-any-address: the Host check cannot know the names; the
+		// token and its cookie still guard every request.
+		a.anyHost = true
+	}
 	// A browser names a loopback server by any of its loopback names; any
 	// other Host (a DNS name rebound to 127.0.0.1) is refused.
 	if ip := net.ParseIP(host); host == "localhost" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
@@ -116,7 +122,7 @@ func (a *access) wrap(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'")
-		if !a.hosts[r.Host] {
+		if !a.anyHost && !a.hosts[r.Host] {
 			http.Error(w, "studio: unexpected Host header", http.StatusMisdirectedRequest)
 			return
 		}

@@ -120,6 +120,20 @@ func TestAccess(t *testing.T) {
 	if log := r.Log.String(); strings.Contains(log, r.Token()) || !strings.Contains(log, "GET /t/") {
 		t.Fatalf("log:\n%s", log)
 	}
+
+	// The all-tenants view exists only with --system, lists by id only.
+	if code, _ := get(t, c, r.URL+"/t/_all/e/activities"); code != http.StatusBadRequest {
+		t.Fatalf("system view without --system: %d", code)
+	}
+	sys := serve(t, f, studio.Config{System: true})
+	sc := signedIn(t, sys)
+	code, body = get(t, sc, sys.URL+"/t/_all/e/activities?dir=asc")
+	if code != 200 || !strings.Contains(body, scaleload.TenantID(1)) || !strings.Contains(body, scaleload.TenantID(2)) {
+		t.Fatalf("system view: %d", code)
+	}
+	if code, _ := get(t, sc, sys.URL+"/t/_all/e/activities?f=status&v=queued"); code != http.StatusBadRequest {
+		t.Fatalf("system view filter: %d", code)
+	}
 }
 
 // TestEditsGoThroughTheLayer: with --write, an edit is confirmed first,

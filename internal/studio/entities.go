@@ -267,13 +267,12 @@ var entities = func() map[string]*entity {
 				}
 			}
 		}
-		if e.update == nil {
-			e.ReadOnly = "append-only or " + ledgerOwned
-			if e.Type == "AuditLog" {
-				e.ReadOnly = "append-only: the record of who changed what"
-			} else {
-				e.ReadOnly = ledgerOwned
-			}
+		switch {
+		case e.update != nil:
+		case e.Type == "AuditLog":
+			e.ReadOnly = "append-only: the record of who changed what"
+		default:
+			e.ReadOnly = ledgerOwned
 		}
 		byTable[e.Table] = e
 	}
@@ -414,7 +413,7 @@ func (e *entity) parseValue(col, text string) (v any, clear bool, err error) {
 	return p.Interface(), false, nil
 }
 
-// tenantOrder, filter: the page's where clause for an equality filter.
+// eq is a list's equality filter (or a lookup by id).
 func eq(col, v string) func(*sql.Selector) {
 	return func(s *sql.Selector) { s.Where(sql.EQ(s.C(col), v)) }
 }

@@ -340,6 +340,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, fmt.Errorf("%w: %s cannot be sorted by %q (sorts: %s)", ErrBadInput, e.Table, lq.Sort, strings.Join(e.sorts, ", ")))
 		return
 	}
+	if sc.System && (lq.Filter != "" || lq.Sort != "id") {
+		// The indexes that serve filters and sorts lead with tenant_id: across
+		// tenants only the id's order is bounded.
+		s.fail(w, fmt.Errorf("%w: the system view lists by id only, without filters", ErrBadInput))
+		return
+	}
 	if lq.Filter != "" && !e.canFilter(lq.Filter) {
 		s.fail(w, fmt.Errorf("%w: %s has no index for a filter on %q (filters: %s)", ErrBadInput, e.Table, lq.Filter, strings.Join(e.filters, ", ")))
 		return
@@ -381,6 +387,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			cells[i] = s.cell(sc, e, rw, c.Name, 60)
 		}
 		cells[0].Link = base + "/" + url.PathEscape(rw.id())
+		if lq.Deleted {
+			cells[0].Link += "?deleted=1"
+		}
 		rows = append(rows, cells)
 	}
 	next := ""
