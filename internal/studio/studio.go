@@ -305,12 +305,17 @@ func (q listQuery) url(base string) string {
 	return base + "?" + v.Encode()
 }
 
-func (s *Server) entityOf(r *http.Request) (*entity, error) {
+// target resolves the URL's tenant and entity.
+func (s *Server) target(r *http.Request) (scope, *entity, error) {
+	sc, err := s.scopeOf(r)
+	if err != nil {
+		return sc, nil, err
+	}
 	e, ok := entities[r.PathValue("table")]
 	if !ok {
-		return nil, fmt.Errorf("%w: no entity %q", errNotFound, r.PathValue("table"))
+		return sc, nil, fmt.Errorf("%w: no entity %q", errNotFound, r.PathValue("table"))
 	}
-	return e, nil
+	return sc, e, nil
 }
 
 type cell struct {
@@ -320,12 +325,7 @@ type cell struct {
 
 // list is one keyset page of an entity's rows under the tenant's viewer.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	sc, err := s.scopeOf(r)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	e, err := s.entityOf(r)
+	sc, e, err := s.target(r)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -454,12 +454,7 @@ type fieldView struct {
 // row is one row's detail: every column, JSON pretty-printed, foreign keys
 // as links, and the lists of rows referring to it.
 func (s *Server) row(w http.ResponseWriter, r *http.Request) {
-	sc, err := s.scopeOf(r)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	e, err := s.entityOf(r)
+	sc, e, err := s.target(r)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -520,18 +515,13 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, ErrReadOnly)
 		return
 	}
-	sc, err := s.scopeOf(r)
+	sc, e, err := s.target(r)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	if sc.System {
 		s.fail(w, fmt.Errorf("%w: edits are made in a tenant's view, not the system view", ErrBadInput))
-		return
-	}
-	e, err := s.entityOf(r)
-	if err != nil {
-		s.fail(w, err)
 		return
 	}
 	ctx := s.viewer(r.Context(), sc)
