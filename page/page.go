@@ -112,6 +112,13 @@ func List[T any](ctx context.Context, o Order, cursor string, limit int, key fun
 	return p, nil
 }
 
+// Cursor returns the cursor of the rows after the row keyed (at, id) in o,
+// bound to ctx's viewer like List's: for a caller that stops inside a page
+// (one that filters a page's rows itself and has enough).
+func Cursor(ctx context.Context, o Order, at time.Time, id string) string {
+	return encode(viewerOf(ctx), o, at, id)
+}
+
 // viewerOf names the viewer a cursor is bound to.
 func viewerOf(ctx context.Context) string {
 	v, _ := privacy.FromContext(ctx)

@@ -35,6 +35,7 @@ type entity struct {
 
 	columns   []*schema.Column
 	filters   []string          // columns an index leading with tenant_id serves
+	selective map[string]bool   // filters whose values match few rows: keys, unique columns
 	sorts     []string          // "id", and "created_at" when (tenant_id, created_at) is indexed
 	links     map[string]string // foreign key column -> referenced table
 	sensitive map[string]bool   // columns the entity's JSON never carries (sealed secrets)
@@ -47,7 +48,8 @@ type entity struct {
 // def registers an entity: q builds its query, u its update of one row.
 func def[T any, Q ent.Query](typ string, q func(*ent.Client) Q, all func(Q, context.Context) ([]T, error),
 	u func(*ent.Client, string) (ent.Mutation, func(context.Context) error)) *entity {
-	e := &entity{Type: typ, update: u, sensitive: map[string]bool{}, fieldType: map[string]reflect.Type{}, links: map[string]string{}}
+	e := &entity{Type: typ, update: u, sensitive: map[string]bool{}, fieldType: map[string]reflect.Type{},
+		links: map[string]string{}, selective: map[string]bool{}}
 	e.query = func(c *ent.Client) (intercept.Query, func(context.Context) ([]row, error)) {
 		raw := q(c)
 		iq, err := intercept.NewQuery(raw)
@@ -254,9 +256,12 @@ var entities = func() map[string]*entity {
 				e.sorts = append(e.sorts, c)
 				continue
 			}
-			if ix.Columns[1].Type != 0 && !seen[c] && !e.sensitive[c] {
+			if !seen[c] && !e.sensitive[c] {
 				seen[c] = true
 				e.filters = append(e.filters, c)
+			}
+			if ix.Unique || strings.HasSuffix(c, "_id") {
+				e.selective[c] = true
 			}
 		}
 		sort.Strings(e.filters)

@@ -358,22 +358,33 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	if lq.Sort != "id" {
 		o = page.Order{Column: lq.Sort, Desc: !lq.Asc}
 	}
-	p, err := page.List(ctx, o, lq.After, s.cfg.PageSize,
-		func(rw row) (time.Time, string) {
-			at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(rw[lq.Sort]))
-			return at, rw.id()
-		},
-		func(where, order func(*entsql.Selector), n int) ([]row, error) {
+	key := func(rw row) (time.Time, string) {
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(rw[lq.Sort]))
+		return at, rw.id()
+	}
+	fetch := func(filter bool) page.Fetch[row] {
+		return func(where, order func(*entsql.Selector), n int) ([]row, error) {
 			iq, all := e.query(s.cfg.Client)
 			preds := []func(*entsql.Selector){where}
-			if lq.Filter != "" {
+			if filter {
 				preds = append(preds, eq(lq.Filter, lq.Value))
 			}
 			iq.WhereP(preds...)
 			iq.Order(order)
 			iq.Limit(n)
 			return all(ctx)
-		})
+		}
+	}
+	var p *page.Page[row]
+	scanned := 0
+	if lq.Filter == "" || e.selective[lq.Filter] {
+		// A key's or a unique column's value matches few rows: its index
+		// finds them all, and they are sorted.
+		p, err = page.List(ctx, o, lq.After, s.cfg.PageSize, key, fetch(lq.Filter != ""))
+	} else {
+		p, scanned, err = scan(ctx, o, lq.After, s.cfg.PageSize, key, fetch(false),
+			func(rw row) bool { return rw[lq.Filter] != nil && fmt.Sprint(rw[lq.Filter]) == lq.Value })
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -403,7 +414,46 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	s.audit.record(view{tenant: sc.auditTenant(), entity: e.Table, path: r.URL.Path})
 	s.render(w, "list", 200, map[string]any{"Title": e.Table + " · " + sc.Name, "Scope": sc, "Entity": e,
 		"Columns": cols, "Rows": rows, "Next": next, "Query": lq, "First": first.url(base), "Base": base,
-		"Filters": e.filters, "Sorts": e.sorts})
+		"Filters": e.filters, "Sorts": e.sorts, "Scanned": scanned})
+}
+
+// Scanning a filter: at most scanWindows windows of page.MaxLimit rows
+// each, in the list's order, per page.
+const scanWindows = 5
+
+// scan is a page of the rows match keeps, read in windows of the list's
+// own order (the primary key's, or created_at's index) and filtered here:
+// for a value that many rows have (a status), the filter's index would
+// find every one of them in a large tenant to sort them. A page reads at
+// most scanWindows windows; with fewer matches than limit, its cursor
+// continues the scan where it stopped. scanned is the number of rows read
+// when the windows ran out, else 0.
+func scan(ctx context.Context, o page.Order, cursor string, limit int, key func(row) (time.Time, string),
+	fetch page.Fetch[row], match func(row) bool) (*page.Page[row], int, error) {
+	out := &page.Page[row]{}
+	for i := 0; i < scanWindows; i++ {
+		p, err := page.List(ctx, o, cursor, page.MaxLimit, key, fetch)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, rw := range p.Rows {
+			if !match(rw) {
+				continue
+			}
+			if len(out.Rows) == limit {
+				at, id := key(out.Rows[limit-1])
+				out.Next = page.Cursor(ctx, o, at, id)
+				return out, 0, nil
+			}
+			out.Rows = append(out.Rows, rw)
+		}
+		if p.Next == "" {
+			return out, 0, nil
+		}
+		cursor = p.Next
+	}
+	out.Next = cursor
+	return out, scanWindows * page.MaxLimit, nil
 }
 
 // listColumns: the id, then the columns that fit a table (no JSON, no
