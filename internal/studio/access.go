@@ -135,7 +135,11 @@ func (a *access) wrap(next http.Handler) http.Handler {
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			// The token leaves the address bar (and the history) at once.
 			q.Del(tokenParam)
-			to := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+			path := r.URL.Path
+			if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") {
+				path = "/" // "//host/..." would send the browser to another site
+			}
+			to := url.URL{Path: path, RawQuery: q.Encode()}
 			http.Redirect(w, r, to.String(), http.StatusSeeOther)
 			return
 		}

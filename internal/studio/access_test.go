@@ -68,6 +68,16 @@ func TestAccess(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || strings.Contains(loc, r.Token()) || loc != "/t/"+scaleload.TenantID(1)+"/?x=1" {
 		t.Fatalf("exchange: %d to %q", resp.StatusCode, loc)
 	}
+	for _, path := range []string{"//evil.example/x", "/\\evil.example/x"} {
+		resp, err := anon.Get(r.URL + path + "?token=" + url.QueryEscape(r.Token()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Fatalf("exchange at %q redirects to %q", path, loc)
+		}
+	}
 	cs := resp.Cookies()
 	if len(cs) != 1 || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Value == r.Token() ||
 		strings.Contains(cs[0].Value, r.Token()) {
