@@ -18,8 +18,8 @@ import (
 	"github.com/leadmetrics/db/ent/migrate"
 )
 
-// row is one entity row as the pages show it: column name to value, as
-// the entity's JSON has it (sensitive fields have none).
+// row is one entity row as the pages show it: column name to value, by
+// the JSON names of the entity's fields (sensitive fields have none).
 type row map[string]any
 
 func (r row) id() string { s, _ := r["id"].(string); return s }
@@ -38,7 +38,7 @@ type entity struct {
 	selective map[string]bool   // filters whose values match few rows: keys, unique columns
 	sorts     []string          // "id", and "created_at" when (tenant_id, created_at) is indexed
 	links     map[string]string // foreign key column -> referenced table
-	sensitive map[string]bool   // columns the entity's JSON never carries (sealed secrets)
+	sensitive map[string]bool   // columns with no JSON name on the entity (sealed secrets): never shown
 	fieldType map[string]reflect.Type
 
 	query  func(c *ent.Client) (intercept.Query, func(context.Context) ([]row, error))
