@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"time"
 
 	"github.com/leadmetrics/db/internal/studio"
@@ -23,7 +24,7 @@ func studioCommand(fs *flag.FlagSet) func(context.Context, []string, io.Writer) 
 	token := fs.String("token", "", "access token (default STUDIO_TOKEN, else a random one printed at start)")
 	write := fs.Bool("write", false, "allow edits (through the layer, confirmed in the page, audited)")
 	system := fs.Bool("system", false, "offer the all-tenants system view")
-	actor := fs.String("actor", "", "who is browsing, for the audit log (default $USER)")
+	actor := fs.String("actor", "", "who is browsing, for the audit log (default studio:<OS user>)")
 	return func(ctx context.Context, _ []string, out io.Writer) error {
 		return runStudio(ctx, studioOptions{url: *url, addr: *addr, allowAny: *allowAny, token: *token,
 			write: *write, system: *system, actor: *actor}, out, nil)
@@ -45,7 +46,10 @@ func runStudio(ctx context.Context, o studioOptions, out io.Writer, ready func(a
 		o.token = os.Getenv("STUDIO_TOKEN")
 	}
 	if o.actor == "" {
-		o.actor = "studio:" + os.Getenv("USER")
+		o.actor = "studio"
+		if u, err := user.Current(); err == nil {
+			o.actor += ":" + u.Username
+		}
 	}
 	h, err := openTarget(ctx, o.url)
 	if err != nil {

@@ -105,9 +105,6 @@ func TestPagesReadBoundedBuffers(t *testing.T) {
 					t.Errorf("%s (rank %d): %d buffers in one statement:\n%s", k.name, rank, n, q.SQL)
 				}
 				total += n
-				if os.Getenv("STUDIO_SHOW_SQL") != "" && rank == 1 {
-					t.Logf("%s: %d buffers: %s %v", k.name, n, q.SQL, q.Args)
-				}
 			}
 			bufs = append(bufs, total)
 		}
