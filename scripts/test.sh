@@ -26,6 +26,9 @@ if (($#)) || [[ "${TEST_EXTRAS:-1}" == 0 ]]; then full=0; fi
 if ((full)); then
   step "install what is missing (scripts/deps.sh)"
   ./scripts/deps.sh
+  # deps.sh installed Chromium: the studio's browser test (internal/studio
+  # TestBrowser) fails without it here instead of skipping.
+  export STUDIO_BROWSER=required
 fi
 
 # The tests use the local server unless told otherwise: start it when it is
