@@ -126,9 +126,10 @@ func uniqueViolation(err error) (table, constraint string, ok bool) {
 var shardSuffix = regexp.MustCompile(`_[0-9]+$`)
 
 // GuardConflict checks the values an upsert SETs on conflict (Update,
-// SetX, a raw UpdateSet.Set), which no hook sees: the generated createSpec
-// calls it. A refused value makes the statement fail to build, so nothing
-// is sent; Hook turns that failure back into the *ValidationError.
+// SetX, a raw UpdateSet.Set), which no hook sees: it is the first link of
+// the generated upsertGuard chain (internal/enttmpl/tenancy.tmpl), before
+// the tenant scope. A refused value makes the statement fail to build, so
+// nothing is sent; Hook turns that failure back into the *ValidationError.
 func GuardConflict(entity string, opts []sql.ConflictOption) []sql.ConflictOption {
 	if len(opts) == 0 {
 		return opts

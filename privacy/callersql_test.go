@@ -19,7 +19,6 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
@@ -362,7 +361,7 @@ func TestHasEdgeSeesLiveNeighbours(t *testing.T) {
 	if n := count(); n != 0 {
 		t.Fatalf("HasDeliverables with a deleted deliverable: %d, want 0", n)
 	}
-	if n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(hooks.WithDeleted(e.ctxA)); err != nil || n != 1 {
+	if n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(privacy.WithDeleted(e.ctxA)); err != nil || n != 1 {
 		t.Fatalf("HasDeliverables under WithDeleted: %d %v, want 1", n, err)
 	}
 }

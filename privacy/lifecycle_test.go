@@ -20,7 +20,6 @@ import (
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
@@ -345,7 +344,7 @@ func TestWithTxTenantChangeSeenAtCommit(t *testing.T) {
 			return tx.Tenant.DeleteOneID(id).Exec(ctx)
 		}},
 		{"hard delete", func(ctx context.Context, tx *db.Tx, id string) error {
-			return tx.Tenant.DeleteOneID(id).Exec(hooks.WithHardDelete(ctx))
+			return tx.Tenant.DeleteOneID(id).Exec(privacy.WithHardDelete(ctx))
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/schema/mixin"
 
 	entprivacy "github.com/leadmetrics/db/ent/privacy"
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/scope"
 )
 
@@ -86,9 +85,9 @@ func (x Mixin) Policy() ent.Policy {
 // The Tenant entity also drops the lifecycle gate's cache on every change.
 func (x Mixin) Hooks() []ent.Hook {
 	if x.kind() == KindTenant {
-		return []ent.Hook{hooks.Tenant(x.kind()), invalidateOnTenantChange()}
+		return []ent.Hook{stampHook(x.kind()), invalidateOnTenantChange()}
 	}
-	return []ent.Hook{hooks.Tenant(x.kind())}
+	return []ent.Hook{stampHook(x.kind())}
 }
 
 // Annotations of the mixin, for the code generator and the coverage test.

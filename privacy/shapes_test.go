@@ -7,7 +7,6 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/scope"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/privacy"
@@ -52,7 +51,7 @@ func TestStatementShapes(t *testing.T) {
 			if got := list(ctxs[tid]); !slices.Equal(got, names[tid]) {
 				t.Fatalf("round %d, tenant %s lists %v, want %v", round, tid, got, names[tid])
 			}
-			if got := list(hooks.WithDeleted(ctxs[tid])); len(got) != 3 {
+			if got := list(privacy.WithDeleted(ctxs[tid])); len(got) != 3 {
 				t.Fatalf("round %d, tenant %s with deleted lists %v, want its 3", round, tid, got)
 			}
 		}

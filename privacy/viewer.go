@@ -45,8 +45,10 @@ var (
 	ErrUnsafeSQL = scope.ErrUnsafeSQL
 )
 
-// WithTenant returns ctx with a viewer for tenantID, keeping the actor. An
-// empty or blank id yields a context that is denied everything.
+// WithTenant returns ctx with a viewer for tenantID, keeping the actor. A
+// blank id, or PlatformTenantID (whose rows are the shared catalog and
+// platform records, not a tenant's), yields a context that is denied
+// everything.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
 	return scope.WithTenant(ctx, tenantID)
 }
@@ -61,6 +63,15 @@ func WithSystem(ctx context.Context) context.Context { return scope.WithSystem(c
 func WithActor(ctx context.Context, typ ActorType, id string) context.Context {
 	return scope.WithActor(ctx, typ, id)
 }
+
+// WithDeleted makes reads include soft-deleted rows (still only the
+// viewer's tenant), for admin views and restore.
+func WithDeleted(ctx context.Context) context.Context { return scope.WithDeleted(ctx) }
+
+// WithHardDelete makes deletes remove rows for real (retention, erasure
+// requests). Only the system viewer may use it: a tenant viewer's delete
+// with it fails with ErrSystemOnly.
+func WithHardDelete(ctx context.Context) context.Context { return scope.WithHardDelete(ctx) }
 
 // FromContext returns the viewer of ctx; ok is false when there is none or
 // it names no tenant and is not the system.

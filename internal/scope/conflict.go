@@ -13,8 +13,9 @@ import (
 const conflictMarker = "leadmetrics: upsert conflicts with a row of another tenant"
 
 // GuardConflict adds the tenancy guard to an upsert's ON CONFLICT options
-// (the generated createSpec calls it). Ent's upsert update path runs no
-// update hook or policy, so the guard lives in the statement itself:
+// (the second link of the generated upsertGuard chain, after the input
+// check). Ent's upsert update path runs no update hook or policy, so the
+// guard lives in the statement itself:
 //
 //   - for tenant-owned entities, DO UPDATE only when the existing row has
 //     the inserted tenant_id; otherwise the statement fails (a cast error

@@ -123,6 +123,23 @@ func (n *Node) isLink(column string) bool {
 	return false
 }
 
+// CreateTarget returns the table and the tenant of the row a create writes,
+// as the stamping hook will set it (CreateOwner for ctx's viewer), for code
+// that reads that row by its tenant key around the statement
+// (db.UpsertByRef). ok is false for an entity without a tenant key.
+func CreateTarget(ctx context.Context, m ent.Mutation) (table, tenant string, ok bool, err error) {
+	n, ok := Lookup(m.Type())
+	if !ok || n.Kind == "" {
+		return "", "", false, nil
+	}
+	v, ok := FromContext(ctx)
+	if !ok {
+		return "", "", true, ErrNoViewer
+	}
+	tenant, err = CreateOwner(v, n.Kind, m)
+	return n.Table, tenant, true, err
+}
+
 // CreateOwner returns the tenant a row created by m belongs to: the
 // viewer's tenant for a tenant viewer; for the system viewer, the caller's
 // explicit tenant_id (owned rows), the row's own id (tenants) or the

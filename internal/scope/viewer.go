@@ -2,7 +2,7 @@
 // in the context, the registry of entities the generated code fills in, and
 // the sealing of caller SQL behind the tenant scope (seal.go), shared by
 // queries, edge predicates, updates, deletes and checks. Services use
-// it through the privacy and hooks packages; the generated ent code imports it
+// it through the privacy package; the generated ent code imports it
 // directly, which those packages cannot allow (they import ent).
 package scope
 

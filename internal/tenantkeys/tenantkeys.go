@@ -32,7 +32,7 @@ var Reference = []string{"plans", "credit_packs", "tenants", "topup_orders", "bi
 // rewritten, while the LLM call log it bills is purged after its retention
 // period (package retention); the entry keeps the call's id. The layer
 // still checks the link when the entry is written (the posting statement,
-// hooks/crosstenant.go), and the unique (tenant_id, llm_call_id) index
+// privacy/crosstenant.go), and the unique (tenant_id, llm_call_id) index
 // still bills a call once.
 var Unenforced = []string{"credit_ledger_entries.llm_call_id"}
 

@@ -1,4 +1,4 @@
-package hooks
+package privacy
 
 import (
 	"context"
@@ -14,7 +14,13 @@ import (
 
 // SoftDeleteMixin makes deletes set deleted_at and reads hide deleted rows.
 // WithDeleted shows them; WithHardDelete (system only) purges for real.
+// A schema lists it after its tenancy mixin (Owned, TenantEntity, ...):
+// the rewrite runs after the policy and the stamping hook.
 type SoftDeleteMixin struct{ mixin.Schema }
+
+// SoftDelete is the soft-delete mixin, beside Owned and the other
+// constructors a schema takes its tenancy from.
+func SoftDelete() SoftDeleteMixin { return SoftDeleteMixin{} }
 
 // Annotations mark the schema for the code generator (edge predicates hide
 // deleted neighbours too) and the coverage test.
@@ -36,7 +42,7 @@ func softDelete(next ent.Mutator) ent.Mutator {
 	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 		w, ok := m.(interface{ SetOp(ent.Op) })
 		if !ok {
-			return nil, fmt.Errorf("hooks: soft delete: unexpected mutation %T", m)
+			return nil, fmt.Errorf("privacy: soft delete: unexpected mutation %T", m)
 		}
 		op := m.Op()
 		if !op.Is(ent.OpDelete | ent.OpDeleteOne) {
@@ -54,7 +60,7 @@ func softDelete(next ent.Mutator) ent.Mutator {
 		}
 		n, ok := scope.Lookup(m.Type())
 		if !ok {
-			return nil, fmt.Errorf("hooks: entity %s is not registered", m.Type())
+			return nil, fmt.Errorf("privacy: entity %s is not registered", m.Type())
 		}
 		if err := m.SetField(scope.ColumnDeletedAt, time.Now()); err != nil {
 			return nil, err

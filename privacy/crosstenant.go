@@ -1,4 +1,4 @@
-package hooks
+package privacy
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 func refs(m ent.Mutation, owner string) ([]scope.Ref, *scope.Node, error) {
 	n, ok := scope.Lookup(m.Type())
 	if !ok {
-		return nil, nil, fmt.Errorf("hooks: entity %s is not registered (forgotten import of ent?)", m.Type())
+		return nil, nil, fmt.Errorf("privacy: entity %s is not registered (forgotten import of ent?)", m.Type())
 	}
 	if n.Kind == scope.KindShared {
 		return nil, n, nil
@@ -25,11 +25,11 @@ func refs(m ent.Mutation, owner string) ([]scope.Ref, *scope.Node, error) {
 	for _, name := range m.AddedEdges() {
 		e, ok := n.Edges[name]
 		if !ok {
-			return nil, nil, fmt.Errorf("hooks: unknown edge %s.%s", m.Type(), name)
+			return nil, nil, fmt.Errorf("privacy: unknown edge %s.%s", m.Type(), name)
 		}
 		target, ok := scope.Lookup(e.Type)
 		if !ok {
-			return nil, nil, fmt.Errorf("hooks: entity %s is not registered", e.Type)
+			return nil, nil, fmt.Errorf("privacy: entity %s is not registered", e.Type)
 		}
 		r := scope.Ref{Edge: m.Type() + "." + name, Table: target.Table, Owner: owner}
 		if target.Kind == scope.KindShared {
@@ -38,7 +38,7 @@ func refs(m ent.Mutation, owner string) ([]scope.Ref, *scope.Node, error) {
 		for _, id := range m.AddedIDs(name) {
 			s, ok := id.(string)
 			if !ok {
-				return nil, nil, fmt.Errorf("hooks: id %v of edge %s is not a string", id, r.Edge)
+				return nil, nil, fmt.Errorf("privacy: id %v of edge %s is not a string", id, r.Edge)
 			}
 			r.IDs = append(r.IDs, s)
 		}
@@ -91,7 +91,7 @@ func rowsOwner(ctx context.Context, m ent.Mutation) (string, error) {
 		IDs(context.Context) ([]string, error)
 	})
 	if !ok {
-		return "", fmt.Errorf("hooks: mutation %T cannot list its rows", m)
+		return "", fmt.Errorf("privacy: mutation %T cannot list its rows", m)
 	}
 	ids, err := ider.IDs(ctx)
 	if err != nil || len(ids) == 0 {

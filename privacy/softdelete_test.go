@@ -1,4 +1,4 @@
-package hooks_test
+package privacy_test
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/internal/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -41,14 +40,14 @@ func TestSoftDeleteHidesDeletedRows(t *testing.T) {
 		t.Fatalf("count deleted: %d", n)
 	}
 	// WithDeleted shows it, still only in the viewer's tenant.
-	if n := c.Campaign.Query().CountX(hooks.WithDeleted(ctx)); n != 2 {
+	if n := c.Campaign.Query().CountX(privacy.WithDeleted(ctx)); n != 2 {
 		t.Fatalf("WithDeleted count %d, want 2", n)
 	}
 	// Updates leave deleted rows alone; restore needs WithDeleted.
 	if n := c.Campaign.Update().SetName("renamed").SaveX(ctx); n != 1 {
 		t.Fatalf("update touched %d rows, want 1 (the live one)", n)
 	}
-	if err := c.Campaign.UpdateOneID(gone.ID).ClearDeletedAt().Exec(hooks.WithDeleted(ctx)); err != nil {
+	if err := c.Campaign.UpdateOneID(gone.ID).ClearDeletedAt().Exec(privacy.WithDeleted(ctx)); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
 	if n := c.Campaign.Query().CountX(ctx); n != 2 {
@@ -101,10 +100,10 @@ func TestHardDelete(t *testing.T) {
 	ctx := privacy.WithTenant(context.Background(), tenant)
 	c := env.Client
 	x := c.Campaign.Create().SetName("x").SaveX(ctx)
-	if err := c.Campaign.DeleteOneID(x.ID).Exec(hooks.WithHardDelete(ctx)); !errors.Is(err, privacy.ErrSystemOnly) {
+	if err := c.Campaign.DeleteOneID(x.ID).Exec(privacy.WithHardDelete(ctx)); !errors.Is(err, privacy.ErrSystemOnly) {
 		t.Fatalf("tenant hard delete: %v, want ErrSystemOnly", err)
 	}
-	sys := hooks.WithHardDelete(privacy.WithSystem(context.Background()))
+	sys := privacy.WithHardDelete(privacy.WithSystem(context.Background()))
 	c.Campaign.DeleteOneID(x.ID).ExecX(ctx) // soft first: purge must reach deleted rows
 	if err := c.Campaign.DeleteOneID(x.ID).Exec(sys); err != nil {
 		t.Fatalf("system purge: %v", err)
@@ -129,7 +128,7 @@ func TestImmutableEntities(t *testing.T) {
 	log := c.AuditLog.Create().SetActorType("user").SetAction("login").SetEntityType("user").SaveX(ctx)
 	entry := c.CreditLedgerEntry.Create().SetTenantID(tenant).SetKind("grant").SetAmount(5).
 		SetBalanceAfter(5).SetSeq(1).SetIdempotencyKey("k1").SaveX(sys)
-	for name, v := range map[string]context.Context{"tenant": ctx, "system": sys, "system hard": hooks.WithHardDelete(sys)} {
+	for name, v := range map[string]context.Context{"tenant": ctx, "system": sys, "system hard": privacy.WithHardDelete(sys)} {
 		if err := c.AuditLog.UpdateOne(log).SetUpdatedAt(log.UpdatedAt).Exec(v); !errors.Is(err, privacy.ErrImmutable) {
 			t.Errorf("%s: update audit log: %v", name, err)
 		}

@@ -1,4 +1,4 @@
-package hooks
+package privacy
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"github.com/leadmetrics/db/internal/scope"
 )
 
-// Tenant returns the hook that stamps tenant_id on create and checks every
-// edge a create or update sets (crosstenant.go). It runs after the privacy
-// policy, which already refused a tenant viewer's foreign tenant_id; here
-// the value is set, so a create never relies on the caller.
-func Tenant(kind scope.Kind) ent.Hook {
+// stampHook stamps tenant_id on create and checks every edge a create or
+// update sets (crosstenant.go). It runs after the policy (rules.go), which
+// already refused a tenant viewer's foreign tenant_id; here the value is
+// set, so a create never relies on the caller.
+func stampHook(kind scope.Kind) ent.Hook {
 	return func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			v, ok := scope.FromContext(ctx)
@@ -39,7 +39,7 @@ func Tenant(kind scope.Kind) ent.Hook {
 			}
 			out, err := next.Mutate(ctx, m)
 			if cerr := scope.ConflictError(err); cerr != nil {
-				return nil, cerr // the upsert guard refused (see scope.GuardConflict)
+				return nil, cerr // the upsert guard chain refused (scope.GuardConflict)
 			}
 			return out, err
 		})
