@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/internal/cli"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -31,11 +32,7 @@ var program = &cli.Program{
 		{Path: "tenant close", Args: "ID", NArgs: [2]int{1, 1}, Summary: "close a tenant: like suspend, for a tenant that left",
 			Setup: tenantStatusCommand(tenant.StatusClosed)},
 	},
-	Environment: `Environment: DATABASE_URL (default local server), DATABASE_POOL_MIN,
-DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT
-(default 10s), DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT,
-DATABASE_APPLICATION_NAME; credentials rotate: CREDENTIALS_KEYS.
-`,
+	Environment: dbconfig.Help(dbconfig.ByConfig, dbconfig.BySecrets),
 }
 
 func main() { program.Main() }
