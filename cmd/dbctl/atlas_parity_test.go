@@ -17,7 +17,7 @@ import (
 
 // atlasBin is the official Atlas CLI to compare with (ATLAS_BIN); the
 // parity tests skip without it. Build one from the vendored source of the
-// commit go.mod pins (README, "With the official Atlas CLI"):
+// commit go.mod pins (MIGRATIONS.md, "The official Atlas CLI"):
 //
 //	tar -xzf ../shared/vendor/atlas-175b25e.tar.gz -C /tmp
 //	cd /tmp/atlas-175b25e/cmd/atlas && go build -o /tmp/atlas .
