@@ -1,9 +1,8 @@
-package db_test
+package citus_test
 
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/migrate"
+	"github.com/leadmetrics/db/internal/systemtest"
 	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/ledger"
@@ -149,8 +149,8 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 		run  func() error
 	}
 	var ops []op
-	for _, q := range frequentTenantQueries(ctx, client, act.ID) {
-		ops = append(ops, op{q.table, q.run})
+	for _, q := range systemtest.FrequentTenantQueries(ctx, client, act.ID) {
+		ops = append(ops, op{q.Table, q.Run})
 	}
 	ops = append(ops, []op{
 		{"get by id", func() error { _, err := client.Activity.Get(ctx, act.ID); return err }},
@@ -188,8 +188,8 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 			return err
 		}},
 	}...)
-	for _, w := range o2mEdgeWrites(ctx, client, camp.ID, loose.ID) {
-		ops = append(ops, op{w.table, w.run})
+	for _, w := range systemtest.O2MEdgeWrites(ctx, client, camp.ID, loose.ID) {
+		ops = append(ops, op{w.Table, w.Run})
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
@@ -214,38 +214,6 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 				t.Fatalf("no statement recorded")
 			}
 		})
-	}
-}
-
-// o2mEdgeWrites add, remove and clear an O2M edge (campaign → activities,
-// held by activities.campaign_id) through each write path: UpdateOne,
-// create, bulk update, bulk create. camp is a campaign and loose an
-// activity in no campaign, both of ctx's tenant; loose ends unlinked. The
-// name of each is in table.
-func o2mEdgeWrites(ctx context.Context, client *ent.Client, camp, loose string) []tenantQuery {
-	return []tenantQuery{
-		{"add an O2M edge", func() error { return client.Campaign.UpdateOneID(camp).AddActivityIDs(loose).Exec(ctx) }},
-		{"remove an O2M edge", func() error { return client.Campaign.UpdateOneID(camp).RemoveActivityIDs(loose).Exec(ctx) }},
-		{"create with an O2M edge", func() error {
-			return client.Campaign.Create().SetName("o2m").AddActivityIDs(loose).Exec(ctx)
-		}},
-		{"bulk update clearing an O2M edge", func() error {
-			n, err := client.Campaign.Update().Where(campaign.Name("o2m")).ClearActivities().Save(ctx)
-			if err == nil && n != 1 {
-				err = fmt.Errorf("bulk update changed %d campaigns, want 1", n)
-			}
-			return err
-		}},
-		{"bulk create with an O2M edge", func() error {
-			return client.Campaign.CreateBulk(client.Campaign.Create().SetName("o2m-bulk").AddActivityIDs(loose)).Exec(ctx)
-		}},
-		{"clear an O2M edge", func() error {
-			id, err := client.Campaign.Query().Where(campaign.Name("o2m-bulk")).OnlyID(ctx)
-			if err != nil {
-				return err
-			}
-			return client.Campaign.UpdateOneID(id).ClearActivities().Exec(ctx)
-		}},
 	}
 }
 

@@ -1,4 +1,4 @@
-package db_test
+package pgbouncer_test
 
 import (
 	"context"
@@ -55,7 +55,14 @@ func BenchmarkPoolerModes(b *testing.B) {
 	}
 	handles := make([]*db.DB, len(variants))
 	for i, v := range variants {
-		handles[i] = openHandle(b, v.url, func(c *db.Config) { c.PoolMax, c.Pooler = 2, v.pooler })
+		cfg := db.DefaultConfig()
+		cfg.URL, cfg.PoolMin, cfg.PoolMax, cfg.Pooler = v.url, 1, 2, v.pooler
+		h, err := db.Open(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { h.Close() })
+		handles[i] = h
 	}
 	tenant := cuid.New()
 	ctx := privacy.WithTenant(context.Background(), tenant)

@@ -1,4 +1,4 @@
-package db_test
+package citus_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/migrate"
+	"github.com/leadmetrics/db/internal/systemtest"
 	"github.com/leadmetrics/db/internal/tenantkeys"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
@@ -153,9 +154,9 @@ func TestO2MEdgeWritesNameTheTenant(t *testing.T) {
 	camp := client.Campaign.Create().SetName("c").SaveX(ctx)
 	loose := client.Activity.Create().SetType("write").SetTitle("L").SaveX(ctx)
 	rec.take()
-	for _, w := range o2mEdgeWrites(ctx, client, camp.ID, loose.ID) {
-		t.Run(w.table, func(t *testing.T) {
-			if err := w.run(); err != nil {
+	for _, w := range systemtest.O2MEdgeWrites(ctx, client, camp.ID, loose.ID) {
+		t.Run(w.Table, func(t *testing.T) {
+			if err := w.Run(); err != nil {
 				t.Fatal(err)
 			}
 			updates := 0

@@ -1,4 +1,4 @@
-package db_test
+package schema_test
 
 import (
 	"context"
@@ -7,17 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/ent/activity"
-	"github.com/leadmetrics/db/ent/deliverable"
-	"github.com/leadmetrics/db/ent/dispatchlog"
-	"github.com/leadmetrics/db/ent/hitlapproval"
-	"github.com/leadmetrics/db/ent/llmcalllog"
+	"github.com/leadmetrics/db/internal/systemtest"
 	"github.com/leadmetrics/db/internal/testdb"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -39,74 +34,27 @@ func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
 // EXPLAIN that each reads its table through an index whose condition
 // starts from the tenant: a missing index or a filter the layer adds in a
 // form no index serves fails here.
-// tenantQuery is one of the queries a tenant's requests make most, named
-// by the table whose plan matters.
-type tenantQuery struct {
-	table string
-	run   func() error
-}
-
-// frequentTenantQueries are the platform's most frequent tenant reads;
-// the index test (here) and the Citus routing test both run them.
-// activityID is an activity of the viewer's tenant.
-func frequentTenantQueries(ctx context.Context, client *ent.Client, activityID string) []tenantQuery {
-	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	return []tenantQuery{
-		{"activities", func() error { // the work queue
-			_, err := client.Activity.Query().Where(activity.StatusEQ(activity.StatusPending)).
-				Order(ent.Asc(activity.FieldScheduledAt)).Limit(50).All(ctx)
-			return err
-		}},
-		{"deliverables", func() error {
-			_, err := client.Deliverable.Query().Where(deliverable.ActivityID(activityID)).All(ctx)
-			return err
-		}},
-		{"llm_call_logs", func() error {
-			_, err := client.LlmCallLog.Query().Where(llmcalllog.CreatedAtGTE(since)).
-				Order(ent.Desc(llmcalllog.FieldCreatedAt)).Limit(50).All(ctx)
-			return err
-		}},
-		{"credit_ledger_entries", func() error {
-			_, err := client.CreditLedgerEntry.Query().Order(ent.Desc("created_at")).Limit(50).All(ctx)
-			return err
-		}},
-		{"dispatch_logs", func() error {
-			_, err := client.DispatchLog.Query().Where(dispatchlog.StatusEQ(dispatchlog.StatusFailed)).All(ctx)
-			return err
-		}},
-		{"hitl_approvals", func() error {
-			_, err := client.HitlApproval.Query().Where(hitlapproval.StatusEQ(hitlapproval.StatusPending)).
-				Order(ent.Asc(hitlapproval.FieldExpiresAt)).All(ctx)
-			return err
-		}},
-		{"users", func() error {
-			_, err := client.User.Query().Count(ctx)
-			return err
-		}},
-	}
-}
-
 func TestTenantQueriesUseTenantLeadingIndexes(t *testing.T) {
 	sqlDB := testdb.DB(t)
 	seedForPlans(t, sqlDB)
 	rec := &recorder{Driver: entsql.OpenDB(dialect.Postgres, sqlDB)}
 	client := ent.NewClient(ent.Driver(rec))
 	ctx := privacy.WithTenant(context.Background(), "t07")
-	queries := frequentTenantQueries(ctx, client, "a07-17")
+	queries := systemtest.FrequentTenantQueries(ctx, client, "a07-17")
 	for _, q := range queries {
-		t.Run(q.table, func(t *testing.T) {
-			if err := q.run(); err != nil {
+		t.Run(q.Table, func(t *testing.T) {
+			if err := q.Run(); err != nil {
 				t.Fatal(err)
 			}
 			plan := explain(t, sqlDB, rec.query, rec.args)
-			scans := scansOf(plan, q.table)
+			scans := scansOf(plan, q.Table)
 			if len(scans) == 0 {
-				t.Fatalf("plan never reads %s:\n%s\n%s", q.table, rec.query, plan)
+				t.Fatalf("plan never reads %s:\n%s\n%s", q.Table, rec.query, plan)
 			}
 			for _, s := range scans {
 				t.Logf("%s", s)
 				if !strings.Contains(s, "tenant_id") {
-					t.Errorf("%s is read without a tenant-leading index condition (%s):\n%s", q.table, s, rec.query)
+					t.Errorf("%s is read without a tenant-leading index condition (%s):\n%s", q.Table, s, rec.query)
 				}
 			}
 		})

@@ -1,46 +1,21 @@
-package db_test
+package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/testdb"
 )
 
-// buildDBCtl builds the operator command once per test binary run.
-func buildDBCtl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dbctl")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/dbctl").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/dbctl: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// runDBCtl runs the built dbctl with env added and returns all it printed.
-func runDBCtl(t *testing.T, bin string, env []string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	out, _ := cmd.CombinedOutput() // most runs fail on purpose
-	return string(out)
-}
-
-// withPassword puts pw into u as the userinfo password or as a password=
+// passwordIn puts pw into raw as the userinfo password or as a password=
 // query parameter.
-func withPassword(t *testing.T, raw, pw string, inQuery bool) string {
+func passwordIn(t *testing.T, raw, pw string, inQuery bool) string {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -56,20 +31,19 @@ func withPassword(t *testing.T, raw, pw string, inQuery bool) string {
 	return u.String()
 }
 
-// TestDBCtlNeverPrintsThePassword runs the real binary's commands with URLs
+// TestDBCtlNeverPrintsThePassword runs the built binary's commands with URLs
 // that carry a unique password (in the userinfo, in the query, in a URL
 // that does not parse, in a key=value string; reachable and not) and scans
 // every line they print, stdout and stderr, for it.
 func TestDBCtlNeverPrintsThePassword(t *testing.T) {
-	bin := buildDBCtl(t)
 	pw := "Pw-" + strings.ReplaceAll(t.Name(), "/", "") + "-" + time.Now().Format("150405.000000")
 	live := testdb.URL(t)
 	missing := strings.Replace(live, live[strings.LastIndex(live, "/")+1:strings.Index(live, "?")], "no_such_db_for_secrets", 1)
-	liveURLs := []string{withPassword(t, live, pw, false), withPassword(t, live, pw, true)}
+	liveURLs := []string{passwordIn(t, live, pw, false), passwordIn(t, live, pw, true)}
 	urls := []string{
 		liveURLs[0], liveURLs[1],
-		withPassword(t, missing, pw, false),
-		withPassword(t, missing, pw, true),
+		passwordIn(t, missing, pw, false),
+		passwordIn(t, missing, pw, true),
 		"postgres://app:" + pw + "@127.0.0.1:1/leadmetrics",
 		"postgres://app@127.0.0.1:1/leadmetrics?password=" + pw,
 		"postgres://app:" + pw + "@127.0.0.1:bad port/leadmetrics",
@@ -96,7 +70,8 @@ func TestDBCtlNeverPrintsThePassword(t *testing.T) {
 					env = []string{"DATABASE_URL=", "CREDENTIALS_KEYS=" + key}
 					argv = append(append([]string{}, args...), "--url", u)
 				}
-				out := runDBCtl(t, bin, env, argv...)
+				r := clitest.Run(t, repoRoot, env, dbctlBin, argv...) // most runs fail on purpose
+				out := r.Stdout + r.Stderr
 				ran++
 				for _, line := range strings.Split(out, "\n") {
 					if strings.Contains(line, pw) {

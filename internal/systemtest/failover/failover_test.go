@@ -1,4 +1,4 @@
-package db_test
+package failover_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/billing"
 	"github.com/leadmetrics/db/ent"
+	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/internal/testdb"
@@ -540,7 +541,8 @@ func TestCommitCutWhileWaitingForTheStandby(t *testing.T) {
 				return err
 			}
 		}
-		return upsertCampaign("upsert", "x")(ctx, c)
+		return c.Campaign.Create().SetRefID("upsert").SetName("x").
+			OnConflictColumns(campaign.FieldTenantID, campaign.FieldRefID).UpdateNewValues().Exec(ctx)
 	})
 	if kerr := <-killed; kerr != nil {
 		t.Fatal(kerr)
