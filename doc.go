@@ -25,7 +25,7 @@
 // [Open] returns a [*DB]: the Ent client (embedded, so h.User.Query()
 // works), h.SQL, the *sql.DB on the same pool, for raw SQL, ledger.New and
 // migrations, and [DB.Pool], the pgxpool itself (pgx's own API: COPY,
-// batches). DATABASE_POOL_MAX bounds all three together and [DB.Close]
+// batches). DATABASE_POOL_MAX bounds all three together and h.Close()
 // releases every connection. The Ent client runs on pgxpool directly (no
 // database/sql wrapper per statement); lookups by a unique key and inserts
 // run as prepared statements, lists and counts are planned for their values
@@ -70,9 +70,9 @@
 // declares fn safe to rerun with [Idempotent] (all its effects go through
 // tx, no outside calls); otherwise, or after the last attempt, the error
 // matches [ErrTxConflict]. [Isolation] and [ReadOnly] set the transaction
-// mode. billing.CreateOrder joins through billing.New(tx.Client, ...), an
-// operator's manual move through billing.TransitionTx(ctx, tx.SQL, orderID,
-// status); billing.HandleEvent owns its transaction: a provider event is
+// mode. Billing.CreateOrder joins through billing.New(tx.Client, ...), an
+// operator's manual move through b.TransitionTx(ctx, tx.SQL, orderID,
+// status); Billing.HandleEvent owns its transaction: a provider event is
 // its own unit of work, deduplicated as it commits, and recorded even when
 // its posting fails. See ExampleDB_WithTx.
 //
@@ -88,7 +88,7 @@
 // deduplicated provider webhooks into exactly one credit per paid order, at
 // the platform's prices: a tenant orders a credit pack by id
 // (billing.OrderRequest{RefID, Provider, PackID}), and the system binds the
-// provider's order id (billing.BindProviderOrder). See
+// provider's order id (Billing.BindProviderOrder). See
 // ledger.ExampleLedger_Post.
 //
 // # Failover and retries
@@ -97,9 +97,9 @@
 // (tenant_id, ref_id) through [DB.UpsertByRef] and WithTx with
 // [Idempotent] are rerun after a lost connection or a failover ([Retry]
 // for other idempotent work), with backoff inside the caller's deadline; a
-// rerun that finds the first attempt committed reports Entry.Replayed,
-// Outcome.Duplicate or [Replayed]. Other writes (WithTx without Idempotent,
-// plain Ent writes, billing.CreateOrder, billing.Transition,
+// rerun that finds the first attempt committed reports ledger.Entry.Replayed,
+// billing.Outcome.Duplicate or [Replayed]. Other writes (WithTx without Idempotent,
+// plain Ent writes, Billing.CreateOrder, Billing.Transition,
 // Ledger.IngestLLMCalls) are not rerun: one whose COMMIT or statement was
 // in flight when the connection died is an [*OutcomeUnknownError]
 // (errors.Is(err, ErrOutcomeUnknown); Op says what was in flight). Reads
