@@ -1,6 +1,8 @@
-// Package privacy carries who is calling (the viewer) in the context and
-// enforces tenant isolation through Ent privacy policies; the generated code
-// confines every statement to the viewer's rows (internal/scope).
+// Package privacy is the one tenancy package services and schemas import:
+// who is calling (the viewer) in the context, the mixins that put an entity
+// under tenant isolation (policies, tenant stamping, cross-tenant checks,
+// soft delete), and the tenant lifecycle; the generated code confines every
+// statement to the viewer's rows (internal/scope).
 package privacy
 
 import (
