@@ -135,7 +135,7 @@ func TestDevLoop(t *testing.T) {
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"),
 			"\t\tfield.String(\"owner_id\")", "\t\tfield.String(\"utm_medium\").Optional(),\n\t\tfield.String(\"owner_id\")")
 		nowhere := []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/none", "DATABASE_DEV_URL=postgres://postgres@127.0.0.1:1/none", "PGHOST=127.0.0.1", "PGPORT=1"}
-		r := inCopy(t, repo, nowhere, "go", "run", "./internal/cmd/entc")
+		r := inCopy(t, repo, nowhere, "go", "generate", "./ent")
 		r.Want(t, 0)
 		before, err := os.ReadFile(filepath.Join(repo, "schema.sql"))
 		if err != nil {

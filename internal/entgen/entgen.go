@@ -1,7 +1,7 @@
 // Package entgen is the project's Ent code generation: the feature set and
 // tenancy templates of the client, and everything one load of the
 // ent/schema source produces: the client (ent/) and schema.sql. go
-// generate (internal/cmd/entc) and 'dbctl migrate dev' both run it, so they
+// generate (ent/entc.go) and 'dbctl migrate dev' both run it, so they
 // write the same files. Nothing here needs a database.
 package entgen
 
@@ -23,7 +23,7 @@ type Options struct {
 	Schema    string // the schema package, e.g. "./ent/schema"
 	Target    string // the client's directory, e.g. "./ent"
 	Package   string // the client's import path
-	Templates string // the tenancy templates, e.g. "internal/enttmpl"
+	Templates string // the tenancy templates, e.g. "ent/template"
 	SchemaSQL string // where schema.sql goes
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
@@ -32,7 +32,7 @@ type Options struct {
 // Default is the repository layout, relative to its root.
 func Default() Options {
 	return Options{Schema: "./ent/schema", Target: "./ent", Package: "github.com/leadmetrics/db/ent",
-		Templates: "internal/enttmpl", SchemaSQL: "schema.sql"}
+		Templates: "ent/template", SchemaSQL: "schema.sql"}
 }
 
 func (o Options) logf(format string, args ...any) {

@@ -1,4 +1,4 @@
-package enttmpl
+package template
 
 import (
 	"crypto/sha256"
