@@ -9,7 +9,7 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -28,8 +28,8 @@ func serverConns(t *testing.T, admin *sql.DB, app string) int {
 // after open, and never more than DATABASE_POOL_MAX while Ent and raw SQL
 // both run under load.
 func TestOpenIsOnePool(t *testing.T) {
-	url := testdb.URL(t)
-	admin := testdb.Open(t, testdb.ServerURL(t))
+	url := suitedb.URL(t)
+	admin := suitedb.Open(t, suitedb.ServerURL(t))
 	for _, driver := range []string{db.DriverPgx, db.DriverPQ} {
 		t.Run(driver, func(t *testing.T) {
 			app := "pooltest_" + driver + "_" + cuid.New()

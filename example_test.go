@@ -9,7 +9,7 @@ import (
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/migrations"
 	"github.com/leadmetrics/db/privacy"
@@ -17,7 +17,7 @@ import (
 
 // TestMain drops the examples' database after the run (examples have no
 // *testing.T to do it).
-func TestMain(m *testing.M) { os.Exit(testdb.RunExamples(m)) }
+func TestMain(m *testing.M) { os.Exit(suitedb.RunExamples(m)) }
 
 // A service opens one pool at start-up and brings the schema up to the
 // migrations embedded in its binary.
@@ -25,7 +25,7 @@ func ExampleOpen() {
 	ctx := context.Background()
 	// A service reads its configuration from the environment:
 	// cfg, err := db.ConfigFromEnv(). This example runs on a test database.
-	cfg := testdb.ExampleConfig()
+	cfg := suitedb.ExampleConfig()
 	h, err := db.Open(ctx, cfg)
 	if err != nil {
 		fmt.Println(err) // *db.ConfigError or *db.ConnectError, no password in it
@@ -50,9 +50,9 @@ func ExampleOpen() {
 // One transaction across Ent and the ledger: a campaign and the credits it
 // reserves commit together, or neither does.
 func ExampleDB_WithTx() {
-	h := testdb.ExampleHandle() // a service: db.Open, as in ExampleOpen
+	h := suitedb.ExampleHandle() // a service: db.Open, as in ExampleOpen
 	ctx := context.Background()
-	tenantID := testdb.ExampleTenant("Acme") // as the system viewer
+	tenantID := suitedb.ExampleTenant("Acme") // as the system viewer
 	l := ledger.New(h.Client, h.SQL)
 	if _, err := l.Post(privacy.WithSystem(ctx), ledger.Posting{TenantID: tenantID,
 		Kind: creditledgerentry.KindTopup, Amount: 1000, IdempotencyKey: "welcome"}); err != nil {

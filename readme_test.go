@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -54,8 +54,8 @@ func TestReadmeCodeCompiles(t *testing.T) {
 // database a newer release already migrated further (an old pod restarting
 // during a rollout) instead of failing with an AheadError.
 func TestStartupDuringRollingDeploy(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
+	url := suitedb.URL(t)
+	sqlDB := suitedb.Open(t, url)
 	if _, err := sqlDB.Exec(`INSERT INTO atlas_schema_revisions.atlas_schema_revisions
 		(version, description, type, applied, total, executed_at, execution_time, hash, operator_version)
 		VALUES ('29991231000000', 'from_the_next_release', 2, 1, 1, now(), 0, 'x', 'test')`); err != nil {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 	"github.com/leadmetrics/db/retry"
 )
 

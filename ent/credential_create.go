@@ -15,7 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/notificationprovider"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CredentialCreate is the builder for creating a Credential entity.

@@ -14,7 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // DispatchLogCreate is the builder for creating a DispatchLog entity.

@@ -11,7 +11,7 @@ import (
 	"log"
 	"os"
 
-	"github.com/leadmetrics/db/internal/entgen"
+	"github.com/leadmetrics/db/internal/migrate/entgen"
 )
 
 func main() {

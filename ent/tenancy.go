@@ -28,7 +28,7 @@ import (
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
 	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // upsertGuard is the one guard chain of an upsert's ON CONFLICT clause,
@@ -44,7 +44,7 @@ func upsertGuard(entity string, opts []sql.ConflictOption) []sql.ConflictOption 
 	return scope.GuardConflict(entity, input.GuardConflict(entity, opts))
 }
 
-// init describes every entity to the tenancy core (internal/scope): its
+// init describes every entity to the tenancy core (internal/runtime/scope): its
 // table, columns, tenancy annotations and edges, and how to run an update
 // without re-running hooks (the soft-delete rewrite).
 func init() {

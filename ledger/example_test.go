@@ -8,24 +8,24 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/ent/creditledgerentry"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // TestMain drops the examples' database after the run (examples have no
 // *testing.T to do it).
-func TestMain(m *testing.M) { os.Exit(testdb.RunExamples(m)) }
+func TestMain(m *testing.M) { os.Exit(suitedb.RunExamples(m)) }
 
 // Postings are exact and idempotent: the system mints credits for a named
 // tenant, a key posted again changes nothing, a debit that would overdraw
 // (other than usage already incurred) is refused with nothing written, and
 // the tenant spends its own credits.
 func ExampleLedger_Post() {
-	h := testdb.ExampleHandle() // a service: db.Open
+	h := suitedb.ExampleHandle() // a service: db.Open
 	l := ledger.New(h.Client, h.SQL)
 	ctx := context.Background()
-	tenantID := testdb.ExampleTenant("Acme")
+	tenantID := suitedb.ExampleTenant("Acme")
 
 	topup := ledger.Posting{TenantID: tenantID, Kind: creditledgerentry.KindTopup, Amount: 1000,
 		IdempotencyKey: "order-42", Description: "credit pack"}

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/entpgx"
-	"github.com/leadmetrics/db/internal/plans"
+	"github.com/leadmetrics/db/internal/runtime/entpgx"
+	"github.com/leadmetrics/db/internal/runtime/plans"
 	"github.com/leadmetrics/db/privacy"
 )
 

@@ -7,7 +7,7 @@ import (
 	"entgo.io/ent"
 	entsql "entgo.io/ent/dialect/sql"
 
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // refs lists, for each edge m sets, the rows it points to and the tenant

@@ -7,20 +7,20 @@ import (
 	"os"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // TestMain drops the examples' database after the run (examples have no
 // *testing.T to do it).
-func TestMain(m *testing.M) { os.Exit(testdb.RunExamples(m)) }
+func TestMain(m *testing.M) { os.Exit(suitedb.RunExamples(m)) }
 
 // A tenant view: every query and mutation under WithTenant sees and writes
 // only that tenant's rows; with no viewer nothing is read or written.
 func ExampleWithTenant() {
-	h := testdb.ExampleHandle() // a service: db.Open
+	h := suitedb.ExampleHandle() // a service: db.Open
 	ctx := context.Background()
-	acme, globex := testdb.ExampleTenant("Acme"), testdb.ExampleTenant("Globex")
+	acme, globex := suitedb.ExampleTenant("Acme"), suitedb.ExampleTenant("Globex")
 
 	asAcme := privacy.WithTenant(ctx, acme)
 	// tenant_id comes from the viewer.

@@ -20,8 +20,8 @@ import (
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/internal/tenancytest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -181,11 +181,11 @@ func TestTenantLifecycleGate(t *testing.T) {
 		ctx := privacy.WithTenant(context.Background(), s.id)
 		for _, op := range ops {
 			n++
-			before := testdb.Fingerprint(t, e.DB)
+			before := suitedb.Fingerprint(t, e.DB)
 			if err := op.run(ctx, s.id, n); !errors.Is(err, s.want) {
 				t.Errorf("%s tenant, %s: %v, want %v", s.name, op.name, err, s.want)
 			}
-			if testdb.Fingerprint(t, e.DB) != before {
+			if suitedb.Fingerprint(t, e.DB) != before {
 				t.Errorf("%s tenant, %s: refused but wrote something", s.name, op.name)
 			}
 		}
@@ -326,7 +326,7 @@ func mustBeRefused(t *testing.T, when string, h *db.DB, ctx context.Context, cam
 // connection cached "active" while the transaction was open, and whichever
 // context the function's statements use.
 func TestWithTxTenantChangeSeenAtCommit(t *testing.T) {
-	h := testdb.Handle(t, testdb.URL(t))
+	h := suitedb.Handle(t, suitedb.URL(t))
 	for _, c := range []struct {
 		name   string
 		change func(ctx context.Context, tx *db.Tx, id string) error
@@ -408,8 +408,8 @@ func TestTenantStateSeenAcrossHandles(t *testing.T) {
 	if privacy.TenantStateTTL > crossProcessBound {
 		t.Errorf("privacy.TenantStateTTL is %s, docs/TENANCY.md promises %s", privacy.TenantStateTTL, crossProcessBound)
 	}
-	url := testdb.URL(t)
-	h1, h2 := testdb.Handle(t, url), testdb.Handle(t, url)
+	url := suitedb.URL(t)
+	h1, h2 := suitedb.Handle(t, url), suitedb.Handle(t, url)
 	id, ctx, campaign := lifecycleTenant(t, h1)
 	mustWrite(t, "warm", h1, ctx, campaign)
 
@@ -448,8 +448,8 @@ func datactlTenant(t *testing.T, bin, url, verb, id string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "tenant", verb, id)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
-	if testdb.Config(url).Pooler != "" {
-		cmd.Env = append(cmd.Env, "DATABASE_POOLER="+testdb.Config(url).Pooler)
+	if suitedb.Config(url).Pooler != "" {
+		cmd.Env = append(cmd.Env, "DATABASE_POOLER="+suitedb.Config(url).Pooler)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), id) {

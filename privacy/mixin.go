@@ -6,7 +6,7 @@ import (
 	"entgo.io/ent/schema/mixin"
 
 	entprivacy "github.com/leadmetrics/db/ent/privacy"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // Kinds of entity (see scope.Kind).
@@ -20,7 +20,7 @@ const (
 // viewer; writes limited to the viewer's tenant or to the system), tenant
 // stamping and the cross-tenant check on writes, and the annotation from
 // which the generated code scopes every statement (reads, traversals, edge
-// predicates, updates and deletes: internal/scope/seal.go). Every schema uses one, through the constructors below.
+// predicates, updates and deletes: internal/runtime/scope/seal.go). Every schema uses one, through the constructors below.
 type Mixin struct {
 	mixin.Schema
 	// Kind says whom the rows belong to; empty means KindOwned.

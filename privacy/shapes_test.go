@@ -7,13 +7,13 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/internal/scope"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/runtime/scope"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // Every query of this package's tests that runs on a cached statement text
-// (internal/scope/shape.go) is also built by Ent and compared: a cached
+// (internal/runtime/scope/shape.go) is also built by Ent and compared: a cached
 // text that is not Ent's own panics the test.
 func init() { scope.VerifyShapes = true }
 

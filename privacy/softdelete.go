@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/mixin"
 
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // SoftDeleteMixin makes deletes set deleted_at and reads hide deleted rows.
@@ -46,7 +46,7 @@ func softDelete(next ent.Mutator) ent.Mutator {
 		}
 		op := m.Op()
 		if !op.Is(ent.OpDelete | ent.OpDeleteOne) {
-			return next.Mutate(ctx, m) // updates skip deleted rows: the sealed scope (internal/scope)
+			return next.Mutate(ctx, m) // updates skip deleted rows: the sealed scope (internal/runtime/scope)
 		}
 		v, ok := scope.FromContext(ctx)
 		if !ok {

@@ -10,7 +10,7 @@ import (
 
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	"entgo.io/ent"
 
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // stampHook stamps tenant_id on create and checks every edge a create or

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 

@@ -2,14 +2,14 @@
 // who is calling (the viewer) in the context, the mixins that put an entity
 // under tenant isolation (policies, tenant stamping, cross-tenant checks,
 // soft delete), and the tenant lifecycle; the generated code confines every
-// statement to the viewer's rows (internal/scope).
+// statement to the viewer's rows (internal/runtime/scope).
 package privacy
 
 import (
 	"context"
 	"strings"
 
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // PlatformTenantID owns the platform's shared rows (the plan catalog).
@@ -29,7 +29,7 @@ const (
 type Actor = scope.Actor
 
 // Viewer is the identity a query or mutation runs as: one tenant, or the
-// platform itself (System). The type lives in internal/scope so that the
+// platform itself (System). The type lives in internal/runtime/scope so that the
 // generated code can read it without an import cycle.
 type Viewer = scope.Viewer
 

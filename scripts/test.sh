@@ -93,7 +93,7 @@ TEST_HA_URL="$(scripts/ha.sh url)" go test -count=1 -v -timeout 15m ./internal/s
 # (concurrency and faults included) and retention suites, the tenancy suite
 # (attacks, hostile selectors, randomized, edges) and the demo; tests that
 # cannot hold there skip, saying why (docs/SCALE.md). Each test database is
-# created on every node (testdb, TEST_CITUS_URL). Each command's wall time
+# created on every node (suitedb, TEST_CITUS_URL). Each command's wall time
 # is printed.
 step "4. on Citus"
 timed() {

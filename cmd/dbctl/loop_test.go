@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestBuildPathHasNoClient: nothing dbctl builds uses the generated client
@@ -94,8 +94,8 @@ func TestDevLoop(t *testing.T) {
 		repo := repoCopy(t)
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"),
 			"\t\tfield.String(\"owner_id\")", "\t\tfield.String(\"utm_source\").Optional().MaxLen(100).SchemaType(varchar(100)),\n\t\tfield.String(\"owner_id\")")
-		url := testdb.URL(t) // migrated: the loop applies the new file only
-		env := []string{"DATABASE_URL=" + url, "DATABASE_DEV_URL=" + testdb.EmptyURL(t)}
+		url := suitedb.URL(t) // migrated: the loop applies the new file only
+		env := []string{"DATABASE_URL=" + url, "DATABASE_DEV_URL=" + suitedb.EmptyURL(t)}
 		r := inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "dev", "add_utm_source")
 		r.Want(t, 0)
 		for _, step := range []string{"loading ./ent/schema", "go generate ./privacy", "generated ./ent in", "wrote schema.sql",
@@ -120,7 +120,7 @@ func TestDevLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		if err := testdb.Open(t, url).QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'campaigns' AND column_name = 'utm_source'`).Scan(&n); err != nil || n != 1 {
+		if err := suitedb.Open(t, url).QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'campaigns' AND column_name = 'utm_source'`).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("column on the development database: %d %v", n, err)
 		}
 		// In agreement: the schema.sql it wrote is fresh and matches the
@@ -154,7 +154,7 @@ func TestDevLoop(t *testing.T) {
 	dropObjective := func(t *testing.T) (repo string, env []string) {
 		repo = repoCopy(t)
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"), "\t\tfield.Text(\"objective\").Optional(),\n", "")
-		return repo, []string{"DATABASE_URL=" + testdb.URL(t), "DATABASE_DEV_URL=" + testdb.EmptyURL(t)}
+		return repo, []string{"DATABASE_URL=" + suitedb.URL(t), "DATABASE_DEV_URL=" + suitedb.EmptyURL(t)}
 	}
 	t.Run("a drop is refused without a terminal or a flag", func(t *testing.T) {
 		repo, env := dropObjective(t)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadmetrics/db/internal/clitest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // passwordIn puts pw into raw as the userinfo password or as a password=
@@ -37,7 +37,7 @@ func passwordIn(t *testing.T, raw, pw string, inQuery bool) string {
 // every line they print, stdout and stderr, for it.
 func TestDBCtlNeverPrintsThePassword(t *testing.T) {
 	pw := "Pw-" + strings.ReplaceAll(t.Name(), "/", "") + "-" + time.Now().Format("150405.000000")
-	live := testdb.URL(t)
+	live := suitedb.URL(t)
 	missing := strings.Replace(live, live[strings.LastIndex(live, "/")+1:strings.Index(live, "?")], "no_such_db_for_secrets", 1)
 	liveURLs := []string{passwordIn(t, live, pw, false), passwordIn(t, live, pw, true)}
 	urls := []string{

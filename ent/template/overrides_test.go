@@ -14,7 +14,7 @@ import (
 // overridden lists Ent's template blocks that this package replaces, with
 // the digest of Ent's original (the version go.mod pins). When Ent changes
 // one of them, this test fails: port the change into the override, keeping
-// its calls into internal/scope, then update the digest.
+// its calls into internal/runtime/scope, then update the digest.
 var overridden = map[string]string{
 	"dialect/sql/query":              "8e14b8b00b10db37", // query.tmpl
 	"dialect/sql/decode/one":         "d0a0bcac4a39248b", // decode.tmpl

@@ -20,9 +20,9 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/migrate"
+	"github.com/leadmetrics/db/internal/migrate/tenantkeys"
 	"github.com/leadmetrics/db/internal/systemtest"
-	"github.com/leadmetrics/db/internal/tenantkeys"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/migrations"
 	"github.com/leadmetrics/db/privacy"
@@ -35,14 +35,14 @@ func citusURL(t *testing.T) string {
 	if os.Getenv("TEST_CITUS_URL") == "" {
 		t.Skip("TEST_CITUS_URL not set (scripts/citus.sh start)")
 	}
-	return testdb.URL(t)
+	return suitedb.URL(t)
 }
 
 // TestCitusPlacement: after the migrations, every tenant-owned table of the
 // Ent schema is distributed by tenant_id, all in one co-location group, and
 // every other table is a reference table; none is left local.
 func TestCitusPlacement(t *testing.T) {
-	sqlDB := testdb.Open(t, citusURL(t))
+	sqlDB := suitedb.Open(t, citusURL(t))
 	dist, err := migrations.Distribution(context.Background(), sqlDB)
 	if err != nil || dist == nil {
 		t.Fatalf("distribution: %v %v", dist, err)
@@ -126,12 +126,12 @@ func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 	cfg.Tracer = rec
 	traced := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { traced.Close() })
-	plain := testdb.Open(t, url)
+	plain := suitedb.Open(t, url)
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", traced)))
 	led := ledger.New(client, traced)
 
 	tenant := cuid.New()
-	testdb.Tenants(t, plain, tenant)
+	suitedb.Tenants(t, plain, tenant)
 	ctx := privacy.WithTenant(context.Background(), tenant)
 	sys := privacy.WithSystem(context.Background())
 	if _, err := led.Post(sys, ledger.Posting{Kind: creditledgerentry.KindTopup, Amount: 100, IdempotencyKey: "seed", TenantID: tenant}); err != nil {

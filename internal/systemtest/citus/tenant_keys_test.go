@@ -19,9 +19,9 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/migrate"
+	"github.com/leadmetrics/db/internal/migrate/tenantkeys"
 	"github.com/leadmetrics/db/internal/systemtest"
-	"github.com/leadmetrics/db/internal/tenantkeys"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -30,7 +30,7 @@ import (
 // tenant-owned tables of the Ent schema: the database must refuse each
 // (23503), and accept the same link within one tenant.
 func TestForeignKeysCannotCrossTenants(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	tables := tenantkeys.Apply(migrate.Tables)
 	n := 0
 	// insert writes a row of tb for tenant, creating the rows its NOT NULL
@@ -138,7 +138,7 @@ var tenantParam = regexp.MustCompile(`"tenant_id" = \$(\d+)`)
 // the edge writes must carry tenant_id = the viewer's tenant, and the
 // edges must end as written.
 func TestO2MEdgeWritesNameTheTenant(t *testing.T) {
-	url := testdb.URL(t)
+	url := suitedb.URL(t)
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestO2MEdgeWritesNameTheTenant(t *testing.T) {
 	t.Cleanup(func() { traced.Close() })
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", traced)))
 	tenant := cuid.New()
-	testdb.Tenants(t, traced, tenant)
+	suitedb.Tenants(t, traced, tenant)
 	ctx := privacy.WithTenant(context.Background(), tenant)
 	camp := client.Campaign.Create().SetName("c").SaveX(ctx)
 	loose := client.Activity.Create().SetType("write").SetTitle("L").SaveX(ctx)

@@ -22,7 +22,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/migrations"
 	"github.com/leadmetrics/db/privacy"
@@ -157,7 +157,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	for i := range tenants {
 		tenants[i] = fmt.Sprintf("ha-tenant-%03d", i)
 	}
-	testdb.Tenants(t, h.SQL, tenants...)
+	suitedb.Tenants(t, h.SQL, tenants...)
 
 	for round, name := range []string{"failover", "failback"} {
 		t.Run(name, func(t *testing.T) {
@@ -395,7 +395,7 @@ func TestStandbyReads(t *testing.T) {
 	waitHealthy(t)
 	h := openHA(t, u, func(c *db.Config) { c.ReadURL, c.MaxReplicaLag = readURLOf(t, u), time.Minute })
 	ctx := context.Background()
-	testdb.Tenants(t, h.SQL, "ro-tenant")
+	suitedb.Tenants(t, h.SQL, "ro-tenant")
 	sys := privacy.WithSystem(ctx)
 	ro := db.ReadOnlyContext(sys)
 
@@ -479,7 +479,7 @@ func TestCommitCutWhileWaitingForTheStandby(t *testing.T) {
 	u := haDatabase(t)
 	waitHealthy(t)
 	h := openHA(t, u)
-	testdb.Tenants(t, h.SQL, "cut-tenant")
+	suitedb.Tenants(t, h.SQL, "cut-tenant")
 	ctx := privacy.WithTenant(context.Background(), "cut-tenant")
 	standby := openHA(t, readURLOf(t, u))
 	if _, err := standby.SQL.Exec(`SELECT pg_wal_replay_pause()`); err != nil {

@@ -10,21 +10,21 @@ import (
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // directAndPooled returns a migrated test database reached without the pooler, and
 // the same database through TEST_PGBOUNCER_URL ("" when unset).
 func directAndPooled(t testing.TB) (direct, pooled string) {
-	u := testdb.URL(t)
+	u := suitedb.URL(t)
 	pooler := os.Getenv("TEST_PGBOUNCER_URL")
 	if pooler == "" {
 		return u, ""
 	}
 	p, _ := url.Parse(pooler)
 	d, _ := url.Parse(u)
-	s, _ := url.Parse(testdb.ServerURL(t))
+	s, _ := url.Parse(suitedb.ServerURL(t))
 	pooledURL, directURL := *d, *d
 	pooledURL.Host, directURL.Host = p.Host, s.Host
 	return directURL.String(), pooledURL.String()

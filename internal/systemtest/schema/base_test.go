@@ -6,20 +6,20 @@ import (
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // TestEveryTableHasBaseColumns introspects the migrated database, so a new
 // entity created without the base mixin fails here.
 func TestEveryTableHasBaseColumns(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	want := map[string]string{
 		"id": "character varying", "ref_id": "character varying", "tenant_id": "character varying",
 		"created_at": "timestamp with time zone", "updated_at": "timestamp with time zone",
 		"deleted_at": "timestamp with time zone",
 	}
-	tables := testdb.Tables(t, sqlDB)
+	tables := suitedb.Tables(t, sqlDB)
 	if len(tables) != 19 {
 		t.Fatalf("%d tables, want the 19 entities: %v", len(tables), tables)
 	}
@@ -64,9 +64,9 @@ func TestEveryTableHasBaseColumns(t *testing.T) {
 // TestUpsertConflictHandling is the seed's "Prisma upsert works for
 // conflict handling": the same ref_id twice leaves one row, updated.
 func TestUpsertConflictHandling(t *testing.T) {
-	client, sqlDB := testdb.Client(t)
+	client, sqlDB := suitedb.Client(t)
 	tid := cuid.New()
-	testdb.Tenants(t, sqlDB, tid)
+	suitedb.Tenants(t, sqlDB, tid)
 	ctx := privacy.WithTenant(context.Background(), tid)
 	upsert := func(name string) string {
 		id, err := client.User.Create().SetTenantID(tid).SetRefID("crm-42").SetEmail("Ada@Example.com").SetName(name).

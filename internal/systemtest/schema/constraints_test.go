@@ -6,13 +6,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestDatabaseGuards proves the constraints hold for writers that bypass
 // Ent (raw SQL, other tools): each statement must fail with its SQLSTATE.
 func TestDatabaseGuards(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	base := `'t1', now(), now()`
 	mustExec := func(q string) {
 		t.Helper()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/systemtest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -35,7 +35,7 @@ func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
 // starts from the tenant: a missing index or a filter the layer adds in a
 // form no index serves fails here.
 func TestTenantQueriesUseTenantLeadingIndexes(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	seedForPlans(t, sqlDB)
 	rec := &recorder{Driver: entsql.OpenDB(dialect.Postgres, sqlDB)}
 	client := ent.NewClient(ent.Driver(rec))

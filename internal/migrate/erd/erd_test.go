@@ -10,14 +10,14 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/erd"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/migrate/erd"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 func render(t *testing.T, dir migrate.Dir) []byte {
 	t.Helper()
-	realm, err := dev.Inspect(context.Background(), testdb.EmptyURL(t), dir)
+	realm, err := dev.Inspect(context.Background(), suitedb.EmptyURL(t), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ var benchThing = &Node{Type: "BenchThing", Table: "bench_things", Kind: KindOwne
 // BenchmarkSealGetByID is the client CPU that sealing adds to a get by id:
 // the caller's predicate on a throwaway, rendered, vetted and frozen, then
 // the statement built; "unsealed" builds the same statement the way Ent
-// does without it. go test -run '^$' -bench Seal -count 6 ./internal/scope
+// does without it. go test -run '^$' -bench Seal -count 6 ./internal/runtime/scope
 func BenchmarkSealGetByID(b *testing.B) {
 	Register(benchThing)
 	ctx := WithTenant(context.Background(), "ctenant0000000000000000000")
@@ -56,7 +56,7 @@ func BenchmarkSealGetByID(b *testing.B) {
 // call of a shape (the plain grammar for a get by id and a 1,000-item IN
 // list; pg_query's parse, walk, print, parse again and scan for an edge
 // predicate's sub-select and a raw predicate that gets a guard).
-// go test -run '^$' -bench Vet -count 6 ./internal/scope
+// go test -run '^$' -bench Vet -count 6 ./internal/runtime/scope
 func BenchmarkVet(b *testing.B) {
 	Register(benchThing)
 	c := clause{kind: fragPredicate, node: benchThing, class: classTenant, tenant: "ctenant0000000000000000000"}

@@ -1,4 +1,4 @@
-package testdb
+package suitedb
 
 import (
 	"context"
@@ -31,9 +31,9 @@ func (exampleTB) Name() string                 { return "Example" }
 func (exampleTB) Failed() bool                 { return false }
 func (exampleTB) Log(...any)                   {}
 func (exampleTB) Logf(string, ...any)          {}
-func (exampleTB) Fatal(args ...any)            { panic("testdb: " + fmt.Sprint(args...)) }
+func (exampleTB) Fatal(args ...any)            { panic("suitedb: " + fmt.Sprint(args...)) }
 func (exampleTB) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
-func (exampleTB) Skip(args ...any)             { panic("testdb: an example cannot skip: " + fmt.Sprint(args...)) }
+func (exampleTB) Skip(args ...any)             { panic("suitedb: an example cannot skip: " + fmt.Sprint(args...)) }
 func (exampleTB) Context() context.Context     { return context.Background() }
 func (exampleTB) Cleanup(f func())             { example.cleanups = append(example.cleanups, f) }
 
@@ -55,7 +55,7 @@ func ExampleHandle() *db.DB {
 	if example.handle == nil {
 		h, err := db.Open(context.Background(), Config(url))
 		if err != nil {
-			panic(fmt.Sprintf("testdb: %v", err))
+			panic(fmt.Sprintf("suitedb: %v", err))
 		}
 		example.handle = h
 	}
@@ -69,7 +69,7 @@ func ExampleTenant(name string) string {
 	ctx := privacy.WithSystem(context.Background())
 	if _, err := ExampleHandle().Tenant.Create().SetID(id).SetTenantID(id).SetRefID("signup-" + id).
 		SetName(name).SetSlug("example-" + id).Save(ctx); err != nil {
-		panic(fmt.Sprintf("testdb: create tenant %q: %v", name, err))
+		panic(fmt.Sprintf("suitedb: create tenant %q: %v", name, err))
 	}
 	return id
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -24,7 +24,7 @@ type Env struct {
 // New returns an Env on a fresh database, dropped after the test.
 func New(t testing.TB) *Env {
 	t.Helper()
-	client, db := testdb.Client(t)
+	client, db := suitedb.Client(t)
 	return &Env{Client: client, DB: db, Ledger: ledger.New(client, db)}
 }
 
@@ -86,7 +86,7 @@ func (e *Env) Pack(t testing.TB, code string, credits, price int64) string {
 // assert that a refused call wrote nothing.
 func (e *Env) Fingerprint(t testing.TB) string {
 	t.Helper()
-	return testdb.Fingerprint(t, e.DB, "tenants", "plans", "credit_packs", "credit_balances", "credit_ledger_entries",
+	return suitedb.Fingerprint(t, e.DB, "tenants", "plans", "credit_packs", "credit_balances", "credit_ledger_entries",
 		"llm_call_logs", "topup_orders", "billing_events")
 }
 

@@ -1,6 +1,10 @@
-// Package testdb gives each test its own PostgreSQL database, cloned from a
-// template on which the real migration files were applied once.
-package testdb
+// Package suitedb gives each test of this repository's suite its own
+// PostgreSQL database, cloned from a template on which the real migration
+// files were applied once, on the deployment the run targets (the local
+// server, through PgBouncer, on Citus), with the fault injection the
+// failure tests need. Services' tests use the public dbtest instead, which
+// hands them an opened *db.DB.
+package suitedb
 
 import (
 	"context"
@@ -20,7 +24,7 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -42,7 +46,7 @@ func ServerURL(t testing.TB) string {
 	t.Helper()
 	serverOnce.Do(func() { serverURL, serverErr = findServer() })
 	if serverErr != nil {
-		t.Fatalf("testdb: %v", serverErr)
+		t.Fatalf("suitedb: %v", serverErr)
 	}
 	return serverURL
 }
@@ -92,7 +96,7 @@ func ping(rawURL string) error {
 func pgConfig(t testing.TB) pgtestdb.Config {
 	u, err := url.Parse(ServerURL(t))
 	if err != nil {
-		t.Fatalf("testdb: unparsable server URL")
+		t.Fatalf("suitedb: unparsable server URL")
 	}
 	pw, _ := u.User.Password()
 	q := u.Query()
@@ -172,11 +176,11 @@ func CitusURL(t testing.TB) string {
 	ctx := context.Background()
 	u, err := url.Parse(coord)
 	if err != nil {
-		t.Fatalf("testdb: TEST_CITUS_URL: %v", err)
+		t.Fatalf("suitedb: TEST_CITUS_URL: %v", err)
 	}
 	main, err := sql.Open("pgx", coord)
 	if err != nil {
-		t.Fatalf("testdb: %v", err)
+		t.Fatalf("suitedb: %v", err)
 	}
 	defer main.Close()
 	type node struct {
@@ -186,7 +190,7 @@ func CitusURL(t testing.TB) string {
 	var workers []node
 	rows, err := main.QueryContext(ctx, `SELECT nodename, nodeport FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodeport`)
 	if err != nil {
-		t.Fatalf("testdb: list the Citus nodes of TEST_CITUS_URL: %v", err)
+		t.Fatalf("suitedb: list the Citus nodes of TEST_CITUS_URL: %v", err)
 	}
 	for rows.Next() {
 		var n node
@@ -223,11 +227,11 @@ func CitusURL(t testing.TB) string {
 	// "tuple concurrently updated" (CI). One at a time, across processes.
 	lock, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("testdb: %v", err)
+		t.Fatalf("suitedb: %v", err)
 	}
 	defer lock.Close(context.WithoutCancel(ctx))
-	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock(hashtext('leadmetrics testdb: add the Citus nodes'))`); err != nil {
-		t.Fatalf("testdb: %v", err)
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock(hashtext('leadmetrics suitedb: add the Citus nodes'))`); err != nil {
+		t.Fatalf("suitedb: %v", err)
 	}
 	exec(t, dbURL, fmt.Sprintf(`SELECT citus_set_coordinator_host('%s', %d)`, u.Hostname(), coordPort))
 	for _, w := range workers {
@@ -240,7 +244,7 @@ func CitusURL(t testing.TB) string {
 	}
 	defer sqlDB.Close()
 	if _, err := migrations.Apply(ctx, sqlDB, migrations.Options{}); err != nil {
-		t.Fatalf("testdb: migrate the Citus database: %v", err)
+		t.Fatalf("suitedb: migrate the Citus database: %v", err)
 	}
 	return dbURL
 }
@@ -263,7 +267,7 @@ func citusNodeURL(t testing.TB, q *sql.DB, host string, port int) string {
 	t.Helper()
 	u, err := url.Parse(os.Getenv("TEST_CITUS_URL"))
 	if err != nil {
-		t.Fatalf("testdb: TEST_CITUS_URL: %v", err)
+		t.Fatalf("suitedb: TEST_CITUS_URL: %v", err)
 	}
 	var name string
 	if err := q.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
@@ -277,11 +281,11 @@ func exec(t testing.TB, rawURL, stmt string) {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), rawURL)
 	if err != nil {
-		t.Fatalf("testdb: %v", err)
+		t.Fatalf("suitedb: %v", err)
 	}
 	defer c.Close(context.Background())
 	if _, err := c.Exec(context.Background(), stmt); err != nil {
-		t.Fatalf("testdb: %s: %v", stmt, err)
+		t.Fatalf("suitedb: %s: %v", stmt, err)
 	}
 }
 
@@ -304,7 +308,7 @@ func viaPooler(t testing.TB, rawURL string) string {
 	p, err := url.Parse(pooler)
 	u, err2 := url.Parse(rawURL)
 	if err != nil || err2 != nil {
-		t.Fatalf("testdb: unparsable TEST_PGBOUNCER_URL or database URL")
+		t.Fatalf("suitedb: unparsable TEST_PGBOUNCER_URL or database URL")
 	}
 	u.Host = p.Host
 	return u.String()
@@ -329,7 +333,7 @@ func Open(t testing.TB, rawURL string) *sql.DB {
 	t.Helper()
 	sqlDB, err := db.OpenDB(context.Background(), Config(rawURL))
 	if err != nil {
-		t.Fatalf("testdb: %v", err)
+		t.Fatalf("suitedb: %v", err)
 	}
 	t.Cleanup(func() { sqlDB.Close() })
 	return sqlDB
@@ -353,7 +357,7 @@ func Handle(t testing.TB, rawURL string) *db.DB {
 	t.Helper()
 	h, err := db.Open(context.Background(), Config(rawURL))
 	if err != nil {
-		t.Fatalf("testdb: %v", err)
+		t.Fatalf("suitedb: %v", err)
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
@@ -389,7 +393,7 @@ func Tenants(t testing.TB, q interface {
 		(id, ref_id, tenant_id, created_at, updated_at, name, slug, status)
 		SELECT id, 'tenant', id, now(), now(), 'Tenant ' || id, 't-' || lower(regexp_replace(id, '[^a-zA-Z0-9]+', '-', 'g')), 'active'
 		FROM unnest($1::text[]) id`, ids); err != nil {
-		t.Fatalf("testdb: create tenants: %v", err)
+		t.Fatalf("suitedb: create tenants: %v", err)
 	}
 }
 
@@ -407,7 +411,7 @@ func Fingerprint(t testing.TB, sqlDB *sql.DB, tables ...string) string {
 		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM ` +
 			pgx.Identifier{table}.Sanitize() + ` t`
 		if err := sqlDB.QueryRow(q).Scan(&sum); err != nil {
-			t.Fatalf("testdb: fingerprint %s: %v", table, err)
+			t.Fatalf("suitedb: fingerprint %s: %v", table, err)
 		}
 		parts = append(parts, table+"="+sum)
 	}

@@ -1,4 +1,4 @@
-package testdb
+package suitedb
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func killer(t testing.TB, q *sql.DB, table string, n int, trigger string) func()
 	// Re-arming replaces the previous killer on the table.
 	stmt := killFunction(name, n) + fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s()", name, table, name)
 	if _, err := q.Exec(stmt); err != nil {
-		t.Fatalf("testdb: kill trigger on %s: %v", table, err)
+		t.Fatalf("suitedb: kill trigger on %s: %v", table, err)
 	}
 	return func() int {
 		t.Helper()
@@ -181,7 +181,7 @@ func citusKiller(t testing.TB, q *sql.DB, table, name string, n int, trigger str
 		FROM citus_shards s JOIN pg_dist_node d ON d.nodename = s.nodename AND d.nodeport = s.nodeport
 		WHERE s.table_name = $1::regclass AND d.groupid <> 0 ORDER BY s.nodeport, s.shardid`, table)
 	if err != nil {
-		t.Fatalf("testdb: shards of %s: %v", table, err)
+		t.Fatalf("suitedb: shards of %s: %v", table, err)
 	}
 	shards := map[string][]string{} // by node URL
 	var nodes []string
@@ -201,7 +201,7 @@ func citusKiller(t testing.TB, q *sql.DB, table, name string, n int, trigger str
 		shards[u] = append(shards[u], shard)
 	}
 	if err := rows.Close(); err != nil || len(nodes) == 0 {
-		t.Fatalf("testdb: no shards of %s on a worker (%v)", table, err)
+		t.Fatalf("suitedb: no shards of %s on a worker (%v)", table, err)
 	}
 	var handles []*sql.DB
 	for _, u := range nodes {
@@ -221,7 +221,7 @@ func citusKiller(t testing.TB, q *sql.DB, table, name string, n int, trigger str
 			stmt += fmt.Sprintf("CREATE "+trigger+" FOR EACH ROW EXECUTE FUNCTION %s();\n", name, shard, name)
 		}
 		if _, err := node.Exec(stmt); err != nil {
-			t.Fatalf("testdb: kill trigger on the shards of %s: %v", table, err)
+			t.Fatalf("suitedb: kill trigger on the shards of %s: %v", table, err)
 		}
 	}
 	return func() int {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/leadmetrics/db/internal/plans"
+	"github.com/leadmetrics/db/internal/runtime/plans"
 )
 
 // pools maps each *sql.DB the layer opened on pgx to its pgxpool, so code

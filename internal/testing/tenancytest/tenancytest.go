@@ -23,8 +23,8 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/migrate"
-	"github.com/leadmetrics/db/internal/scope"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/runtime/scope"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -47,7 +47,7 @@ type Env struct {
 // New returns an Env with n tenants created by the system viewer.
 func New(t testing.TB, n int) *Env {
 	t.Helper()
-	client, db := testdb.Client(t)
+	client, db := suitedb.Client(t)
 	e := &Env{T: t, Client: client, DB: db}
 	sys := privacy.WithSystem(context.Background())
 	for i := range n {

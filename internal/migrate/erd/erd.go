@@ -13,7 +13,7 @@ import (
 
 	"ariga.io/atlas/sql/schema"
 
-	"github.com/leadmetrics/db/internal/schemafmt"
+	"github.com/leadmetrics/db/internal/migrate/schemafmt"
 )
 
 // Header opens the document; it names the command that regenerates it.

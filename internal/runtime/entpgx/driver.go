@@ -4,7 +4,7 @@
 // connection wrapper, builds per-column conversion closures and arms a
 // timer when it gives the wrapper back; here a statement is one pgxpool
 // acquire and pgx's own scanning. Each statement gets the execution mode
-// of its plan class (internal/plans). Transactions, and the client's raw
+// of its plan class (internal/runtime/plans). Transactions, and the client's raw
 // ExecContext/QueryContext, go through database/sql on the same pool, so
 // *sql.Tx and *sql.Rows stay what callers get from the client today.
 package entpgx
@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/leadmetrics/db/internal/plans"
+	"github.com/leadmetrics/db/internal/runtime/plans"
 )
 
 // Driver runs Ent's statements on a pgx pool.

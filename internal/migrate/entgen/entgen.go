@@ -65,7 +65,7 @@ func (o Options) config() (*gen.Config, error) {
 			gen.FeatureExecQuery,
 		},
 		// Tenancy: edge predicates, selector contexts, upsert guards and
-		// batched cross-tenant checks (see internal/scope). EntQL is off: its
+		// batched cross-tenant checks (see internal/runtime/scope). EntQL is off: its
 		// edge predicates would bypass the edge filter.
 		Templates: []*gen.Template{gen.MustParse(tmpl, nil)},
 	}, nil
