@@ -45,7 +45,7 @@ var Vars = []Var{
 	{"DATABASE_MAX_REPLICA_LAG", "5s", "a standby further behind is skipped and the read goes to the primary; 0: any lag", ByConfig},
 	{"CREDENTIALS_KEYS", "none (sealing refused)", "id:base64key,... AES-256 keys of credential secrets; the first seals, the others open older rows until datactl credentials rotate", BySecrets},
 	{"DATABASE_DEV_URL", "a throwaway database on the target server", "a clean database that migrate dev, diff, check, lint and review and schema push and erd may wipe", ByDbctl},
-	{"TEST_DATABASE_URL", "DATABASE_URL, else the local server", "the server tests create their databases on (testdb, dbtest)", ByTests},
+	{"TEST_DATABASE_URL", "DATABASE_URL, else the local server", "the server tests create their databases on (suitedb, dbtest)", ByTests},
 	{"TEST_PGBOUNCER_URL", "unset (direct)", "tests reach their databases through this PgBouncer (scripts/pgbouncer.sh start)", ByTests},
 	{"TEST_CITUS_URL", "unset", "a Citus coordinator: each test database is made on every node (scripts/citus.sh start)", ByTests},
 	{"TEST_HA_URL", "unset (those tests skip)", "a pg_auto_failover formation for the failover and standby-read tests (scripts/ha.sh start)", ByTests},
