@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/runtime/scope"
 	"github.com/leadmetrics/db/retry"
@@ -171,7 +173,7 @@ func (w *refWrite) hook(next ent.Mutator) ent.Mutator {
 // updated_at left out: every upsert sets it), locked; NULL when none.
 func (w *refWrite) row(ctx context.Context, table, tenant string, ref ent.Value) (sql.NullString, error) {
 	var s sql.NullString
-	err := w.tx.QueryRowContext(ctx, `SELECT (to_jsonb(t) - 'updated_at')::text FROM "`+table+`" t
+	err := w.tx.QueryRowContext(ctx, `SELECT (to_jsonb(t) - 'updated_at')::text FROM `+pgx.Identifier{table}.Sanitize()+` t
 		WHERE t.tenant_id = $1 AND t.ref_id = $2 FOR UPDATE`, tenant, ref).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil

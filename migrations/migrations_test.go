@@ -16,6 +16,7 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
+	"github.com/leadmetrics/db/internal/testing/clitest"
 	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
@@ -78,11 +79,7 @@ func TestConcurrentApplyProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds dbctl")
 	}
-	bin := filepath.Join(t.TempDir(), "dbctl")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/dbctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build dbctl: %v\n%s", err, out)
-	}
+	bin := clitest.BuildFor(t, "../cmd/dbctl")
 	url := suitedb.EmptyURL(t)
 	files := embeddedFiles(t)
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
+	"github.com/leadmetrics/db/internal/testing/clitest"
 	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/ledger"
@@ -419,10 +419,7 @@ func TestTenantStateSeenAcrossHandles(t *testing.T) {
 	time.Sleep(crossProcessBound)
 	mustBeRefused(t, "a raw suspension, after the bound", h1, ctx, campaign)
 
-	bin := filepath.Join(t.TempDir(), "datactl")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/leadmetrics/db/cmd/datactl").CombinedOutput(); err != nil {
-		t.Fatalf("build datactl: %v\n%s", err, out)
-	}
+	bin := clitest.BuildFor(t, "github.com/leadmetrics/db/cmd/datactl")
 	datactlTenant(t, bin, url, "activate", id)
 	time.Sleep(crossProcessBound)
 	mustWrite(t, "activated by datactl, after the bound", h1, ctx, campaign)

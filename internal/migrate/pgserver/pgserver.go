@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
@@ -67,7 +68,7 @@ func EnsureDatabase(ctx context.Context, rawURL string) (bool, error) {
 	if exists {
 		return false, nil
 	}
-	_, err = db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name))
+	_, err = db.ExecContext(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created concurrently
 		return false, nil
@@ -104,7 +105,7 @@ func DropDatabase(ctx context.Context, rawURL string) error {
 		return err
 	}
 	defer db.Close()
-	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(name)+" WITH (FORCE)")
+	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return err
 }
 
@@ -129,13 +130,11 @@ func CloneDatabase(ctx context.Context, rawURL, dst string) (string, error) {
 		return "", err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(dst)+" TEMPLATE "+quoteIdent(src)+" STRATEGY FILE_COPY"); err != nil {
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+pgx.Identifier{dst}.Sanitize()+" TEMPLATE "+pgx.Identifier{src}.Sanitize()+" STRATEGY FILE_COPY"); err != nil {
 		return "", fmt.Errorf("pgserver: copy %s to %s: %w", src, dst, err)
 	}
 	return dstURL, nil
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // Tables lists the base tables of the public schema, sorted.
 func Tables(ctx context.Context, db *sql.DB) ([]string, error) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 )
 
 // conflictMarker is in the error PostgreSQL raises when the guard refuses
@@ -76,7 +77,7 @@ func guardCond(table string) string {
 	if c, ok := guardConds.Load(table); ok {
 		return c.(string)
 	}
-	t, col := quoteIdent(table), quoteIdent(ColumnTenantID)
+	t, col := pgx.Identifier{table}.Sanitize(), pgx.Identifier{ColumnTenantID}.Sanitize()
 	c := fmt.Sprintf(`CASE WHEN %s.%s = "excluded".%s THEN TRUE ELSE CAST(('%s: ' || "excluded".%s) AS BOOLEAN) END`,
 		t, col, col, conflictMarker, col)
 	guardConds.Store(table, c)
@@ -94,5 +95,3 @@ func ConflictError(err error) error {
 	}
 	return nil
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -42,7 +42,7 @@ func TestForeignKeysCannotCrossTenants(t *testing.T) {
 		var cols, vals []string
 		var args []any
 		add := func(c string, v any) {
-			cols = append(cols, `"`+c+`"`)
+			cols = append(cols, pgx.Identifier{c}.Sanitize())
 			args = append(args, v)
 			vals = append(vals, fmt.Sprintf("$%d", len(args)))
 		}

@@ -18,11 +18,30 @@ func Build(name string) (bin string, cleanup func(), err error) {
 		return "", nil, err
 	}
 	bin = filepath.Join(dir, name)
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if err := build(bin, "."); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, &BuildError{Err: err, Output: out}
+		return "", nil, err
 	}
 	return bin, func() { os.RemoveAll(dir) }, nil
+}
+
+// BuildFor compiles the main package pkg (an import path, or a path
+// relative to the test's directory) into the test's temporary directory,
+// for a test of another package that runs the command.
+func BuildFor(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	if err := build(bin, pkg); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func build(bin, pkg string) error {
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		return &BuildError{Err: err, Output: out}
+	}
+	return nil
 }
 
 // BuildError is a failed build, with the compiler's output.
