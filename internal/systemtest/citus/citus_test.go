@@ -38,6 +38,21 @@ func citusURL(t *testing.T) string {
 	return suitedb.URL(t)
 }
 
+// openTraced opens url through pgx with a tracer that records every
+// statement sent, closed when the test ends.
+func openTraced(t *testing.T, url string) (*sql.DB, *stmtRecorder) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &stmtRecorder{}
+	cfg.Tracer = rec
+	traced := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { traced.Close() })
+	return traced, rec
+}
+
 // TestCitusPlacement: after the migrations, every tenant-owned table of the
 // Ent schema is distributed by tenant_id, all in one co-location group, and
 // every other table is a reference table; none is left local.
@@ -118,14 +133,7 @@ var taskCount = regexp.MustCompile(`Task Count: (\d+)`)
 // part runs more than one task fans out to several shards and fails.
 func TestCitusTenantQueriesRouteToOneShard(t *testing.T) {
 	url := citusURL(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &stmtRecorder{}
-	cfg.Tracer = rec
-	traced := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { traced.Close() })
+	traced, rec := openTraced(t, url)
 	plain := suitedb.Open(t, url)
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", traced)))
 	led := ledger.New(client, traced)

@@ -14,7 +14,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
@@ -138,15 +137,7 @@ var tenantParam = regexp.MustCompile(`"tenant_id" = \$(\d+)`)
 // the edge writes must carry tenant_id = the viewer's tenant, and the
 // edges must end as written.
 func TestO2MEdgeWritesNameTheTenant(t *testing.T) {
-	url := suitedb.URL(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &stmtRecorder{}
-	cfg.Tracer = rec
-	traced := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { traced.Close() })
+	traced, rec := openTraced(t, suitedb.URL(t))
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", traced)))
 	tenant := cuid.New()
 	suitedb.Tenants(t, traced, tenant)
