@@ -39,11 +39,11 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 		switch {
 		case !ok:
 			return deny(ErrNoViewer, "%s %s", op, m.Type())
-		case x.Immutable && op.Is(ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne):
+		case x.immutable && op.Is(ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne):
 			return deny(ErrImmutable, "%s %s", op, m.Type())
 		case v.System:
 			return entprivacy.Allow
-		case op.Is(x.SystemOps):
+		case op.Is(x.systemOps):
 			return deny(ErrSystemOnly, "%s %s", op, m.Type())
 		}
 		if err := checkLifecycle(ctx, v, m); err != nil {
@@ -62,8 +62,8 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 		// and creates of entities with system fields are system-only.
 		// Whoever may not delete may not soft-delete or restore either: the
 		// delete rewrite itself runs below the policy.
-		system := x.SystemFields
-		if x.SystemOps&(ent.OpDelete|ent.OpDeleteOne) != 0 {
+		system := x.systemFields
+		if x.systemOps&(ent.OpDelete|ent.OpDeleteOne) != 0 {
 			system = append(slices.Clip(system), scope.ColumnDeletedAt)
 		}
 		for _, f := range append(m.Fields(), m.ClearedFields()...) {

@@ -53,10 +53,11 @@ var (
 
 type viewerKey struct{}
 
-// WithTenant returns ctx with a viewer for tenantID, keeping the actor.
-// A blank id, or the platform's own id (whose rows are the shared catalog
-// and platform records, not a tenant's), yields a context that is denied
-// everything.
+// The functions below are privacy's (WithTenant, WithSystem, ...), which
+// document what they do for services: privacy re-exports them, since the
+// generated code, which privacy imports, reads the viewer here.
+
+// WithTenant is privacy.WithTenant.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
 	v := Viewer{TenantID: strings.TrimSpace(tenantID)}
 	if v.TenantID == PlatformTenantID {
@@ -68,20 +69,19 @@ func WithTenant(ctx context.Context, tenantID string) context.Context {
 	return context.WithValue(ctx, viewerKey{}, v)
 }
 
-// WithSystem returns ctx with the platform's own viewer.
+// WithSystem is privacy.WithSystem.
 func WithSystem(ctx context.Context) context.Context {
 	return context.WithValue(ctx, viewerKey{}, Viewer{System: true, Actor: Actor{Type: ActorSystem}})
 }
 
-// WithActor records who acts inside the current viewer.
+// WithActor is privacy.WithActor.
 func WithActor(ctx context.Context, typ ActorType, id string) context.Context {
 	v, _ := ctx.Value(viewerKey{}).(Viewer)
 	v.Actor = Actor{Type: typ, ID: id}
 	return context.WithValue(ctx, viewerKey{}, v)
 }
 
-// FromContext returns the viewer of ctx; ok is false when there is none or
-// it names no tenant and is not the system.
+// FromContext is privacy.FromContext.
 func FromContext(ctx context.Context) (Viewer, bool) {
 	v, _ := ctx.Value(viewerKey{}).(Viewer)
 	return v, v.System || v.TenantID != ""
@@ -92,8 +92,7 @@ type (
 	hardDeleteKey struct{}
 )
 
-// WithDeleted makes reads include soft-deleted rows (still only the
-// viewer's tenant).
+// WithDeleted is privacy.WithDeleted.
 func WithDeleted(ctx context.Context) context.Context {
 	return context.WithValue(ctx, deletedKey{}, true)
 }
@@ -104,8 +103,7 @@ func IncludeDeleted(ctx context.Context) bool {
 	return b
 }
 
-// WithHardDelete makes deletes remove rows for real; honoured only for the
-// system viewer.
+// WithHardDelete is privacy.WithHardDelete.
 func WithHardDelete(ctx context.Context) context.Context {
 	return context.WithValue(ctx, hardDeleteKey{}, true)
 }
