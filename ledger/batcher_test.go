@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -85,7 +85,7 @@ func heldBatcher(t *testing.T) (env *ledgertest.Env, ctx context.Context, releas
 }
 
 func TestBatcherGathersConcurrentCalls(t *testing.T) {
-	testdb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
+	suitedb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	const n = 64
 	env := ledgertest.New(t)
 	tenant, ctx := env.Tenant(t, "")
@@ -162,7 +162,7 @@ func TestBatcherGathersConcurrentCalls(t *testing.T) {
 // the others are recorded: one still queued writes nothing, one already in
 // a batch may commit (a rerun then replays it).
 func TestBatcherCancelledCallerDoesNotPoisonOthers(t *testing.T) {
-	testdb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
+	suitedb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	env, ctx, release, holdFirst := heldBatcher(t)
 	inFlightCtx, cancelInFlight := context.WithCancel(ctx)
 	queuedCtx, cancelQueued := context.WithCancel(ctx)
@@ -205,10 +205,10 @@ func TestBatcherCancelledCallerDoesNotPoisonOthers(t *testing.T) {
 // the batch's error and nothing is written; sent again, each call is
 // recorded once.
 func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
+	suitedb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
 	const n = 8
 	env, ctx, release, holdFirst := heldBatcher(t)
-	fired := testdb.KillInStatement(t, env.DB, "llm_call_logs", 1_000_000)
+	fired := suitedb.KillInStatement(t, env.DB, "llm_call_logs", 1_000_000)
 	before := env.Fingerprint(t)
 
 	// The first call is held in a batch of its own; the others gather in
@@ -266,7 +266,7 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 // and rolls back; each call is then recorded alone, so the first gets
 // recorded and only the second is refused (the id is taken).
 func TestBatcherRolledBackBatchFallsBackPerCall(t *testing.T) {
-	testdb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
+	suitedb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	env, ctx, release, holdFirst := heldBatcher(t)
 	results := holdFirst(ctx, call("holder", 1))
 	a, b, c := call("a", 2), call("b", 3), call("c", 4)

@@ -20,8 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -205,7 +205,7 @@ func TestPostBatchMatchesPostOneByOne(t *testing.T) {
 	// On Citus every seed takes that path at about a twentieth of the speed:
 	// seeds 1 and 3 (between them every outcome) keep step 4 short.
 	seeds := []uint64{1, 2, 3, 4}
-	if testdb.OnCitus() {
+	if suitedb.OnCitus() {
 		seeds = []uint64{1, 3}
 	}
 	for _, seed := range seeds {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -117,7 +117,7 @@ func TestBadStrings(t *testing.T) {
 // typed conflict every taken id gets, identical to the answer for the
 // tenant's own id, naming no constraint; nothing is written.
 func TestTakenLLMCallID(t *testing.T) {
-	testdb.SkipOnCitus(t, "no unique id across tenants on a distributed table (docs/SCALE.md)")
+	suitedb.SkipOnCitus(t, "no unique id across tenants on a distributed table (docs/SCALE.md)")
 	env := ledgertest.New(t)
 	_, ctxA := env.Tenant(t, "")
 	_, ctxB := env.Tenant(t, "")

@@ -11,13 +11,13 @@ import (
 	"github.com/leadmetrics/db/ent"
 	_ "github.com/leadmetrics/db/ent/runtime"
 	"github.com/leadmetrics/db/internal/scaleload"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/page"
 	"github.com/leadmetrics/db/privacy"
 )
 
 func TestPagesVisitEveryRowOnceInOrder(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	ctx := context.Background()
 	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Spec{Tenants: 3, Fraction: 0.0001}); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestPagesVisitEveryRowOnceInOrder(t *testing.T) {
 }
 
 func TestBadCursorsAndLimits(t *testing.T) {
-	c, _ := testdb.Client(t)
+	c, _ := suitedb.Client(t)
 	ctx := privacy.WithTenant(context.Background(), "t1")
 	for _, cur := range []string{"x", "!!", "djF8dDF8Y3JlYXRlZF9hdHw"} {
 		if _, err := page.LLMCalls(ctx, c, cur, 10); !errors.Is(err, page.ErrCursor) {
@@ -83,7 +83,7 @@ func TestBadCursorsAndLimits(t *testing.T) {
 // TestByIDVisitsEveryRowOnce: the id order pages both ways over every row
 // once, in order, and a cursor of one direction is refused in the other.
 func TestByIDVisitsEveryRowOnce(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	ctx := context.Background()
 	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Spec{Tenants: 2, Fraction: 0.0001}); err != nil {
 		t.Fatal(err)

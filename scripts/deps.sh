@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install, once per machine, what the full test run needs beyond the local
-# PostgreSQL: gcc for cgo (internal/scope builds PostgreSQL's parser,
+# PostgreSQL: gcc for cgo (internal/runtime/scope builds PostgreSQL's parser,
 # pg_query), PgBouncer, pg_auto_failover and Chromium (the studio's browser
 # test runs it headless) from Debian, Citus built from the vendored source
 # (scripts/citus.sh install). A no-op when all are there.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/internal/cli"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -34,11 +35,7 @@ var program = &cli.Program{
 			Help:  "Listens on 127.0.0.1:5555; prints the address with a one-time token. Every read runs as the tenant's viewer; --system offers the all-tenants view.",
 			Setup: studioCommand},
 	},
-	Environment: `Environment: DATABASE_URL (default local server), DATABASE_POOL_MIN,
-DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT
-(default 10s), DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT,
-DATABASE_APPLICATION_NAME; credentials rotate: CREDENTIALS_KEYS; studio: STUDIO_TOKEN.
-`,
+	Environment: dbconfig.Help(dbconfig.ByConfig, dbconfig.BySecrets, dbconfig.ByDatactl),
 }
 
 func main() { program.Main() }

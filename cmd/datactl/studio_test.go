@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestStudioCommand: every interface is refused without its flag (exit 1,
@@ -20,7 +20,7 @@ func TestStudioCommand(t *testing.T) {
 	if !strings.Contains(r.Stderr, "--allow-any-address") {
 		t.Fatalf("stderr %q", r.Stderr)
 	}
-	url := testdb.URL(t)
+	url := suitedb.URL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out strings.Builder

@@ -14,7 +14,7 @@ import (
 
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/internal/studio"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestPagesReadBoundedBuffers: every page kind reads about as many buffers
@@ -30,7 +30,7 @@ func TestPagesReadBoundedBuffers(t *testing.T) {
 	var f *fixture
 	tenants := 100
 	if u := os.Getenv("STUDIO_SCALE_URL"); u != "" {
-		f = fixtureOn(t, u, testdb.Open(t, u))
+		f = fixtureOn(t, u, suitedb.Open(t, u))
 		if err := f.SQL.QueryRow(`SELECT count(*) FROM tenants`).Scan(&tenants); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/internal/studio"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // fixture is a migrated database with a small skewed data set (tenant
@@ -34,8 +34,8 @@ type fixture struct {
 
 func newFixture(t testing.TB, spec scaleload.Spec) *fixture {
 	t.Helper()
-	u := testdb.URL(t)
-	sqlDB := testdb.Open(t, u)
+	u := suitedb.URL(t)
+	sqlDB := suitedb.Open(t, u)
 	if _, err := scaleload.Load(context.Background(), sqlDB, spec); err != nil {
 		t.Fatal(err)
 	}

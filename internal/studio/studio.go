@@ -27,7 +27,6 @@ import (
 	"github.com/leadmetrics/db/ent/auditlog"
 	"github.com/leadmetrics/db/ent/creditbalance"
 	_ "github.com/leadmetrics/db/ent/runtime" // the privacy policies and hooks: without them reads would not be scoped
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/page"
 	"github.com/leadmetrics/db/privacy"
@@ -352,7 +351,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := s.viewer(r.Context(), sc)
 	if lq.Deleted {
-		ctx = hooks.WithDeleted(ctx)
+		ctx = privacy.WithDeleted(ctx)
 	}
 	o := page.ByID(!lq.Asc)
 	if lq.Sort != "id" {
@@ -511,7 +510,7 @@ func (s *Server) row(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := s.viewer(r.Context(), sc)
 	if r.URL.Query().Get("deleted") == "1" {
-		ctx = hooks.WithDeleted(ctx)
+		ctx = privacy.WithDeleted(ctx)
 	}
 	id := r.PathValue("id")
 	rw, err := s.get(ctx, e, id)
