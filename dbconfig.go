@@ -45,11 +45,16 @@ var ErrConnectTimeout = dbconfig.ErrConnectTimeout
 // DefaultConfig is the configuration with no environment set.
 func DefaultConfig() Config { return dbconfig.Default() }
 
-// ConfigFromEnv reads DATABASE_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX,
-// DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT,
+// ConfigFromEnv reads the connection settings from the environment: DATABASE_URL,
+// DATABASE_READ_URL, DATABASE_POOL_MIN, DATABASE_POOL_MAX, DATABASE_SSL,
+// DATABASE_DRIVER, DATABASE_POOLER, DATABASE_CONNECT_TIMEOUT,
 // DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT,
-// DATABASE_APPLICATION_NAME, DATABASE_READ_URL and
-// DATABASE_MAX_REPLICA_LAG; unset variables keep their defaults.
+// DATABASE_MAX_REPLICA_LAG, DATABASE_APPLICATION_NAME, DATABASE_TRACING,
+// DATABASE_METRICS, DATABASE_LOG_QUERIES and DATABASE_SLOW_QUERY_MS.
+// Unset or empty variables keep their defaults; a bad value is a
+// *ConfigError naming the variable. Defaults and meanings: `dbctl -h` and
+// the README's Environment table, both from the one list a test holds this
+// comment to.
 func ConfigFromEnv() (Config, error) { return dbconfig.FromEnv() }
 
 // configFrom is ConfigFromEnv reading through lookup (tests).

@@ -1,6 +1,6 @@
 package db_test
 
-// README: "Using the client" shows this file from the imports to the end.
+// README: "Quick start" shows this file from the imports to the end.
 import (
 	"context"
 
@@ -22,13 +22,9 @@ func start(ctx context.Context) (*db.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Embedded files, one transaction each, under the migration lock.
-	// AllowAhead: in a rolling deploy the new release migrates first, and
-	// the old pods still starting find a database newer than their files.
-	// The migrations are expand/contract (MIGRATIONS.md), so old code runs
-	// on the newer schema; without AllowAhead Apply returns a
-	// *migrations.AheadError and the old pods crash-loop until the rollout
-	// ends. h.Check still reports the database as ahead for readiness.
+	// The embedded files, one transaction each, under the migration lock.
+	// AllowAhead: during a rolling deploy an old pod may start on a schema
+	// the new release already migrated (expand/contract, MIGRATIONS.md).
 	if _, err := migrations.Apply(ctx, h.SQL, migrations.Options{AllowAhead: true}); err != nil {
 		h.Close()
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -34,7 +34,7 @@ func openHandle(tb testing.TB, url string, set func(*db.Config)) *db.DB {
 // ahead (typed error naming the newer version).
 func TestCheckMigrationStates(t *testing.T) {
 	ctx := context.Background()
-	h := openHandle(t, testdb.EmptyURL(t), nil)
+	h := openHandle(t, suitedb.EmptyURL(t), nil)
 	embedded, _ := migrations.Embedded()
 	files, _ := embedded.Files()
 
@@ -71,7 +71,7 @@ func TestCheckMigrationStates(t *testing.T) {
 func TestCheckSaturatedAndUnavailable(t *testing.T) {
 	for _, driver := range []string{db.DriverPgx, db.DriverPQ} {
 		t.Run(driver, func(t *testing.T) {
-			h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.Driver, c.PoolMax = driver, 2 })
+			h := openHandle(t, suitedb.URL(t), func(c *db.Config) { c.Driver, c.PoolMax = driver, 2 })
 			var held []*sql.Conn
 			for range 2 {
 				c, err := h.SQL.Conn(context.Background())

@@ -19,8 +19,8 @@ import (
 	"github.com/leadmetrics/db/ent"
 	_ "github.com/leadmetrics/db/ent/runtime" // policies, hooks and defaults
 	"github.com/leadmetrics/db/internal/dbconfig"
-	"github.com/leadmetrics/db/internal/entpgx"
-	"github.com/leadmetrics/db/internal/plans"
+	"github.com/leadmetrics/db/internal/runtime/entpgx"
+	"github.com/leadmetrics/db/internal/runtime/plans"
 )
 
 // DB is one connection pool with both faces: the Ent client (embedded, so
@@ -82,7 +82,7 @@ type clientDriver interface {
 }
 
 // newClientDriver is Ent's driver on sqlDB: straight on its pgx pool when this
-// package opened it (internal/entpgx), else through database/sql.
+// package opened it (internal/runtime/entpgx), else through database/sql.
 func newClientDriver(sqlDB *sql.DB) clientDriver {
 	if d, ok := entpgx.ForDB(sqlDB); ok {
 		return d
@@ -120,7 +120,7 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		// and refills MinConns on the new primary.
 		pcfg.HealthCheckPeriod = healthCheckPeriod
 		instrument(cfg, pcfg)
-		// Plans per statement class (internal/plans): unnamed statements,
+		// Plans per statement class (internal/runtime/plans): unnamed statements,
 		// planned for their values, unless the statement is a Point one.
 		if !strings.Contains(dsn, "default_query_exec_mode=") {
 			pcfg.ConnConfig.DefaultQueryExecMode = plans.Default

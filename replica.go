@@ -13,7 +13,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/internal/dbconfig"
-	"github.com/leadmetrics/db/internal/readonly"
+	"github.com/leadmetrics/db/internal/runtime/readonly"
 	"github.com/leadmetrics/db/retry"
 )
 

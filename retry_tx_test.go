@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
 )
@@ -15,7 +15,7 @@ import (
 // is rerun when declared idempotent and not otherwise; nothing of the
 // failed attempt stays.
 func TestWithTxRerunsIdempotentAfterFailover(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.PoolMax = 4 })
+	h := openHandle(t, suitedb.URL(t), func(c *db.Config) { c.PoolMax = 4 })
 	ctx := context.Background()
 	if _, err := h.SQL.Exec(`CREATE TABLE ha_marks (n int PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func TestWithTxRerunsIdempotentAfterFailover(t *testing.T) {
 
 // Writes under db.ReadOnlyContext are refused, with or without a standby.
 func TestReadOnlyContextRefusesWrites(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
+	h := openHandle(t, suitedb.URL(t), nil)
 	ro := db.ReadOnlyContext(privacy.WithSystem(context.Background()))
 	if _, err := h.Tenant.Create().SetID("ro-t").SetName("x").SetSlug("ro-t").Save(ro); !errors.Is(err, db.ErrReadOnly) {
 		t.Fatalf("Ent create: %v, want ErrReadOnly", err)
@@ -76,7 +76,7 @@ func TestReadOnlyContextRefusesWrites(t *testing.T) {
 // An Ent write outside a transaction whose connection is lost while it
 // runs is db.ErrOutcomeUnknown: it is not rerun, the caller checks.
 func TestEntWriteLostIsOutcomeUnknown(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
+	h := openHandle(t, suitedb.URL(t), nil)
 	// The insert's own backend is terminated (57P01) while it runs.
 	if _, err := h.SQL.Exec(`CREATE FUNCTION ha_cut() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(1); RETURN NEW; END $$;
@@ -102,8 +102,8 @@ func TestEntWriteLostIsOutcomeUnknown(t *testing.T) {
 // was in flight, and nothing reran them. Here the server rolled back, so
 // reading back finds nothing; on a failover it may find the write.
 func TestNonIdempotentWriteKilledAtCommitIsOutcomeUnknown(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
-	testdb.Tenants(t, h.SQL, "unk-a")
+	h := openHandle(t, suitedb.URL(t), nil)
+	suitedb.Tenants(t, h.SQL, "unk-a")
 	ctx := privacy.WithTenant(context.Background(), "unk-a")
 	for _, tc := range []struct {
 		name, op string
@@ -133,7 +133,7 @@ func TestNonIdempotentWriteKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fired := testdb.KillAtCommit(t, h.SQL, "campaigns", 1)
+			fired := suitedb.KillAtCommit(t, h.SQL, "campaigns", 1)
 			err := tc.write(tc.name)
 			var ue *db.OutcomeUnknownError
 			if !errors.Is(err, db.ErrOutcomeUnknown) || !errors.As(err, &ue) || ue.Op != tc.op {
@@ -156,7 +156,7 @@ func TestNonIdempotentWriteKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 // Raw SQL on a transaction of the handle's Ent client (FeatureExecQuery)
 // runs in that transaction.
 func TestEntTransactionRawSQL(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
+	h := openHandle(t, suitedb.URL(t), nil)
 	ctx := context.Background()
 	tx, err := h.Tx(ctx)
 	if err != nil {

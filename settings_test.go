@@ -13,14 +13,14 @@ import (
 	"github.com/lib/pq"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestSessionSettingsOnEveryPooledConnection holds every connection of the
 // pool at once and reads the settings on each: the timeouts and the
 // application name are applied per connection, not once.
 func TestSessionSettingsOnEveryPooledConnection(t *testing.T) {
-	url := testdb.URL(t)
+	url := suitedb.URL(t)
 	for _, driver := range []string{db.DriverPgx, db.DriverPQ} {
 		t.Run(driver, func(t *testing.T) {
 			var cfg db.Config
@@ -71,7 +71,7 @@ func TestSessionSettingsOnEveryPooledConnection(t *testing.T) {
 // TestSessionSettingsDefaults: no timeout beyond the server's, and the
 // binary's name as application_name.
 func TestSessionSettingsDefaults(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
+	h := openHandle(t, suitedb.URL(t), nil)
 	var st, app string
 	if err := h.SQL.QueryRow(`SELECT current_setting('statement_timeout'), current_setting('application_name')`).Scan(&st, &app); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -20,7 +21,7 @@ import (
 // drift hits them alike), and reports each one's time and its ratio to
 // "off". Reproduce: see BENCHMARKS.md.
 func BenchmarkInstrumentation(b *testing.B) {
-	url, _ := directAndPooled(b)                                                    // direct even in a pooler run
+	url := suitedb.URL(b)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample())) // records, exports nowhere
 	variants := []struct {
 		name string

@@ -25,7 +25,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -45,9 +45,9 @@ func attrOf(attrs []attribute.KeyValue, key attribute.Key) (attribute.Value, boo
 func TestTracingOneSpanPerStatement(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.TracerProvider = tp })
+	h := openHandle(t, suitedb.URL(t), func(c *db.Config) { c.TracerProvider = tp })
 	tenant := cuid.New()
-	testdb.Tenants(t, h.SQL, tenant)
+	suitedb.Tenants(t, h.SQL, tenant)
 	ctx, parent := tp.Tracer("test").Start(privacy.WithTenant(context.Background(), tenant), "request")
 	for _, email := range []string{"a@example.com", "b@example.com"} {
 		if err := h.User.Create().SetTenantID(tenant).SetRefID(email).SetEmail(email).SetName("X").Exec(ctx); err != nil {
@@ -140,7 +140,7 @@ func sumInt(a metricdata.Aggregation, match func(attribute.Set) bool) int64 {
 // statement duration histogram, read with the SDK's manual reader.
 func TestPoolAndStatementMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
-	h := openHandle(t, testdb.URL(t), func(c *db.Config) {
+	h := openHandle(t, suitedb.URL(t), func(c *db.Config) {
 		c.PoolMax, c.MeterProvider = 2, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	})
 	var wg sync.WaitGroup
@@ -229,7 +229,7 @@ func TestLedgerAndWebhookMetrics(t *testing.T) {
 // rows, never the arguments; every statement at Debug with LogQueries.
 func TestQueryLogging(t *testing.T) {
 	var buf bytes.Buffer
-	url := testdb.URL(t)
+	url := suitedb.URL(t)
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := openHandle(t, url, func(c *db.Config) { c.Logger, c.SlowQuery = logger, 50*time.Millisecond })
 	tenant := cuid.New()

@@ -11,7 +11,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/entpgx"
+	"github.com/leadmetrics/db/internal/runtime/entpgx"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -30,7 +30,7 @@ type txEnv struct {
 
 func newTxEnv(t *testing.T) *txEnv {
 	t.Helper()
-	h := openHandle(t, testdb.URL(t), func(c *db.Config) { c.PoolMax = 4 })
+	h := openHandle(t, suitedb.URL(t), func(c *db.Config) { c.PoolMax = 4 })
 	id := cuid.New()
 	if err := h.Tenant.Create().SetID(id).SetTenantID(id).SetRefID("tenant").SetName("T").SetSlug("t-" + id).
 		Exec(privacy.WithSystem(context.Background())); err != nil {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 	"github.com/leadmetrics/db/retry"
 )
 
@@ -110,16 +112,11 @@ func (w *refWrite) hook(next ent.Mutator) ent.Mutator {
 		if w.mutations++; w.mutations > 1 || !m.Op().Is(ent.OpCreate) {
 			return nil, fmt.Errorf("%w: %s %s", ErrNotUpsert, m.Op(), m.Type())
 		}
-		node, ok := scope.Lookup(m.Type())
-		if !ok || node.Kind == "" {
+		table, tenant, ok, err := scope.CreateTarget(ctx, m)
+		switch {
+		case !ok:
 			return nil, fmt.Errorf("%w: %s has no tenant key", ErrNotUpsert, m.Type())
-		}
-		v, ok := scope.FromContext(ctx)
-		if !ok {
-			return nil, scope.ErrNoViewer
-		}
-		tenant, err := scope.CreateOwner(v, node.Kind, m)
-		if err != nil {
+		case err != nil:
 			return nil, err
 		}
 		ref, _ := m.Field("ref_id") // set by the caller, or a fresh default
@@ -139,7 +136,7 @@ func (w *refWrite) hook(next ent.Mutator) ent.Mutator {
 		}
 		newID, _ := idm.ID()
 		// FOR UPDATE: a concurrent upsert of the same ref waits for this one.
-		before, err := w.row(ctx, node.Table, tenant, ref)
+		before, err := w.row(ctx, table, tenant, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +149,7 @@ func (w *refWrite) hook(next ent.Mutator) ent.Mutator {
 			return nil, err
 		}
 		w.id, _ = idm.ID() // the inserted row's, or the existing one's
-		after, err := w.row(ctx, node.Table, tenant, ref)
+		after, err := w.row(ctx, table, tenant, ref)
 		switch {
 		case err != nil:
 			return nil, err
@@ -176,7 +173,7 @@ func (w *refWrite) hook(next ent.Mutator) ent.Mutator {
 // updated_at left out: every upsert sets it), locked; NULL when none.
 func (w *refWrite) row(ctx context.Context, table, tenant string, ref ent.Value) (sql.NullString, error) {
 	var s sql.NullString
-	err := w.tx.QueryRowContext(ctx, `SELECT (to_jsonb(t) - 'updated_at')::text FROM "`+table+`" t
+	err := w.tx.QueryRowContext(ctx, `SELECT (to_jsonb(t) - 'updated_at')::text FROM `+pgx.Identifier{table}.Sanitize()+` t
 		WHERE t.tenant_id = $1 AND t.ref_id = $2 FOR UPDATE`, tenant, ref).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil

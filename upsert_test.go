@@ -8,7 +8,7 @@ import (
 	"github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -42,8 +42,8 @@ func wantUpserted(t *testing.T, what string, res db.Upserted, err error, outcome
 // content: nothing written, updated_at kept), for a tenant viewer and for
 // the system viewer naming the tenant.
 func TestUpsertByRefOutcomes(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
-	testdb.Tenants(t, h.SQL, "up-a", "up-b")
+	h := openHandle(t, suitedb.URL(t), nil)
+	suitedb.Tenants(t, h.SQL, "up-a", "up-b")
 	ctx := privacy.WithTenant(context.Background(), "up-a")
 
 	res, err := h.UpsertByRef(ctx, upsertCampaign("spring", "Spring"))
@@ -83,13 +83,13 @@ func TestUpsertByRefOutcomes(t *testing.T) {
 
 // Misuse is refused with a typed error, and nothing is written.
 func TestUpsertByRefRefusals(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
-	testdb.Tenants(t, h.SQL, "up-a")
+	h := openHandle(t, suitedb.URL(t), nil)
+	suitedb.Tenants(t, h.SQL, "up-a")
 	ctx := privacy.WithTenant(context.Background(), "up-a")
 	if _, err := h.UpsertByRef(ctx, upsertCampaign("r", "x")); err != nil {
 		t.Fatal(err)
 	}
-	before := testdb.Fingerprint(t, h.SQL, "campaigns")
+	before := suitedb.Fingerprint(t, h.SQL, "campaigns")
 	plainCreate := func(ctx context.Context, c *ent.Client) error {
 		return c.Campaign.Create().SetRefID("r").SetName("y").Exec(ctx)
 	}
@@ -116,7 +116,7 @@ func TestUpsertByRefRefusals(t *testing.T) {
 	if _, err := h.UpsertByRef(db.ReadOnlyContext(ctx), upsertCampaign("r5", "x")); !errors.Is(err, db.ErrReadOnly) {
 		t.Errorf("read-only context: %v, want ErrReadOnly", err)
 	}
-	if after := testdb.Fingerprint(t, h.SQL, "campaigns"); after != before {
+	if after := suitedb.Fingerprint(t, h.SQL, "campaigns"); after != before {
 		t.Fatal("a refused upsert wrote")
 	}
 }
@@ -126,13 +126,13 @@ func TestUpsertByRefRefusals(t *testing.T) {
 // was applied with the answer cut: the layer reruns it, and it is applied
 // once; the last case reports the rerun as a replay.
 func TestUpsertByRefRerunsAfterConnectionLoss(t *testing.T) {
-	url := testdb.URL(t)
+	url := suitedb.URL(t)
 	h := openHandle(t, url, nil)
-	testdb.Tenants(t, h.SQL, "up-a")
+	suitedb.Tenants(t, h.SQL, "up-a")
 	ctx := privacy.WithTenant(context.Background(), "up-a")
 
 	t.Run("killed in the statement", func(t *testing.T) {
-		fired := testdb.KillInStatement(t, h.SQL, "campaigns", 1)
+		fired := suitedb.KillInStatement(t, h.SQL, "campaigns", 1)
 		res, err := h.UpsertByRef(ctx, upsertCampaign("in-statement", "x"))
 		wantUpserted(t, "rerun", res, err, db.Inserted, 2)
 		if n, _, _ := campaignRow(t, h, "up-a", "in-statement"); n != 1 || fired() != 2 {
@@ -140,7 +140,7 @@ func TestUpsertByRefRerunsAfterConnectionLoss(t *testing.T) {
 		}
 	})
 	t.Run("killed in the commit", func(t *testing.T) {
-		fired := testdb.KillAtCommit(t, h.SQL, "campaigns", 1)
+		fired := suitedb.KillAtCommit(t, h.SQL, "campaigns", 1)
 		res, err := h.UpsertByRef(ctx, upsertCampaign("at-commit", "x"))
 		wantUpserted(t, "rerun", res, err, db.Inserted, 2) // the server rolled the first back
 		if n, _, _ := campaignRow(t, h, "up-a", "at-commit"); n != 1 || fired() != 2 {
@@ -148,7 +148,7 @@ func TestUpsertByRefRerunsAfterConnectionLoss(t *testing.T) {
 		}
 	})
 	t.Run("committed, answer lost", func(t *testing.T) {
-		px := testdb.NewCutProxy(t, url)
+		px := suitedb.NewCutProxy(t, url)
 		proxied := openHandle(t, px.URL, nil)
 		px.CutReplyTo("commit\x00")
 		res, err := proxied.UpsertByRef(ctx, upsertCampaign("answer-lost", "x"))
@@ -163,10 +163,10 @@ func TestUpsertByRefRerunsAfterConnectionLoss(t *testing.T) {
 // run: its rerun is refused instead of writing a second row, and the error
 // says the first attempt's outcome is unknown.
 func TestUpsertByRefRefusesAnUnstableRef(t *testing.T) {
-	h := openHandle(t, testdb.URL(t), nil)
-	testdb.Tenants(t, h.SQL, "up-a")
+	h := openHandle(t, suitedb.URL(t), nil)
+	suitedb.Tenants(t, h.SQL, "up-a")
 	ctx := privacy.WithTenant(context.Background(), "up-a")
-	fired := testdb.KillAtCommit(t, h.SQL, "campaigns", 1)
+	fired := suitedb.KillAtCommit(t, h.SQL, "campaigns", 1)
 	res, err := h.UpsertByRef(ctx, func(ctx context.Context, c *ent.Client) error {
 		return c.Campaign.Create().SetName("no ref").
 			OnConflictColumns(campaign.FieldTenantID, campaign.FieldRefID).UpdateNewValues().Exec(ctx)

@@ -16,7 +16,7 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -36,7 +36,7 @@ type fixture struct {
 }
 
 // setup seeds the fixture.
-func setup(b *testing.B) *fixture { return setupAt(b, testdb.URL(b)) }
+func setup(b *testing.B) *fixture { return setupAt(b, suitedb.URL(b)) }
 
 // setupAt seeds the migrated database at url.
 func setupAt(b testing.TB, url string) *fixture {
@@ -80,7 +80,7 @@ func setupAt(b testing.TB, url string) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	testdb.Tenants(b, stdPgx, f.tenants...) // the lifecycle gate writes only for live, active tenants
+	suitedb.Tenants(b, stdPgx, f.tenants...) // the lifecycle gate writes only for live, active tenants
 	if _, err := pool.Exec(ctx, "ANALYZE activities"); err != nil {
 		b.Fatal(err)
 	}

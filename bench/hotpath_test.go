@@ -16,9 +16,9 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/activity"
-	"github.com/leadmetrics/db/internal/paired"
-	"github.com/leadmetrics/db/internal/plans"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/runtime/plans"
+	"github.com/leadmetrics/db/internal/testing/paired"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -31,7 +31,7 @@ type hot struct {
 }
 
 func setupHot(b testing.TB) *hot {
-	url := testdb.URL(b)
+	url := suitedb.URL(b)
 	f := setupAt(b, url)
 	cfg := db.DefaultConfig()
 	cfg.URL, cfg.PoolMin, cfg.PoolMax = url, 4, 4
@@ -44,7 +44,7 @@ func setupHot(b testing.TB) *hot {
 }
 
 // The raw side runs each statement in the mode the layer picks for its
-// class (internal/plans): a lookup by key and an insert as a named
+// class (internal/runtime/plans): a lookup by key and an insert as a named
 // prepared statement, a list unnamed and planned for its values.
 var (
 	pointMode  = pgx.QueryExecModeCacheStatement

@@ -11,7 +11,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 
 	"github.com/leadmetrics/db/cuid"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -42,7 +42,7 @@ func setupBefore(b *testing.B) *fixture {
 	if err := migrations.Rehash(dir); err != nil {
 		b.Fatal(err)
 	}
-	url := testdb.EmptyURL(b)
+	url := suitedb.EmptyURL(b)
 	sqlDB, err := sql.Open("pgx", url)
 	if err != nil {
 		b.Fatal(err)

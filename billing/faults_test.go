@@ -8,7 +8,7 @@ import (
 	"github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/billing"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
@@ -33,7 +33,7 @@ func TestOrderWritesKilledAtCommitAreOutcomeUnknown(t *testing.T) {
 	_, ctx := f.Tenant(t, "")
 	req := billing.OrderRequest{RefID: "o1", Provider: topuporder.ProviderStripe, PackID: f.pack(t, 10)}
 
-	fired := testdb.KillAtCommit(t, f.DB, "topup_orders", 1)
+	fired := suitedb.KillAtCommit(t, f.DB, "topup_orders", 1)
 	_, err := f.b.CreateOrder(ctx, req)
 	wantUnknown(t, "CreateOrder", err, "INSERT")
 	if fired() != 1 {
@@ -47,7 +47,7 @@ func TestOrderWritesKilledAtCommitAreOutcomeUnknown(t *testing.T) {
 		t.Fatalf("the same RefID again: %v, %v; want order %s", again, err, o.ID)
 	}
 
-	fired = testdb.KillAtCommit(t, f.DB, "topup_orders", 1)
+	fired = suitedb.KillAtCommit(t, f.DB, "topup_orders", 1)
 	_, err = f.b.Transition(sys, o.ID, topuporder.StatusPaid)
 	wantUnknown(t, "Transition", err, "COMMIT")
 	if fired() != 1 || f.orderStatus(t, o.ID) != "created" || f.Balance(t, ctx) != 0 {
@@ -62,14 +62,14 @@ func TestOrderWritesKilledAtCommitAreOutcomeUnknown(t *testing.T) {
 // while it commits (applied once), and when the COMMIT was applied but its
 // answer lost the rerun reports a duplicate; the order is credited once.
 func TestWebhookConnectionLossIsRerun(t *testing.T) {
-	rawURL := testdb.URL(t)
-	direct := testdb.Open(t, rawURL)
-	px := testdb.NewCutProxy(t, rawURL)
-	proxied := testdb.Open(t, px.URL)
+	rawURL := suitedb.URL(t)
+	direct := suitedb.Open(t, rawURL)
+	px := suitedb.NewCutProxy(t, rawURL)
+	proxied := suitedb.Open(t, px.URL)
 	l := ledger.New(db.NewClient(direct), direct)
 	b := billing.New(db.NewClient(direct), direct, l)
 	viaProxy := billing.New(db.NewClient(proxied), proxied, ledger.New(db.NewClient(proxied), proxied))
-	testdb.Tenants(t, direct, "tenant-w")
+	suitedb.Tenants(t, direct, "tenant-w")
 	ctx := privacy.WithTenant(context.Background(), "tenant-w")
 	pack, err := db.NewClient(direct).CreditPack.Create().SetTenantID(privacy.PlatformTenantID).SetCode("ten").SetName("Ten").
 		SetCredits(10).SetPriceAmount(orderPrice).SetPriceCurrency("USD").Save(sys)
@@ -83,7 +83,7 @@ func TestWebhookConnectionLossIsRerun(t *testing.T) {
 
 	// The trigger runs for the event's insert and its status update: once
 	// in the killed attempt, twice in the rerun.
-	fired := testdb.KillAtCommit(t, direct, "billing_events", 1)
+	fired := suitedb.KillAtCommit(t, direct, "billing_events", 1)
 	out, err := b.HandleEvent(sys, event("evt_w1", billing.EventPaymentSucceeded, "w1"))
 	if err != nil || out.Duplicate || out.Status != "processed" || fired() != 3 {
 		t.Fatalf("killed at commit: %+v, %v after %d runs; want a rerun that processes it", out, err, fired())

@@ -29,7 +29,7 @@ import (
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -46,8 +46,8 @@ type DB struct {
 // database dropped when t ends.
 func New(t testing.TB) *DB {
 	t.Helper()
-	url := testdb.URL(t)
-	h, err := db.Open(context.Background(), testdb.Config(url))
+	url := suitedb.URL(t)
+	h, err := db.Open(context.Background(), suitedb.Config(url))
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
@@ -59,7 +59,7 @@ func New(t testing.TB) *DB {
 // tests of migrations themselves), dropped when t ends.
 func EmptyURL(t testing.TB) string {
 	t.Helper()
-	return testdb.EmptyURL(t)
+	return suitedb.EmptyURL(t)
 }
 
 // Tenant is a tenant created for a test, with a context acting as it.

@@ -1,6 +1,6 @@
 package dbtest_test
 
-// README: "Testing services" shows this file from the imports to the end.
+// A service's test as the package doc describes it, whole.
 import (
 	"context"
 	"testing"

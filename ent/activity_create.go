@@ -21,8 +21,7 @@ import (
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // ActivityCreate is the builder for creating a Activity entity.
@@ -540,8 +539,7 @@ func (_c *ActivityCreate) createSpec() (*Activity, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(activity.Table, sqlgraph.NewFieldSpec(activity.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("Activity", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("Activity", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("Activity", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1503,8 +1501,7 @@ func (_c *ActivityCreateBulk) Save(ctx context.Context) ([]*Activity, error) {
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("Activity", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("Activity", spec.OnConflict)
+					spec.OnConflict = upsertGuard("Activity", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

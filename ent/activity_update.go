@@ -21,7 +21,7 @@ import (
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // ActivityUpdate is the builder for updating Activity entities.

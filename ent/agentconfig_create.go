@@ -16,8 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/llmcalllog"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // AgentConfigCreate is the builder for creating a AgentConfig entity.
@@ -388,8 +387,7 @@ func (_c *AgentConfigCreate) createSpec() (*AgentConfig, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(agentconfig.Table, sqlgraph.NewFieldSpec(agentconfig.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("AgentConfig", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("AgentConfig", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("AgentConfig", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -966,8 +964,7 @@ func (_c *AgentConfigCreateBulk) Save(ctx context.Context) ([]*AgentConfig, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("AgentConfig", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("AgentConfig", spec.OnConflict)
+					spec.OnConflict = upsertGuard("AgentConfig", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // AgentConfigDelete is the builder for deleting a AgentConfig entity.

@@ -13,8 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/auditlog"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // AuditLogCreate is the builder for creating a AuditLog entity.
@@ -374,8 +373,7 @@ func (_c *AuditLogCreate) createSpec() (*AuditLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(auditlog.Table, sqlgraph.NewFieldSpec(auditlog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("AuditLog", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("AuditLog", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("AuditLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -718,8 +716,7 @@ func (_c *AuditLogCreateBulk) Save(ctx context.Context) ([]*AuditLog, error) {
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("AuditLog", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("AuditLog", spec.OnConflict)
+					spec.OnConflict = upsertGuard("AuditLog", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

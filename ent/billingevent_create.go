@@ -14,8 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/billingevent"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // BillingEventCreate is the builder for creating a BillingEvent entity.
@@ -391,8 +390,7 @@ func (_c *BillingEventCreate) createSpec() (*BillingEvent, *sqlgraph.CreateSpec)
 		_spec = sqlgraph.NewCreateSpec(billingevent.Table, sqlgraph.NewFieldSpec(billingevent.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("BillingEvent", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("BillingEvent", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("BillingEvent", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1076,8 +1074,7 @@ func (_c *BillingEventCreateBulk) Save(ctx context.Context) ([]*BillingEvent, er
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("BillingEvent", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("BillingEvent", spec.OnConflict)
+					spec.OnConflict = upsertGuard("BillingEvent", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -19,7 +19,7 @@ import (
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CampaignQuery is the builder for querying Campaign entities.

@@ -15,8 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/notificationprovider"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CredentialCreate is the builder for creating a Credential entity.
@@ -366,8 +365,7 @@ func (_c *CredentialCreate) createSpec() (*Credential, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(credential.Table, sqlgraph.NewFieldSpec(credential.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("Credential", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("Credential", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("Credential", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -928,8 +926,7 @@ func (_c *CredentialCreateBulk) Save(ctx context.Context) ([]*Credential, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("Credential", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("Credential", spec.OnConflict)
+					spec.OnConflict = upsertGuard("Credential", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -18,7 +18,7 @@ import (
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/notificationprovider"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CredentialQuery is the builder for querying Credential entities.

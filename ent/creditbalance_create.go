@@ -13,8 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditbalance"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CreditBalanceCreate is the builder for creating a CreditBalance entity.
@@ -278,8 +277,7 @@ func (_c *CreditBalanceCreate) createSpec() (*CreditBalance, *sqlgraph.CreateSpe
 		_spec = sqlgraph.NewCreateSpec(creditbalance.Table, sqlgraph.NewFieldSpec(creditbalance.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("CreditBalance", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("CreditBalance", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("CreditBalance", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -645,8 +643,7 @@ func (_c *CreditBalanceCreateBulk) Save(ctx context.Context) ([]*CreditBalance, 
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("CreditBalance", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("CreditBalance", spec.OnConflict)
+					spec.OnConflict = upsertGuard("CreditBalance", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -16,8 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CreditLedgerEntryCreate is the builder for creating a CreditLedgerEntry entity.
@@ -395,8 +394,7 @@ func (_c *CreditLedgerEntryCreate) createSpec() (*CreditLedgerEntry, *sqlgraph.C
 		_spec = sqlgraph.NewCreateSpec(creditledgerentry.Table, sqlgraph.NewFieldSpec(creditledgerentry.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("CreditLedgerEntry", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("CreditLedgerEntry", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("CreditLedgerEntry", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -792,8 +790,7 @@ func (_c *CreditLedgerEntryCreateBulk) Save(ctx context.Context) ([]*CreditLedge
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("CreditLedgerEntry", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("CreditLedgerEntry", spec.OnConflict)
+					spec.OnConflict = upsertGuard("CreditLedgerEntry", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -14,8 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CreditPackCreate is the builder for creating a CreditPack entity.
@@ -338,8 +337,7 @@ func (_c *CreditPackCreate) createSpec() (*CreditPack, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(creditpack.Table, sqlgraph.NewFieldSpec(creditpack.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("CreditPack", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("CreditPack", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("CreditPack", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -746,8 +744,7 @@ func (_c *CreditPackCreateBulk) Save(ctx context.Context) ([]*CreditPack, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("CreditPack", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("CreditPack", spec.OnConflict)
+					spec.OnConflict = upsertGuard("CreditPack", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

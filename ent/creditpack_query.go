@@ -17,7 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // CreditPackQuery is the builder for querying CreditPack entities.

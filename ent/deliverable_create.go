@@ -16,8 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/hitlapproval"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // DeliverableCreate is the builder for creating a Deliverable entity.
@@ -417,8 +416,7 @@ func (_c *DeliverableCreate) createSpec() (*Deliverable, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(deliverable.Table, sqlgraph.NewFieldSpec(deliverable.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("Deliverable", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("Deliverable", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("Deliverable", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1075,8 +1073,7 @@ func (_c *DeliverableCreateBulk) Save(ctx context.Context) ([]*Deliverable, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("Deliverable", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("Deliverable", spec.OnConflict)
+					spec.OnConflict = upsertGuard("Deliverable", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -14,8 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // DispatchLogCreate is the builder for creating a DispatchLog entity.
@@ -425,8 +424,7 @@ func (_c *DispatchLogCreate) createSpec() (*DispatchLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(dispatchlog.Table, sqlgraph.NewFieldSpec(dispatchlog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("DispatchLog", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("DispatchLog", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("DispatchLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1140,8 +1138,7 @@ func (_c *DispatchLogCreateBulk) Save(ctx context.Context) ([]*DispatchLog, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("DispatchLog", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("DispatchLog", spec.OnConflict)
+					spec.OnConflict = upsertGuard("DispatchLog", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

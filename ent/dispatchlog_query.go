@@ -16,7 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // DispatchLogQuery is the builder for querying DispatchLog entities.

@@ -14,7 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/dispatchlog"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // DispatchLogUpdate is the builder for updating DispatchLog entities.

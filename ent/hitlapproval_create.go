@@ -17,8 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // HitlApprovalCreate is the builder for creating a HitlApproval entity.
@@ -403,8 +402,7 @@ func (_c *HitlApprovalCreate) createSpec() (*HitlApproval, *sqlgraph.CreateSpec)
 		_spec = sqlgraph.NewCreateSpec(hitlapproval.Table, sqlgraph.NewFieldSpec(hitlapproval.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("HitlApproval", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("HitlApproval", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("HitlApproval", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1074,8 +1072,7 @@ func (_c *HitlApprovalCreateBulk) Save(ctx context.Context) ([]*HitlApproval, er
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("HitlApproval", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("HitlApproval", spec.OnConflict)
+					spec.OnConflict = upsertGuard("HitlApproval", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

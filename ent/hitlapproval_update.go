@@ -17,7 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/hitlapproval"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // HitlApprovalUpdate is the builder for updating HitlApproval entities.

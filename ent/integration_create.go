@@ -14,8 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // IntegrationCreate is the builder for creating a Integration entity.
@@ -345,8 +344,7 @@ func (_c *IntegrationCreate) createSpec() (*Integration, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(integration.Table, sqlgraph.NewFieldSpec(integration.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("Integration", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("Integration", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("Integration", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -944,8 +942,7 @@ func (_c *IntegrationCreateBulk) Save(ctx context.Context) ([]*Integration, erro
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("Integration", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("Integration", spec.OnConflict)
+					spec.OnConflict = upsertGuard("Integration", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -15,7 +15,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/integration"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // IntegrationUpdate is the builder for updating Integration entities.

@@ -16,8 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // LlmCallLogCreate is the builder for creating a LlmCallLog entity.
@@ -482,8 +481,7 @@ func (_c *LlmCallLogCreate) createSpec() (*LlmCallLog, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(llmcalllog.Table, sqlgraph.NewFieldSpec(llmcalllog.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("LlmCallLog", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("LlmCallLog", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("LlmCallLog", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -1239,8 +1237,7 @@ func (_c *LlmCallLogCreateBulk) Save(ctx context.Context) ([]*LlmCallLog, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("LlmCallLog", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("LlmCallLog", spec.OnConflict)
+					spec.OnConflict = upsertGuard("LlmCallLog", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

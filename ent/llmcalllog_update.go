@@ -16,7 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/llmcalllog"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // LlmCallLogUpdate is the builder for updating LlmCallLog entities.

@@ -14,8 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/notificationprovider"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // NotificationProviderCreate is the builder for creating a NotificationProvider entity.
@@ -346,8 +345,7 @@ func (_c *NotificationProviderCreate) createSpec() (*NotificationProvider, *sqlg
 		_spec = sqlgraph.NewCreateSpec(notificationprovider.Table, sqlgraph.NewFieldSpec(notificationprovider.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("NotificationProvider", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("NotificationProvider", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("NotificationProvider", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -889,8 +887,7 @@ func (_c *NotificationProviderCreateBulk) Save(ctx context.Context) ([]*Notifica
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("NotificationProvider", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("NotificationProvider", spec.OnConflict)
+					spec.OnConflict = upsertGuard("NotificationProvider", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

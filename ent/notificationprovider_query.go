@@ -16,7 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/credential"
 	"github.com/leadmetrics/db/ent/notificationprovider"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // NotificationProviderQuery is the builder for querying NotificationProvider entities.

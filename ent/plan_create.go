@@ -14,8 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/tenant"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // PlanCreate is the builder for creating a Plan entity.
@@ -382,8 +381,7 @@ func (_c *PlanCreate) createSpec() (*Plan, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(plan.Table, sqlgraph.NewFieldSpec(plan.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("Plan", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("Plan", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("Plan", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -958,8 +956,7 @@ func (_c *PlanCreateBulk) Save(ctx context.Context) ([]*Plan, error) {
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("Plan", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("Plan", spec.OnConflict)
+					spec.OnConflict = upsertGuard("Plan", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -17,7 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/tenant"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // PlanQuery is the builder for querying Plan entities.

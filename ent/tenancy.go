@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/agentconfig"
 	"github.com/leadmetrics/db/ent/auditlog"
@@ -26,10 +27,24 @@ import (
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/input"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
-// init describes every entity to the tenancy core (internal/scope): its
+// upsertGuard is the one guard chain of an upsert's ON CONFLICT clause,
+// which no hook or policy sees: every create and bulk create calls it once.
+// First the input check of the values the caller SETs (input.GuardConflict),
+// then the tenant scope (scope.GuardConflict), which replaces some of those
+// values with column references (links, tenant_id, immutable columns): the
+// check must see the caller's values before that. A refusal makes the
+// statement fail to build (input) or fail in PostgreSQL (tenancy), so no
+// row of another tenant is touched; the hooks (input.Hook, privacy's
+// stamping hook) turn either failure back into its typed error.
+func upsertGuard(entity string, opts []sql.ConflictOption) []sql.ConflictOption {
+	return scope.GuardConflict(entity, input.GuardConflict(entity, opts))
+}
+
+// init describes every entity to the tenancy core (internal/runtime/scope): its
 // table, columns, tenancy annotations and edges, and how to run an update
 // without re-running hooks (the soft-delete rewrite).
 func init() {

@@ -14,7 +14,7 @@ import (
 	"github.com/leadmetrics/db/ent/plan"
 	"github.com/leadmetrics/db/ent/predicate"
 	"github.com/leadmetrics/db/ent/tenant"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // TenantUpdate is the builder for updating Tenant entities.

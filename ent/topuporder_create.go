@@ -16,8 +16,7 @@ import (
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/ent/creditpack"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // TopupOrderCreate is the builder for creating a TopupOrder entity.
@@ -398,8 +397,7 @@ func (_c *TopupOrderCreate) createSpec() (*TopupOrder, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(topuporder.Table, sqlgraph.NewFieldSpec(topuporder.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
-	_spec.OnConflict = input.GuardConflict("TopupOrder", _spec.OnConflict)
-	_spec.OnConflict = scope.GuardConflict("TopupOrder", _spec.OnConflict)
+	_spec.OnConflict = upsertGuard("TopupOrder", _spec.OnConflict)
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
@@ -993,8 +991,7 @@ func (_c *TopupOrderCreateBulk) Save(ctx context.Context) ([]*TopupOrder, error)
 				} else {
 					spec := &sqlgraph.BatchCreateSpec{Nodes: specs}
 					spec.OnConflict = _c.conflict
-					spec.OnConflict = input.GuardConflict("TopupOrder", spec.OnConflict)
-					spec.OnConflict = scope.GuardConflict("TopupOrder", spec.OnConflict)
+					spec.OnConflict = upsertGuard("TopupOrder", spec.OnConflict)
 					// One cross-tenant check per edge for the whole batch, before any row is written.
 					if err = scope.FlushBulk(ctx, _c.driver); err != nil {
 						return nil, err

@@ -15,11 +15,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/lib/pq"
 
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // Mutation is what the code generator adds to every Ent mutation
-// (internal/enttmpl/input.tmpl): CheckInput checks each string and JSON
+// (ent/template/input.tmpl): CheckInput checks each string and JSON
 // value the mutation sets or appends, InputError wraps this package's
 // errors in Ent's (ent.IsValidationError, ent.IsConstraintError).
 type Mutation interface {
@@ -139,9 +139,10 @@ var (
 )
 
 // GuardConflict checks the values an upsert SETs on conflict (Update,
-// SetX, a raw UpdateSet.Set), which no hook sees: the generated createSpec
-// calls it. A refused value makes the statement fail to build, so nothing
-// is sent; Hook turns that failure back into the *ValidationError.
+// SetX, a raw UpdateSet.Set), which no hook sees: it is the first link of
+// the generated upsertGuard chain (ent/template/tenancy.tmpl), before
+// the tenant scope. A refused value makes the statement fail to build, so
+// nothing is sent; Hook turns that failure back into the *ValidationError.
 func GuardConflict(entity string, opts []sql.ConflictOption) []sql.ConflictOption {
 	if len(opts) == 0 {
 		return opts

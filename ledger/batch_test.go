@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -193,7 +193,7 @@ func TestConcurrentBatches(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for n := range batches {
-				if testdb.OnCitus() && n == batches/5 {
+				if suitedb.OnCitus() && n == batches/5 {
 					break // batches over the same tenants run one at a time, each for many round trips there
 				}
 				ps := make([]ledger.Posting, size)

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -40,7 +40,7 @@ func batchesWaiting(t *testing.T, env *ledgertest.Env) int {
 	t.Helper()
 	q := `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 		AND wait_event_type = 'Lock' AND query LIKE 'SELECT tenant_id, balance, last_seq FROM credit_balances%'`
-	if testdb.OnCitus() {
+	if suitedb.OnCitus() {
 		q = `SELECT count(DISTINCT global_pid) FROM citus_stat_activity WHERE datname = current_database()
 		AND wait_event_type = 'Lock' AND query LIKE '%ledger_post_batch(%'`
 	}
@@ -209,10 +209,10 @@ func TestBatcherCancelledCallerDoesNotPoisonOthers(t *testing.T) {
 // the batch's error and nothing is written; sent again, each call is
 // recorded once.
 func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
+	suitedb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
 	const n = 8
 	env, ctx, release, holdFirst := heldBatcher(t)
-	fired := testdb.KillInStatement(t, env.DB, "llm_call_logs", 1_000_000)
+	fired := suitedb.KillInStatement(t, env.DB, "llm_call_logs", 1_000_000)
 	before := env.Fingerprint(t)
 
 	// The first call is held in a batch of its own; the others gather in

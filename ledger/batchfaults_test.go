@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -24,7 +24,7 @@ import (
 func TestBatchesPostsAndCallsConcurrently(t *testing.T) {
 	const tenants, batchWorkers, postWorkers, callWorkers = 5, 4, 4, 8
 	rounds := 20
-	if testdb.OnCitus() { // a twentieth of the throughput; the same collisions
+	if suitedb.OnCitus() { // a twentieth of the throughput; the same collisions
 		rounds = 8
 	}
 	env := ledgertest.New(t)
@@ -151,7 +151,7 @@ func faultBatch(a, b, tag string) []ledger.Posting {
 // back by the server: the layer reruns it and applies each posting once,
 // reported as a first application; sent again, it replays.
 func TestPostBatchKilledIsRerunOnce(t *testing.T) {
-	testdb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
+	suitedb.SkipOnCitus(t, "a kill trigger on a distributed table runs on the worker")
 	env := ledgertest.New(t)
 	a, actx := env.Tenant(t, "")
 	b, bctx := env.Tenant(t, "")
@@ -161,8 +161,8 @@ func TestPostBatchKilledIsRerunOnce(t *testing.T) {
 		name string
 		arm  func() func() int
 	}{
-		{"in the write", func() func() int { return testdb.KillInStatement(t, env.DB, "credit_ledger_entries", 1) }},
-		{"at commit", func() func() int { return testdb.KillAtCommit(t, env.DB, "credit_ledger_entries", 1) }},
+		{"in the write", func() func() int { return suitedb.KillInStatement(t, env.DB, "credit_ledger_entries", 1) }},
+		{"at commit", func() func() int { return suitedb.KillAtCommit(t, env.DB, "credit_ledger_entries", 1) }},
 	} {
 		ps := faultBatch(a, b, fault.name)
 		fired := fault.arm()
@@ -203,12 +203,12 @@ func TestPostBatchKilledIsRerunOnce(t *testing.T) {
 // layer: every posting comes back as a replay of what the first attempt
 // committed, and nothing doubles.
 func TestPostBatchAnswerLostAppliesOnce(t *testing.T) {
-	rawURL := testdb.URL(t)
-	px := testdb.NewCutProxy(t, rawURL)
-	l := ledger.New(nil, testdb.Open(t, px.URL))
-	direct := testdb.Open(t, rawURL)
+	rawURL := suitedb.URL(t)
+	px := suitedb.NewCutProxy(t, rawURL)
+	l := ledger.New(nil, suitedb.Open(t, px.URL))
+	direct := suitedb.Open(t, rawURL)
 	directLedger := ledger.New(nil, direct)
-	testdb.Tenants(t, direct, "tenant-a", "tenant-b")
+	suitedb.Tenants(t, direct, "tenant-a", "tenant-b")
 	sys := privacy.WithSystem(context.Background())
 	if _, err := directLedger.Post(sys, ledger.Posting{TenantID: "tenant-a", Kind: topup, Amount: 1000, IdempotencyKey: "t"}); err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestPostBatchAnswerLostAppliesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		mayBeFirst := testdb.OnCitus() && ps[i].TenantID == "tenant-b"
+		mayBeFirst := suitedb.OnCitus() && ps[i].TenantID == "tenant-b"
 		if r.Err != nil || !(r.Entry.Replayed || mayBeFirst) {
 			t.Fatalf("posting %d: %+v %v, want the replay of the committed attempt", i, r.Entry, r.Err)
 		}

@@ -20,8 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -205,14 +205,14 @@ func TestPostBatchMatchesPostOneByOne(t *testing.T) {
 	// Citus every seed takes that path: seeds 1 and 3 (between them every
 	// outcome) keep step 4 short.
 	seeds := []uint64{1, 2, 3, 4}
-	if testdb.OnCitus() {
+	if suitedb.OnCitus() {
 		seeds = []uint64{1, 3}
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			w := newMatrixWorld(seed)
 			batched, serial := ledgertest.New(t), ledgertest.New(t)
-			citusPath := seed == 4 || testdb.OnCitus()
+			citusPath := seed == 4 || suitedb.OnCitus()
 			if seed == 4 {
 				ledger.UseCitusPath(batched.Ledger)
 			}

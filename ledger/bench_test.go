@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/leadmetrics/db/cuid"
-	"github.com/leadmetrics/db/internal/entpgx"
-	"github.com/leadmetrics/db/internal/paired"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/runtime/entpgx"
+	"github.com/leadmetrics/db/internal/testing/paired"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -30,13 +30,13 @@ const benchWorkers = 8
 // connections and session settings).
 func benchDB(b *testing.B, tenants int) (*ledger.Ledger, *pgxpool.Pool, []string) {
 	b.Helper()
-	return benchDBAt(b, testdb.URL(b), tenants)
+	return benchDBAt(b, suitedb.URL(b), tenants)
 }
 
 // benchDBAt is benchDB on the database of rawURL.
 func benchDBAt(b *testing.B, rawURL string, tenants int) (*ledger.Ledger, *pgxpool.Pool, []string) {
 	b.Helper()
-	sqlDB := testdb.Open(b, rawURL)
+	sqlDB := suitedb.Open(b, rawURL)
 	p, ok := entpgx.Lookup(sqlDB)
 	if !ok {
 		b.Fatal("the layer's pool is not registered")
@@ -46,7 +46,7 @@ func benchDBAt(b *testing.B, rawURL string, tenants int) (*ledger.Ledger, *pgxpo
 	for i := range ids {
 		ids[i] = cuid.New()
 	}
-	testdb.Tenants(b, sqlDB, ids...) // the lifecycle gate posts only for live, active tenants
+	suitedb.Tenants(b, sqlDB, ids...) // the lifecycle gate posts only for live, active tenants
 	if _, err := pool.Exec(context.Background(), `INSERT INTO credit_balances (id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
 		SELECT 'b' || substr(t, 2), 'credit-balance', t, now(), now(), 0, 0 FROM unnest($1::text[]) t`, ids); err != nil {
 		b.Fatal(err)

@@ -11,15 +11,15 @@ import (
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/paired"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/paired"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/page"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // The cluster beside one node, in one run: the Citus cluster of
-// TEST_CITUS_URL and the tests' single server (testdb.LocalURL) on the same
+// TEST_CITUS_URL and the tests' single server (suitedb.LocalURL) on the same
 // machine. scripts/bench-citus.sh runs these with pgbench on the
 // coordinator and prints the ratios (docs/SCALE.md).
 
@@ -31,12 +31,12 @@ import (
 // coordinator ran per posting (citus_stat_counters: each is a round of
 // remote work sent to a worker).
 func BenchmarkCitusPost(b *testing.B) {
-	if !testdb.OnCitus() {
+	if !suitedb.OnCitus() {
 		b.Skip("needs TEST_CITUS_URL")
 	}
-	clusterURL := testdb.CitusURL(b)
+	clusterURL := suitedb.CitusURL(b)
 	cl, clPool, ids := benchDBAt(b, clusterURL, 1000)
-	node, _, nodeIDs := benchDBAt(b, testdb.LocalURL(b), 1000)
+	node, _, nodeIDs := benchDBAt(b, suitedb.LocalURL(b), 1000)
 	stmt, _ := ledger.PostStatements()
 	ctxs, nodeCtxs := tenantCtxs(ids), tenantCtxs(nodeIDs)
 	none := sql.NullString{}
@@ -69,7 +69,7 @@ func BenchmarkCitusPost(b *testing.B) {
 
 	// Executions per posting, counted by Citus on a handle of its own
 	// (the counters count only in sessions that enable them).
-	counted := testdb.Open(b, clusterURL+"&citus.enable_stat_counters=on")
+	counted := suitedb.Open(b, clusterURL+"&citus.enable_stat_counters=on")
 	l := ledger.New(nil, counted)
 	const n = 50
 	b.ReportMetric(executions(b, counted, n, func(i int) error {
@@ -109,7 +109,7 @@ func executions(b *testing.B, q *sql.DB, n int, op func(i int) error) float64 {
 // tenant viewer, on one node and on the cluster, in interleaved rounds.
 // Each of 100 tenants has 50 entries.
 func BenchmarkCitusReads(b *testing.B) {
-	if !testdb.OnCitus() {
+	if !suitedb.OnCitus() {
 		b.Skip("needs TEST_CITUS_URL")
 	}
 	type side struct {
@@ -119,7 +119,7 @@ func BenchmarkCitusReads(b *testing.B) {
 	}
 	setup := func(rawURL string) side {
 		l, pool, tenants := benchDBAt(b, rawURL, 100)
-		s := side{client: db.NewClient(testdb.Open(b, rawURL)), ctxs: tenantCtxs(tenants)}
+		s := side{client: db.NewClient(suitedb.Open(b, rawURL)), ctxs: tenantCtxs(tenants)}
 		sys := privacy.WithSystem(context.Background())
 		var ps []ledger.Posting
 		for _, t := range tenants {
@@ -141,7 +141,7 @@ func BenchmarkCitusReads(b *testing.B) {
 		}
 		return s
 	}
-	node, cluster := setup(testdb.LocalURL(b)), setup(testdb.CitusURL(b))
+	node, cluster := setup(suitedb.LocalURL(b)), setup(suitedb.CitusURL(b))
 	get := func(s side) func(_, i int) error {
 		return func(_, i int) error {
 			_, err := s.client.CreditLedgerEntry.Get(s.ctxs[i%len(s.ctxs)], s.ids[i%len(s.ids)])

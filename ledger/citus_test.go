@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -17,19 +17,20 @@ import (
 // balance rows are created too) and concurrent RecordLLMCall callers
 // (the Batcher) run no multi-shard execution on the coordinator, and one
 // execution per shard group. Citus's own counters (citus_stat_counters)
-// count them. The root package's routing test covers Post and the reads.
+// count them. The routing test (internal/systemtest/citus) covers Post and
+// the reads.
 func TestCitusBatchesStaySingleShard(t *testing.T) {
-	if !testdb.OnCitus() {
+	if !suitedb.OnCitus() {
 		t.Skip("needs TEST_CITUS_URL")
 	}
-	rawURL := testdb.URL(t)
-	counted := testdb.Open(t, rawURL+"&citus.enable_stat_counters=on")
+	rawURL := suitedb.URL(t)
+	counted := suitedb.Open(t, rawURL+"&citus.enable_stat_counters=on")
 	l := ledger.New(nil, counted)
 	tenants := make([]string, 40)
 	for i := range tenants {
 		tenants[i] = fmt.Sprintf("tenant-%02d", i)
 	}
-	testdb.Tenants(t, counted, tenants...)
+	suitedb.Tenants(t, counted, tenants...)
 	counters := func() (single, multi int64) { return citusExecutions(t, counted) }
 	var shards int
 	if err := counted.QueryRow(`SELECT count(DISTINCT get_shard_id_for_distribution_column('credit_balances', t))

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 )
 
@@ -55,7 +55,7 @@ func contentOf(key string) ledger.Posting {
 func TestConcurrentPostings(t *testing.T) {
 	const workers, tenants = 16, 10
 	perWorker := 500
-	if testdb.OnCitus() {
+	if suitedb.OnCitus() {
 		perWorker = 150
 	}
 	env := ledgertest.New(t)
@@ -137,7 +137,7 @@ func TestConcurrentPostings(t *testing.T) {
 	t.Logf("%d keys: %d applied, %d replayed duplicates (%d in flight with their original, %d raced its snapshot), %d refused for insufficient credits",
 		len(outcomes), applied, replayed, inFlight, raced, refused)
 	// On Citus duplicates do not take the raced read (see above).
-	if replayed == 0 || refused == 0 || (raced == 0 && !testdb.OnCitus()) || inFlight == 0 {
+	if replayed == 0 || refused == 0 || (raced == 0 && !suitedb.OnCitus()) || inFlight == 0 {
 		t.Fatalf("the run did not exercise duplicates (%d), racing duplicates (%d raced, %d in flight) and refusals (%d)",
 			replayed, raced, inFlight, refused)
 	}

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
 )
 
 // A posting whose backend is terminated while it waits for the balance
@@ -75,9 +75,9 @@ func holdBalance(t *testing.T, env *ledgertest.Env, tenant string) (release func
 // global pid of the coordinator's session that sent their statement).
 func waitForPostings(t *testing.T, env *ledgertest.Env, n int, except ...int64) []int64 {
 	t.Helper()
-	q, waiting := testdb.Open(t, testdb.ServerURL(t)), `SELECT pid::bigint FROM pg_stat_activity
+	q, waiting := suitedb.Open(t, suitedb.ServerURL(t)), `SELECT pid::bigint FROM pg_stat_activity
 		WHERE wait_event_type = 'Lock' AND query LIKE 'WITH bal AS MATERIALIZED%' AND datname = $1`
-	if testdb.OnCitus() {
+	if suitedb.OnCitus() {
 		// The coordinator delegates the posting (ledger_post) to the
 		// worker: there the lock wait, with the coordinator's global pid.
 		q, waiting = env.DB, `WITH a AS MATERIALIZED (SELECT global_pid, wait_event_type, query FROM citus_stat_activity WHERE datname = $1)
@@ -120,8 +120,8 @@ func waitForPostings(t *testing.T, env *ledgertest.Env, n int, except ...int64) 
 // statement it sent to the worker.
 func terminate(t *testing.T, env *ledgertest.Env, id int64) {
 	t.Helper()
-	q, stmt := testdb.Open(t, testdb.ServerURL(t)), `SELECT pg_terminate_backend($1::int)`
-	if testdb.OnCitus() {
+	q, stmt := suitedb.Open(t, suitedb.ServerURL(t)), `SELECT pg_terminate_backend($1::int)`
+	if suitedb.OnCitus() {
 		q, stmt = env.DB, `SELECT pg_terminate_backend($1::bigint)` // Citus's global pid variant
 	}
 	var ok bool
@@ -172,13 +172,13 @@ func TestRacingDuplicateDebitIsReplayedNotRefused(t *testing.T) {
 // the server replies) is rerun by the layer: the rerun replays it, nothing
 // doubles.
 func TestPostingAnswerLostAppliesOnceOnRetry(t *testing.T) {
-	rawURL := testdb.URL(t)
-	px := testdb.NewCutProxy(t, rawURL)
-	proxied := testdb.Open(t, px.URL)
-	direct := testdb.Open(t, rawURL)
+	rawURL := suitedb.URL(t)
+	px := suitedb.NewCutProxy(t, rawURL)
+	proxied := suitedb.Open(t, px.URL)
+	direct := suitedb.Open(t, rawURL)
 	l := ledger.New(nil, proxied)
 	directLedger := ledger.New(nil, direct)
-	testdb.Tenants(t, direct, "tenant-cut")
+	suitedb.Tenants(t, direct, "tenant-cut")
 	ctx := privacy.WithTenant(context.Background(), "tenant-cut")
 
 	if _, err := directLedger.Post(privacy.WithSystem(ctx), ledger.Posting{Kind: topup, Amount: 1000, IdempotencyKey: "credit", TenantID: "tenant-cut"}); err != nil {
@@ -215,21 +215,21 @@ func TestIdempotentWritesKilledAtCommitAreRerun(t *testing.T) {
 	env := ledgertest.New(t)
 	_, ctx := env.Tenant(t, "")
 
-	fired := testdb.KillAtCommit(t, env.DB, "credit_balances", 1)
+	fired := suitedb.KillAtCommit(t, env.DB, "credit_balances", 1)
 	if err := env.Ledger.EnsureBalance(ctx); err != nil || fired() != 2 {
 		t.Fatalf("EnsureBalance: %v after %d runs, want a rerun that succeeds", err, fired())
 	}
-	fired = testdb.KillAtCommit(t, env.DB, "credit_ledger_entries", 1)
+	fired = suitedb.KillAtCommit(t, env.DB, "credit_ledger_entries", 1)
 	post(t, env, ctx, topup, 1000, "killed-topup")
 	if fired() != 2 || env.Balance(t, ctx) != 1000 {
 		t.Fatalf("Post: %d runs, balance %d; want a rerun applied once", fired(), env.Balance(t, ctx))
 	}
-	fired = testdb.KillAtCommit(t, env.DB, "llm_call_logs", 2) // two attempts killed, the third commits
+	fired = suitedb.KillAtCommit(t, env.DB, "llm_call_logs", 2) // two attempts killed, the third commits
 	_, e, err := env.Ledger.RecordLLMCall(ctx, ledger.LLMCall{RefID: "paid", Provider: "p", Model: "m", Cost: 30})
 	if err != nil || e.Replayed || fired() != 3 {
 		t.Fatalf("RecordLLMCall: %v, %d runs; want a rerun applied once", err, fired())
 	}
-	fired = testdb.KillAtCommit(t, env.DB, "llm_call_logs", 1)
+	fired = suitedb.KillAtCommit(t, env.DB, "llm_call_logs", 1)
 	if _, _, err := env.Ledger.RecordLLMCall(ctx, ledger.LLMCall{RefID: "free", Provider: "p", Model: "m"}); err != nil || fired() != 2 {
 		t.Fatalf("RecordLLMCall (free): %v, %d runs", err, fired())
 	}
@@ -249,7 +249,7 @@ func TestIdempotentWritesKilledAtCommitAreRerun(t *testing.T) {
 func TestIngestKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 	env := ledgertest.New(t)
 	_, ctx := env.Tenant(t, "")
-	fired := testdb.KillAtCommit(t, env.DB, "llm_call_logs", 1)
+	fired := suitedb.KillAtCommit(t, env.DB, "llm_call_logs", 1)
 	calls := []ledger.LLMCall{{RefID: "c1", Provider: "p", Model: "m"}, {RefID: "c2", Provider: "p", Model: "m"}}
 	n, err := env.Ledger.IngestLLMCalls(ctx, calls)
 	var ue *retry.OutcomeUnknownError
@@ -278,7 +278,7 @@ func TestIngestKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 // unknown outcome (on one server the kill is a lost connection), never the
 // raw error, and an idempotent rerun writes once.
 func TestTxKilledAtCommitIsOutcomeUnknown(t *testing.T) {
-	h := testdb.Handle(t, testdb.URL(t))
+	h := suitedb.Handle(t, suitedb.URL(t))
 	env := &ledgertest.Env{Client: h.Client, DB: h.SQL, Ledger: ledger.New(h.Client, h.SQL)}
 	tenant, ctx := env.Tenant(t, "")
 	post(t, env, ctx, topup, 1000, "t")
@@ -296,7 +296,7 @@ func TestTxKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 			return err
 		}},
 	} {
-		fired := testdb.KillAtCommit(t, env.DB, c.table, 1)
+		fired := suitedb.KillAtCommit(t, env.DB, c.table, 1)
 		err := h.WithTx(ctx, c.fn)
 		var ue *retry.OutcomeUnknownError
 		if !errors.As(err, &ue) || ue.Op != "COMMIT" || fired() != 1 {
@@ -306,7 +306,7 @@ func TestTxKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 		if env.Balance(t, ctx) != 1000 {
 			t.Fatalf("%s: the killed commit was applied", c.name)
 		}
-		fired = testdb.KillAtCommit(t, env.DB, c.table, 1)
+		fired = suitedb.KillAtCommit(t, env.DB, c.table, 1)
 		if err := h.WithTx(ctx, c.fn, db.Idempotent(3)); err != nil || fired() != 2 {
 			t.Fatalf("%s: idempotent WithTx: %v after %d runs; want a rerun", c.name, err, fired())
 		}

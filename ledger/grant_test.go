@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/leadmetrics/db/ent/tenant"
-	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )

@@ -10,8 +10,8 @@ import (
 
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -177,7 +177,7 @@ func TestTakenLLMCallID(t *testing.T) {
 			return err
 		}},
 	} {
-		if c.foreign && testdb.OnCitus() {
+		if c.foreign && suitedb.OnCitus() {
 			// The first is accepted, as a call of B; then idA is taken in
 			// B too, and the others get the conflict.
 			err := c.run()
@@ -202,7 +202,7 @@ func TestTakenLLMCallID(t *testing.T) {
 			t.Errorf("answers differ: %q, %q", msgs[0], m)
 		}
 	}
-	if testdb.OnCitus() {
+	if suitedb.OnCitus() {
 		if callsOf(ctxA) != callsA {
 			t.Errorf("tenant A's calls changed:\n%s\n%s", callsA, callsOf(ctxA))
 		}

@@ -8,8 +8,9 @@ import (
 	"sync/atomic"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/entpgx"
-	"github.com/leadmetrics/db/internal/plans"
+	"github.com/leadmetrics/db/internal/runtime/entpgx"
+	"github.com/leadmetrics/db/internal/runtime/plans"
+	"github.com/leadmetrics/db/migrations"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -43,8 +44,8 @@ func (l *Ledger) onCitus(ctx context.Context) (bool, error) {
 	if v := l.citus.Load(); v != 0 {
 		return v >= 2, nil
 	}
-	var on bool
-	if err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`).Scan(&on); err != nil {
+	on, err := migrations.HasCitus(ctx, l.db)
+	if err != nil {
 		return false, err
 	}
 	l.citus.Store(map[bool]int32{false: 1, true: 2}[on])

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )

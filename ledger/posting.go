@@ -17,7 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/readonly"
+	"github.com/leadmetrics/db/internal/runtime/readonly"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retry"
 )

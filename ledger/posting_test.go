@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/ent/creditledgerentry"
-	"github.com/leadmetrics/db/internal/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/ledgertest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -113,7 +113,7 @@ func TestBalanceIsPerViewerTenant(t *testing.T) {
 // here by pricing random reads high): a sort of every entry is what
 // spilled to disk at scale.
 func TestReconcileAllReadsInIndexOrder(t *testing.T) {
-	testdb.SkipOnCitus(t, "the coordinator's EXPLAIN shows a remote scan")
+	suitedb.SkipOnCitus(t, "the coordinator's EXPLAIN shows a remote scan")
 	env := ledgertest.New(t)
 	for range 3 {
 		_, ctx := env.Tenant(t, "")

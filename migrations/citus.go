@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/leadmetrics/db/internal/tenantkeys"
+	"github.com/leadmetrics/db/internal/migrate/tenantkeys"
 )
 
 // TableDistribution is how Citus places one table of the public schema.

@@ -10,7 +10,7 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -50,7 +50,7 @@ func TestCurrencyMigrationFixesOldRows(t *testing.T) {
 				}
 			}
 			rehash(t, dir)
-			db := testdb.Open(t, testdb.EmptyURL(t))
+			db := suitedb.Open(t, suitedb.EmptyURL(t))
 			if _, err := migrations.Apply(ctx, db, migrations.Options{Dir: dir}); err != nil {
 				t.Fatal(err)
 			}

@@ -44,23 +44,9 @@ type Versions struct {
 // Compare reads the revision table (without locking) and compares it with
 // dir. A database never migrated has every file pending.
 func Compare(ctx context.Context, db schema.ExecQuerier, dir migrate.Dir) (*Versions, error) {
-	if dir == nil {
-		var err error
-		if dir, err = Embedded(); err != nil {
-			return nil, err
-		}
-	}
-	files, err := dir.Files()
+	files, revs, err := history(ctx, db, dir)
 	if err != nil {
 		return nil, err
-	}
-	var revs []*migrate.Revision
-	if ok, err := revisionTableExists(ctx, db); err != nil {
-		return nil, err
-	} else if ok {
-		if revs, err = (revisions{conn: db}).ReadRevisions(ctx); err != nil {
-			return nil, err
-		}
 	}
 	return compare(files, revs), nil
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -18,7 +18,7 @@ import (
 // pending; after Apply none.
 func TestCompareBehindAndCurrent(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	files := embeddedFiles(t)
 	v, err := migrations.Compare(ctx, db, nil)
 	if err != nil {
@@ -69,7 +69,7 @@ func TestApplyRefusesADatabaseAhead(t *testing.T) {
 // the holder.
 func TestLockHolderIsNamed(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	if h, err := migrations.Holder(ctx, db); err != nil || h != nil {
 		t.Fatalf("free lock: holder %v, %v", h, err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -22,7 +22,7 @@ func appendFile(t *testing.T, name, content string) (*atlasmigrate.LocalDir, *sq
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	if _, err := migrations.Apply(context.Background(), db, migrations.Options{Dir: dir}); err != nil {
 		t.Fatal(err)
 	}

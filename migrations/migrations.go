@@ -466,27 +466,13 @@ type FileStatus struct {
 
 // Status lists every file of dir with its state in db, without locking.
 func Status(ctx context.Context, db *sql.DB, dir migrate.Dir) ([]FileStatus, error) {
-	if dir == nil {
-		var err error
-		if dir, err = Embedded(); err != nil {
-			return nil, err
-		}
-	}
-	fs, err := dir.Files()
+	fs, revs, err := history(ctx, db, dir)
 	if err != nil {
 		return nil, err
 	}
 	applied := map[string]*migrate.Revision{}
-	if ok, err := revisionTableExists(ctx, db); err != nil {
-		return nil, err
-	} else if ok {
-		revs, err := revisions{conn: db}.ReadRevisions(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range revs {
-			applied[r.Version] = r
-		}
+	for _, r := range revs {
+		applied[r.Version] = r
 	}
 	// Files older than a baseline were never run and never will be: the
 	// baseline stands for them.

@@ -16,7 +16,8 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -45,7 +46,7 @@ func countRevisions(t *testing.T, db *sql.DB) (total, failed int) {
 
 func TestApplyFromEmptyThenNoop(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	files := embeddedFiles(t)
 
 	res, err := migrations.Apply(ctx, db, migrations.Options{})
@@ -55,7 +56,7 @@ func TestApplyFromEmptyThenNoop(t *testing.T) {
 	if len(res.Applied) != len(files) || res.Current != files[len(files)-1].Version() {
 		t.Fatalf("first apply: %+v, want %d files up to %s", res, len(files), files[len(files)-1].Version())
 	}
-	if tables := len(testdb.Tables(t, db)); tables != 19 {
+	if tables := len(suitedb.Tables(t, db)); tables != 19 {
 		t.Fatalf("public tables = %d, want 19", tables)
 	}
 
@@ -78,12 +79,8 @@ func TestConcurrentApplyProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds dbctl")
 	}
-	bin := filepath.Join(t.TempDir(), "dbctl")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/dbctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build dbctl: %v\n%s", err, out)
-	}
-	url := testdb.EmptyURL(t)
+	bin := clitest.BuildFor(t, "../cmd/dbctl")
+	url := suitedb.EmptyURL(t)
 	files := embeddedFiles(t)
 
 	outs := make([]string, 4)
@@ -113,7 +110,7 @@ func TestConcurrentApplyProcesses(t *testing.T) {
 	if appliers != 1 {
 		t.Fatalf("%d processes applied migrations, want exactly 1:\n%s", appliers, strings.Join(outs, "\n---\n"))
 	}
-	db := testdb.Open(t, url)
+	db := suitedb.Open(t, url)
 	if total, failed := countRevisions(t, db); total != len(files) || failed != 0 {
 		t.Fatalf("revisions: %d rows, %d failed; want %d, 0", total, failed, len(files))
 	}
@@ -154,7 +151,7 @@ func TestValidateCatchesEditedFile(t *testing.T) {
 		t.Fatalf("edited file: got %v, want ErrChecksumMismatch", err)
 	}
 	// Apply refuses the same directory before touching the database.
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	if _, err := migrations.Apply(context.Background(), db, migrations.Options{Dir: dir}); !errors.Is(err, atlasmigrate.ErrChecksumMismatch) {
 		t.Fatalf("apply of edited dir: got %v, want ErrChecksumMismatch", err)
 	}
@@ -172,7 +169,7 @@ func TestFailedFileRollsBackAndRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	rehash(t, dir)
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	_, err := migrations.Apply(ctx, db, migrations.Options{Dir: dir})
 	var fe *migrations.FileError
 	if !errors.As(err, &fe) || fe.Version != "99990101000000" || !strings.Contains(fe.Stmt, "no_such_table") {
@@ -208,7 +205,7 @@ func TestFailedFileRollsBackAndRecords(t *testing.T) {
 func TestBaselineSkipsExistingSchema(t *testing.T) {
 	ctx := context.Background()
 	files := embeddedFiles(t)
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	// A database that already has the schema (say, from the official CLI's
 	// schema apply) but no revision table.
 	for _, f := range files {
@@ -235,7 +232,7 @@ func TestBaselineSkipsExistingSchema(t *testing.T) {
 // TestApplyHoldsOneConnection: the lock is session-level, so apply must do
 // all its work on the session that holds it; a pool of one must not hang.
 func TestApplyHoldsOneConnection(t *testing.T) {
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	db.SetMaxOpenConns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -250,7 +247,7 @@ func TestApplyHoldsOneConnection(t *testing.T) {
 // from another session: apply waits LockWait, then reports ErrLocked.
 func TestLockedByAnotherApplier(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	h := fnv.New32()
 	h.Write([]byte(migrations.LockName))
 	holder, err := db.Conn(ctx)
@@ -278,7 +275,7 @@ func TestLockedByAnotherApplier(t *testing.T) {
 // baseline, and the baseline is honoured.
 func TestCLITargetIdentifierRowIsNotARevision(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Open(t, testdb.EmptyURL(t))
+	db := suitedb.Open(t, suitedb.EmptyURL(t))
 	files := embeddedFiles(t)
 	for _, f := range files {
 		execFile(t, db, f)

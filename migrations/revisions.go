@@ -61,6 +61,28 @@ func ensureRevisionTable(ctx context.Context, conn schema.ExecQuerier) error {
 	return nil
 }
 
+// history reads, without locking, the files of dir (nil: the embedded
+// ones) and the revisions db recorded (none before the first apply): what
+// Status and Compare start from.
+func history(ctx context.Context, db schema.ExecQuerier, dir migrate.Dir) ([]migrate.File, []*migrate.Revision, error) {
+	if dir == nil {
+		var err error
+		if dir, err = Embedded(); err != nil {
+			return nil, nil, err
+		}
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return nil, nil, err
+	}
+	ok, err := revisionTableExists(ctx, db)
+	if err != nil || !ok {
+		return files, nil, err
+	}
+	revs, err := revisions{conn: db}.ReadRevisions(ctx)
+	return files, revs, err
+}
+
 // revisionTableExists reports whether the history table exists.
 func revisionTableExists(ctx context.Context, conn schema.ExecQuerier) (bool, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT to_regclass('`+revisionTableSQL+`') IS NOT NULL`)

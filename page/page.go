@@ -36,6 +36,12 @@ type Order struct {
 // Newest lists by creation, newest first.
 var Newest = Order{Column: "created_at", Desc: true}
 
+// ByID orders by the id alone: the primary key (tenant_id, id) serves it
+// in order for every entity, so any list can page in bounded reads
+// without an index of its own; ids are cuids, so the order is roughly
+// creation's. Its key's time is ignored.
+func ByID(desc bool) Order { return Order{Column: "id", Desc: desc} }
+
 // Page is one page of rows and the cursor of the next ("" on the last).
 type Page[T any] struct {
 	Rows []T
@@ -64,6 +70,14 @@ func List[T any](ctx context.Context, o Order, cursor string, limit int, key fun
 		}
 		where = func(s *sql.Selector) {
 			c, i := s.C(o.Column), s.C("id")
+			if o.Column == "id" {
+				if o.Desc {
+					s.Where(sql.LT(i, id))
+				} else {
+					s.Where(sql.GT(i, id))
+				}
+				return
+			}
 			// The first condition is the index's range; the second breaks
 			// ties on the column by id.
 			if o.Desc {
@@ -74,9 +88,14 @@ func List[T any](ctx context.Context, o Order, cursor string, limit int, key fun
 		}
 	}
 	order := func(s *sql.Selector) {
-		if o.Desc {
+		switch {
+		case o.Column == "id" && o.Desc:
+			s.OrderBy(sql.Desc(s.C("id")))
+		case o.Column == "id":
+			s.OrderBy(sql.Asc(s.C("id")))
+		case o.Desc:
 			s.OrderBy(sql.Desc(s.C(o.Column)), sql.Desc(s.C("id")))
-		} else {
+		default:
 			s.OrderBy(sql.Asc(s.C(o.Column)), sql.Asc(s.C("id")))
 		}
 	}
@@ -91,6 +110,13 @@ func List[T any](ctx context.Context, o Order, cursor string, limit int, key fun
 		p.Next = encode(owner, o, at, id)
 	}
 	return p, nil
+}
+
+// Cursor returns the cursor of the rows after the row keyed (at, id) in o,
+// bound to ctx's viewer like List's: for a caller that stops inside a page
+// (one that filters a page's rows itself and has enough).
+func Cursor(ctx context.Context, o Order, at time.Time, id string) string {
+	return encode(viewerOf(ctx), o, at, id)
 }
 
 // viewerOf names the viewer a cursor is bound to.

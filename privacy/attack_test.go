@@ -13,9 +13,8 @@ import (
 	"github.com/leadmetrics/db/ent/activity"
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/tenant"
-	"github.com/leadmetrics/db/hooks"
-	"github.com/leadmetrics/db/internal/tenancytest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -164,7 +163,7 @@ func TestAttacks(t *testing.T) {
 			return c.Tenant.UpdateOneID(b).SetDeletedAt(time.Now()).Exec(ctxB)
 		}},
 		{"restore own tenant row", privacy.ErrSystemOnly, func() error {
-			return c.Tenant.UpdateOneID(b).ClearDeletedAt().Exec(hooks.WithDeleted(ctxB))
+			return c.Tenant.UpdateOneID(b).ClearDeletedAt().Exec(privacy.WithDeleted(ctxB))
 		}},
 		{"no viewer", privacy.ErrNoViewer, func() error {
 			_, err := c.Campaign.Query().Count(context.Background())
@@ -180,7 +179,7 @@ func TestAttacks(t *testing.T) {
 			before := env.TenantSnapshot(a)
 			err := at.run()
 			want := at.want
-			if w, ok := onCitus[at.name]; ok && testdb.OnCitus() {
+			if w, ok := onCitus[at.name]; ok && suitedb.OnCitus() {
 				want = w
 			}
 			var pgErr *pgconn.PgError

@@ -19,9 +19,8 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/predicate"
-	"github.com/leadmetrics/db/hooks"
-	"github.com/leadmetrics/db/internal/tenancytest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -152,7 +151,7 @@ func TestCallerSQLErrorsCarryNoOtherTenantData(t *testing.T) {
 	}
 	for name, q := range queries {
 		for _, set := range planSettings {
-			if strings.Contains(set, "generic") && testdb.OnCitus() {
+			if strings.Contains(set, "generic") && suitedb.OnCitus() {
 				continue // Citus plans no sub-select or CASE on the tenant with generic plans, layer or not (0A000)
 			}
 			t.Run(name+"/"+set, func(t *testing.T) {
@@ -362,7 +361,7 @@ func TestHasEdgeSeesLiveNeighbours(t *testing.T) {
 	if n := count(); n != 0 {
 		t.Fatalf("HasDeliverables with a deleted deliverable: %d, want 0", n)
 	}
-	if n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(hooks.WithDeleted(e.ctxA)); err != nil || n != 1 {
+	if n, err := c.Activity.Query().Where(activity.HasDeliverables()).Count(privacy.WithDeleted(e.ctxA)); err != nil || n != 1 {
 		t.Fatalf("HasDeliverables under WithDeleted: %d %v, want 1", n, err)
 	}
 }
@@ -393,7 +392,7 @@ func (r *statementRecorder) Query(ctx context.Context, query string, args, v any
 // statement's scope, or in a Subquery Scan above a fenced sub-select (the
 // scan below it holds only the scope). Checked under every plan setting.
 func TestCallerSQLPlansKeepTheScopeFirst(t *testing.T) {
-	testdb.SkipOnCitus(t, "plans are the workers'; the behaviour is tested on Citus by TestCallerSQLErrorsCarryNoOtherTenantData")
+	suitedb.SkipOnCitus(t, "plans are the workers'; the behaviour is tested on Citus by TestCallerSQLErrorsCarryNoOtherTenantData")
 	e := newCallerSQLEnv(t)
 	rec := &statementRecorder{Driver: entsql.OpenDB(dialect.Postgres, e.env.DB)}
 	c := ent.NewClient(ent.Driver(rec))

@@ -8,9 +8,8 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/ent/migrate"
-	"github.com/leadmetrics/db/hooks"
-	"github.com/leadmetrics/db/internal/scope"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/runtime/scope"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -66,7 +65,7 @@ func TestEveryEntityProtected(t *testing.T) {
 			// Soft delete.
 			if !n.SoftDelete {
 				if _, ok := exempt["soft delete"]; !ok {
-					t.Fatalf("%s has no soft delete (hooks.SoftDeleteMixin) and no exemption", n.Type)
+					t.Fatalf("%s has no soft delete (privacy.SoftDeleteMixin) and no exemption", n.Type)
 				}
 				return
 			}
@@ -82,7 +81,7 @@ func TestEveryEntityProtected(t *testing.T) {
 			if err != nil || slices.Contains(ids, rowB) {
 				t.Errorf("a deleted row is visible: %v", err)
 			}
-			ids, err = env.VisibleIDs(hooks.WithDeleted(privacy.WithSystem(context.Background())), n.Type)
+			ids, err = env.VisibleIDs(privacy.WithDeleted(privacy.WithSystem(context.Background())), n.Type)
 			if err != nil || !slices.Contains(ids, rowB) {
 				t.Errorf("WithDeleted hides a deleted row: %v", err)
 			}

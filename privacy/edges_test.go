@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/scope"
-	"github.com/leadmetrics/db/internal/tenancytest"
-	"github.com/leadmetrics/db/internal/tenantkeys"
+	"github.com/leadmetrics/db/internal/migrate/tenantkeys"
+	"github.com/leadmetrics/db/internal/runtime/scope"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -163,7 +163,7 @@ func TestEdgeIsolation(t *testing.T) {
 
 			// A cross-tenant link written with raw SQL (a bug elsewhere,
 			// another tool) is refused by the database itself: the foreign
-			// key is (tenant_id, x_id) -> (tenant_id, id) (internal/tenantkeys).
+			// key is (tenant_id, x_id) -> (tenant_id, id) (internal/migrate/tenantkeys).
 			// A history reference has no key (tenantkeys.Unenforced): the
 			// link is stored, and B's reads still never follow it into A.
 			if owned(toNode) && owned(fromNode) {

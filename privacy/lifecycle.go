@@ -11,7 +11,7 @@ import (
 
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // TenantStateTTL bounds how stale the lifecycle gate's view of a tenant

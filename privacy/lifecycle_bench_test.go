@@ -8,7 +8,7 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/cuid"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -18,7 +18,7 @@ import (
 // the gate must add no round trip and little CPU to a write.
 func BenchmarkTenantCreate(b *testing.B) {
 	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = testdb.URL(b), 2, 4
+	cfg.URL, cfg.PoolMin, cfg.PoolMax = suitedb.URL(b), 2, 4
 	h, err := db.Open(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +19,9 @@ import (
 	gen "github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/topuporder"
-	"github.com/leadmetrics/db/hooks"
-	"github.com/leadmetrics/db/internal/tenancytest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -182,11 +181,11 @@ func TestTenantLifecycleGate(t *testing.T) {
 		ctx := privacy.WithTenant(context.Background(), s.id)
 		for _, op := range ops {
 			n++
-			before := testdb.Fingerprint(t, e.DB)
+			before := suitedb.Fingerprint(t, e.DB)
 			if err := op.run(ctx, s.id, n); !errors.Is(err, s.want) {
 				t.Errorf("%s tenant, %s: %v, want %v", s.name, op.name, err, s.want)
 			}
-			if testdb.Fingerprint(t, e.DB) != before {
+			if suitedb.Fingerprint(t, e.DB) != before {
 				t.Errorf("%s tenant, %s: refused but wrote something", s.name, op.name)
 			}
 		}
@@ -327,7 +326,7 @@ func mustBeRefused(t *testing.T, when string, h *db.DB, ctx context.Context, cam
 // connection cached "active" while the transaction was open, and whichever
 // context the function's statements use.
 func TestWithTxTenantChangeSeenAtCommit(t *testing.T) {
-	h := testdb.Handle(t, testdb.URL(t))
+	h := suitedb.Handle(t, suitedb.URL(t))
 	for _, c := range []struct {
 		name   string
 		change func(ctx context.Context, tx *db.Tx, id string) error
@@ -345,7 +344,7 @@ func TestWithTxTenantChangeSeenAtCommit(t *testing.T) {
 			return tx.Tenant.DeleteOneID(id).Exec(ctx)
 		}},
 		{"hard delete", func(ctx context.Context, tx *db.Tx, id string) error {
-			return tx.Tenant.DeleteOneID(id).Exec(hooks.WithHardDelete(ctx))
+			return tx.Tenant.DeleteOneID(id).Exec(privacy.WithHardDelete(ctx))
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -409,8 +408,8 @@ func TestTenantStateSeenAcrossHandles(t *testing.T) {
 	if privacy.TenantStateTTL > crossProcessBound {
 		t.Errorf("privacy.TenantStateTTL is %s, docs/TENANCY.md promises %s", privacy.TenantStateTTL, crossProcessBound)
 	}
-	url := testdb.URL(t)
-	h1, h2 := testdb.Handle(t, url), testdb.Handle(t, url)
+	url := suitedb.URL(t)
+	h1, h2 := suitedb.Handle(t, url), suitedb.Handle(t, url)
 	id, ctx, campaign := lifecycleTenant(t, h1)
 	mustWrite(t, "warm", h1, ctx, campaign)
 
@@ -420,10 +419,7 @@ func TestTenantStateSeenAcrossHandles(t *testing.T) {
 	time.Sleep(crossProcessBound)
 	mustBeRefused(t, "a raw suspension, after the bound", h1, ctx, campaign)
 
-	bin := filepath.Join(t.TempDir(), "datactl")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/leadmetrics/db/cmd/datactl").CombinedOutput(); err != nil {
-		t.Fatalf("build datactl: %v\n%s", err, out)
-	}
+	bin := clitest.BuildFor(t, "github.com/leadmetrics/db/cmd/datactl")
 	datactlTenant(t, bin, url, "activate", id)
 	time.Sleep(crossProcessBound)
 	mustWrite(t, "activated by datactl, after the bound", h1, ctx, campaign)
@@ -449,8 +445,8 @@ func datactlTenant(t *testing.T, bin, url, verb, id string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "tenant", verb, id)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
-	if testdb.Config(url).Pooler != "" {
-		cmd.Env = append(cmd.Env, "DATABASE_POOLER="+testdb.Config(url).Pooler)
+	if suitedb.Config(url).Pooler != "" {
+		cmd.Env = append(cmd.Env, "DATABASE_POOLER="+suitedb.Config(url).Pooler)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), id) {

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent"
 
 	entprivacy "github.com/leadmetrics/db/ent/privacy"
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // deny refuses with Ent's Deny decision and the typed cause.
@@ -18,7 +18,7 @@ func deny(cause error, format string, a ...any) error {
 
 // DenyIfNoViewer refuses every query without a viewer; reads by a viewer
 // are allowed, and the generated code confines them to the viewer's rows
-// (internal/scope/seal.go).
+// (internal/runtime/scope/seal.go).
 func DenyIfNoViewer() entprivacy.QueryRule {
 	return entprivacy.QueryRuleFunc(func(ctx context.Context, q ent.Query) error {
 		if _, ok := FromContext(ctx); !ok {
@@ -31,7 +31,7 @@ func DenyIfNoViewer() entprivacy.QueryRule {
 // mutationRule decides every write: no viewer, immutable entities and
 // system-only operations are refused; a tenant viewer creates only for its
 // tenant. The generated update and delete statements confine the rows they
-// touch to the viewer's (internal/scope/seal.go).
+// touch to the viewer's (internal/runtime/scope/seal.go).
 func (x Mixin) mutationRule() entprivacy.MutationRule {
 	return entprivacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
 		v, ok := FromContext(ctx)
@@ -39,11 +39,11 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 		switch {
 		case !ok:
 			return deny(ErrNoViewer, "%s %s", op, m.Type())
-		case x.Immutable && op.Is(ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne):
+		case x.immutable && op.Is(ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne):
 			return deny(ErrImmutable, "%s %s", op, m.Type())
 		case v.System:
 			return entprivacy.Allow
-		case op.Is(x.SystemOps):
+		case op.Is(x.systemOps):
 			return deny(ErrSystemOnly, "%s %s", op, m.Type())
 		}
 		if err := checkLifecycle(ctx, v, m); err != nil {
@@ -62,8 +62,8 @@ func (x Mixin) mutationRule() entprivacy.MutationRule {
 		// and creates of entities with system fields are system-only.
 		// Whoever may not delete may not soft-delete or restore either: the
 		// delete rewrite itself runs below the policy.
-		system := x.SystemFields
-		if x.SystemOps&(ent.OpDelete|ent.OpDeleteOne) != 0 {
+		system := x.systemFields
+		if x.systemOps&(ent.OpDelete|ent.OpDeleteOne) != 0 {
 			system = append(slices.Clip(system), scope.ColumnDeletedAt)
 		}
 		for _, f := range append(m.Fields(), m.ClearedFields()...) {

@@ -7,14 +7,13 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/hooks"
-	"github.com/leadmetrics/db/internal/scope"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/runtime/scope"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
 // Every query of this package's tests that runs on a cached statement text
-// (internal/scope/shape.go) is also built by Ent and compared: a cached
+// (internal/runtime/scope/shape.go) is also built by Ent and compared: a cached
 // text that is not Ent's own panics the test.
 func init() { scope.VerifyShapes = true }
 
@@ -52,7 +51,7 @@ func TestStatementShapes(t *testing.T) {
 			if got := list(ctxs[tid]); !slices.Equal(got, names[tid]) {
 				t.Fatalf("round %d, tenant %s lists %v, want %v", round, tid, got, names[tid])
 			}
-			if got := list(hooks.WithDeleted(ctxs[tid])); len(got) != 3 {
+			if got := list(privacy.WithDeleted(ctxs[tid])); len(got) != 3 {
 				t.Fatalf("round %d, tenant %s with deleted lists %v, want its 3", round, tid, got)
 			}
 		}

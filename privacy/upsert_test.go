@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/ent/campaign"
-	"github.com/leadmetrics/db/hooks"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -65,7 +64,7 @@ func TestUpsertRevivesSoftDeletedRow(t *testing.T) {
 	if err != nil || got.Name != "new" || got.DeletedAt != nil {
 		t.Fatalf("revived row: %+v %v", got, err)
 	}
-	if n := c.Campaign.Query().CountX(hooks.WithDeleted(ctx)); n != 1 {
+	if n := c.Campaign.Query().CountX(privacy.WithDeleted(ctx)); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
 }

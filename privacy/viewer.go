@@ -1,13 +1,15 @@
-// Package privacy carries who is calling (the viewer) in the context and
-// enforces tenant isolation through Ent privacy policies; the generated code
-// confines every statement to the viewer's rows (internal/scope).
+// Package privacy is the one tenancy package services and schemas import:
+// who is calling (the viewer) in the context, the mixins that put an entity
+// under tenant isolation (policies, tenant stamping, cross-tenant checks,
+// soft delete), and the tenant lifecycle; the generated code confines every
+// statement to the viewer's rows (internal/runtime/scope).
 package privacy
 
 import (
 	"context"
 	"strings"
 
-	"github.com/leadmetrics/db/internal/scope"
+	"github.com/leadmetrics/db/internal/runtime/scope"
 )
 
 // PlatformTenantID owns the platform's shared rows (the plan catalog).
@@ -27,7 +29,7 @@ const (
 type Actor = scope.Actor
 
 // Viewer is the identity a query or mutation runs as: one tenant, or the
-// platform itself (System). The type lives in internal/scope so that the
+// platform itself (System). The type lives in internal/runtime/scope so that the
 // generated code can read it without an import cycle.
 type Viewer = scope.Viewer
 
@@ -45,8 +47,10 @@ var (
 	ErrUnsafeSQL = scope.ErrUnsafeSQL
 )
 
-// WithTenant returns ctx with a viewer for tenantID, keeping the actor. An
-// empty or blank id yields a context that is denied everything.
+// WithTenant returns ctx with a viewer for tenantID, keeping the actor. A
+// blank id, or PlatformTenantID (whose rows are the shared catalog and
+// platform records, not a tenant's), yields a context that is denied
+// everything.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
 	return scope.WithTenant(ctx, tenantID)
 }
@@ -61,6 +65,15 @@ func WithSystem(ctx context.Context) context.Context { return scope.WithSystem(c
 func WithActor(ctx context.Context, typ ActorType, id string) context.Context {
 	return scope.WithActor(ctx, typ, id)
 }
+
+// WithDeleted makes reads include soft-deleted rows (still only the
+// viewer's tenant), for admin views and restore.
+func WithDeleted(ctx context.Context) context.Context { return scope.WithDeleted(ctx) }
+
+// WithHardDelete makes deletes remove rows for real (retention, erasure
+// requests). Only the system viewer may use it: a tenant viewer's delete
+// with it fails with ErrSystemOnly.
+func WithHardDelete(ctx context.Context) context.Context { return scope.WithHardDelete(ctx) }
 
 // FromContext returns the viewer of ctx; ok is false when there is none or
 // it names no tenant and is not the system.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -34,7 +34,7 @@ type Policy struct {
 // tables are the tables retention may purge. Each has a (tenant_id,
 // created_at) index. No ledger entry is touched by a purge: a usage entry
 // keeps the id of the LLM call it billed, with no foreign key to the log
-// (internal/tenantkeys.Unenforced), so billed calls go like the others.
+// (internal/migrate/tenantkeys.Unenforced), so billed calls go like the others.
 var tables = []string{LLMCalls, Dispatches, AuditLogs}
 
 // Options of a run.

@@ -15,9 +15,9 @@ import (
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/creditledgerentry"
 	_ "github.com/leadmetrics/db/ent/runtime"
-	"github.com/leadmetrics/db/internal/ledgertest"
 	"github.com/leadmetrics/db/internal/scaleload"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/ledgertest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retention"
@@ -27,13 +27,13 @@ import (
 // go; younger rows and every ledger entry stay, byte for byte; every
 // ledger still reconciles; an interrupted run is finished by a rerun.
 func TestPurgeKeepsTheLedgerAndIsResumable(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	ctx := context.Background()
 	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Spec{Tenants: 20, Fraction: 0.0005}); err != nil {
 		t.Fatal(err)
 	}
 	// The loader bills about half of the calls (a usage entry names them).
-	ledgerBefore := testdb.Fingerprint(t, sqlDB, "credit_ledger_entries", "credit_balances")
+	ledgerBefore := suitedb.Fingerprint(t, sqlDB, "credit_ledger_entries", "credit_balances")
 	n := func(q string) int64 {
 		var v int64
 		if err := sqlDB.QueryRow(q).Scan(&v); err != nil {
@@ -78,7 +78,7 @@ func TestPurgeKeepsTheLedgerAndIsResumable(t *testing.T) {
 	if young := n(`SELECT count(*) FROM llm_call_logs WHERE created_at >= ` + age); young != youngCalls {
 		t.Fatalf("young calls: %d, want %d", young, youngCalls)
 	}
-	if after := testdb.Fingerprint(t, sqlDB, "credit_ledger_entries", "credit_balances"); after != ledgerBefore {
+	if after := suitedb.Fingerprint(t, sqlDB, "credit_ledger_entries", "credit_balances"); after != ledgerBefore {
 		t.Fatal("retention rewrote the ledger")
 	}
 	l := ledger.New(ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB))), sqlDB)
@@ -130,7 +130,7 @@ func TestPurgedBilledCallStaysBilledOnce(t *testing.T) {
 			}
 		}
 	}
-	ledgerBefore := testdb.Fingerprint(t, env.DB, "credit_ledger_entries", "credit_balances")
+	ledgerBefore := suitedb.Fingerprint(t, env.DB, "credit_ledger_entries", "credit_balances")
 	logs := func() (n int) {
 		if err := env.DB.QueryRow(`SELECT count(*) FROM llm_call_logs`).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -143,7 +143,7 @@ func TestPurgedBilledCallStaysBilledOnce(t *testing.T) {
 	if err != nil || got[retention.LLMCalls] != 20 || logs() != 0 {
 		t.Fatalf("purge: %v, %v; %d logs left, want 20 purged and none left", got, err, logs())
 	}
-	if testdb.Fingerprint(t, env.DB, "credit_ledger_entries", "credit_balances") != ledgerBefore {
+	if suitedb.Fingerprint(t, env.DB, "credit_ledger_entries", "credit_balances") != ledgerBefore {
 		t.Fatal("purging billed calls rewrote the ledger")
 	}
 	for _, ctx := range tenants {
@@ -181,7 +181,7 @@ func TestPurgedBilledCallStaysBilledOnce(t *testing.T) {
 	if _, _, err := env.Ledger.RecordLLMCall(calls[0].ctx, call(calls[0].ref, 99)); !errors.Is(err, ledger.ErrIdempotencyConflict) {
 		t.Errorf("purged call re-delivered with another cost: %v, want ErrIdempotencyConflict", err)
 	}
-	if testdb.Fingerprint(t, env.DB, "credit_ledger_entries", "credit_balances") != ledgerBefore || logs() != 0 {
+	if suitedb.Fingerprint(t, env.DB, "credit_ledger_entries", "credit_balances") != ledgerBefore || logs() != 0 {
 		t.Fatalf("re-delivered purged calls wrote something (%d logs)", logs())
 	}
 	// Below the layer, the database refuses a second entry for the call.
@@ -203,7 +203,7 @@ func TestPurgedBilledCallStaysBilledOnce(t *testing.T) {
 }
 
 func TestPurgeRefusesTenantsAndBadPolicies(t *testing.T) {
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	ctx := context.Background()
 	pol := []retention.Policy{{Table: retention.AuditLogs, MaxAge: time.Hour}}
 	if _, err := retention.Purge(privacy.WithTenant(ctx, "t1"), sqlDB, pol, retention.Options{}); !errors.Is(err, privacy.ErrSystemOnly) {

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Install, once per machine, what the full test run needs beyond the local
-# PostgreSQL: gcc for cgo (internal/scope builds PostgreSQL's parser,
-# pg_query), PgBouncer and pg_auto_failover from Debian, Citus built from the
-# vendored source (scripts/citus.sh install). A no-op when all are there.
+# PostgreSQL: gcc for cgo (internal/runtime/scope builds PostgreSQL's parser,
+# pg_query), PgBouncer, pg_auto_failover and Chromium (the studio's browser
+# test runs it headless) from Debian, Citus built from the vendored source
+# (scripts/citus.sh install). A no-op when all are there.
 # Installing PostgreSQL packages may upgrade and restart the server on 5432:
 # run it before anything connects; it waits for the server afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 major="${PG_MAJOR:-15}"
-pkgs=(gcc libc6-dev pgbouncer "postgresql-$major-auto-failover" pg-auto-failover-cli)
+pkgs=(gcc libc6-dev pgbouncer "postgresql-$major-auto-failover" pg-auto-failover-cli chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

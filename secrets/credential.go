@@ -8,7 +8,6 @@ import (
 	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/ent/credential"
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/input"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -67,7 +66,7 @@ func (k *Keyring) Rotate(ctx context.Context, client *ent.Client, batch int) (in
 	if batch <= 0 {
 		batch = 100
 	}
-	ctx = hooks.WithDeleted(privacy.WithSystem(ctx))
+	ctx = privacy.WithDeleted(privacy.WithSystem(ctx))
 	total := 0
 	for {
 		n, err := k.rotateBatch(ctx, client, batch)

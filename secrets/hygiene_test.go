@@ -7,7 +7,7 @@ import (
 
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/input"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/tenancytest"
+	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/secrets"
 )

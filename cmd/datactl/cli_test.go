@@ -10,8 +10,8 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/clitest"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -39,8 +39,8 @@ func datactl(t *testing.T, args ...string) clitest.Result {
 // TestDemoRefusesForeignTenants: a database with a tenant the demo did not
 // write is left alone unless --force.
 func TestDemoRefusesForeignTenants(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
+	url := suitedb.URL(t)
+	sqlDB := suitedb.Open(t, url)
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB)))
 	sys := privacy.WithSystem(context.Background())
 	// A real tenant, and one that takes a demo slug but not the demo's ref.

@@ -18,7 +18,7 @@ import (
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/ent/user"
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
 	"github.com/leadmetrics/db/migrations"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -128,21 +128,8 @@ func foreignTenants(ctx context.Context, sqlDB *sql.DB) ([]string, error) {
 	for _, t := range demoTenants {
 		slugs, refs = append(slugs, t.slug), append(refs, demoTenantRef(t.slug))
 	}
-	rows, err := sqlDB.QueryContext(ctx, `SELECT slug FROM tenants
+	return pgserver.Strings(ctx, sqlDB, `SELECT slug FROM tenants
 WHERE (slug, ref_id) NOT IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY slug LIMIT 5`, slugs, refs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 func (e *demoEnv) seed(ctx context.Context) error {

@@ -9,11 +9,11 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 func TestIsolationReport(t *testing.T) {
-	client, sqlDB := testdb.Client(t)
+	client, sqlDB := suitedb.Client(t)
 	var out bytes.Buffer
 	env := &demoEnv{client: ent.NewClient(ent.Driver(entsql.OpenDB("postgres", sqlDB))), db: sqlDB, out: &out}
 	_ = client

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // The ledger part of the demo credits, spends, reconciles, and a second
 // run changes no row.
 func TestLedgerDemoIsIdempotentAndReconciles(t *testing.T) {
-	client, sqlDB := testdb.Client(t)
+	client, sqlDB := suitedb.Client(t)
 	var out bytes.Buffer
 	env := &demoEnv{client: client, db: sqlDB, out: &out}
 	ctx := context.Background()

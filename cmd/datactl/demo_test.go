@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/internal/cli"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // snapshot fingerprints every row of every public table.
 func snapshot(t *testing.T, db *sql.DB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, table := range testdb.Tables(t, db) {
+	for _, table := range suitedb.Tables(t, db) {
 		var sum string
 		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM "` + table + `" t`
 		if err := db.QueryRow(q).Scan(&sum); err != nil {
@@ -28,12 +28,12 @@ func snapshot(t *testing.T, db *sql.DB) map[string]string {
 }
 
 func TestDemoIsIdempotent(t *testing.T) {
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	var first bytes.Buffer
 	if err := run(context.Background(), []string{"demo", "--url", url}, &first); err != nil {
 		t.Fatalf("first demo: %v\n%s", err, first.String())
 	}
-	db := testdb.Open(t, url)
+	db := suitedb.Open(t, url)
 	before := snapshot(t, db)
 	if len(before) != 19 {
 		t.Fatalf("%d tables after demo, want 19", len(before))

@@ -1,6 +1,6 @@
 // Command datactl runs the operations that work on the data through the
 // generated Ent client: the demo, log retention, credential key rotation
-// and tenant status changes. The schema and migration tool is dbctl, which never builds the
+// tenant status changes and the data browser (studio). The schema and migration tool is dbctl, which never builds the
 // client, so a schema edit cannot stop it; datactl follows the schema and
 // builds once the generated code and the code using it agree again.
 package main
@@ -11,12 +11,13 @@ import (
 
 	"github.com/leadmetrics/db/ent/tenant"
 	"github.com/leadmetrics/db/internal/cli"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/privacy"
 )
 
 var program = &cli.Program{
 	Name:  "datactl",
-	Title: "operate on the Leadmetrics data (demo, retention, credential keys, tenant status)",
+	Title: "operate on the Leadmetrics data (demo, retention, credential keys, tenant status, studio)",
 	Commands: []*cli.Command{
 		{Path: "demo", Summary: "create the database if missing, migrate, write demo data, report",
 			Help:  "Refuses a database holding tenants the demo did not create (slugs other than its own) unless --force.",
@@ -30,12 +31,11 @@ var program = &cli.Program{
 			Setup: tenantStatusCommand(tenant.StatusActive)},
 		{Path: "tenant close", Args: "ID", NArgs: [2]int{1, 1}, Summary: "close a tenant: like suspend, for a tenant that left",
 			Setup: tenantStatusCommand(tenant.StatusClosed)},
+		{Path: "studio", Summary: "browse one tenant's data in a local web page: read-only unless --write, every view audited (docs/STUDIO.md)",
+			Help:  "Listens on 127.0.0.1:5555; prints the address with a one-time token. Every read runs as the tenant's viewer; --system offers the all-tenants view.",
+			Setup: studioCommand},
 	},
-	Environment: `Environment: DATABASE_URL (default local server), DATABASE_POOL_MIN,
-DATABASE_POOL_MAX, DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT
-(default 10s), DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_TX_TIMEOUT,
-DATABASE_APPLICATION_NAME; credentials rotate: CREDENTIALS_KEYS.
-`,
+	Environment: dbconfig.Help(dbconfig.ByConfig, dbconfig.BySecrets, dbconfig.ByDatactl),
 }
 
 func main() { program.Main() }

@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/internal/scaleload"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 func TestRetentionCommand(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
+	url := suitedb.URL(t)
+	sqlDB := suitedb.Open(t, url)
 	if _, err := scaleload.Load(context.Background(), sqlDB, scaleload.Spec{Tenants: 5, Fraction: 0.0001}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/cuid"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestTenantStatusCommands: suspend, close and activate move the tenant's
@@ -13,10 +13,10 @@ import (
 // deleted tenant and a bad id fail with exit 1 and write nothing; a
 // missing id is a usage error.
 func TestTenantStatusCommands(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
+	url := suitedb.URL(t)
+	sqlDB := suitedb.Open(t, url)
 	id, deleted := cuid.New(), cuid.New()
-	testdb.Tenants(t, sqlDB, id, deleted)
+	suitedb.Tenants(t, sqlDB, id, deleted)
 	if _, err := sqlDB.Exec(`UPDATE tenants SET deleted_at = now() WHERE id = $1`, deleted); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestTenantStatusCommands(t *testing.T) {
 			t.Fatalf("tenant %s again: the row was rewritten", step.verb)
 		}
 	}
-	before := testdb.Fingerprint(t, sqlDB, "tenants")
+	before := suitedb.Fingerprint(t, sqlDB, "tenants")
 	for _, bad := range []string{cuid.New(), deleted, "bad\xffid"} {
 		r := datactl(t, "tenant", "suspend", bad, "--url", url)
 		r.Want(t, 1, bad)
@@ -52,7 +52,7 @@ func TestTenantStatusCommands(t *testing.T) {
 			t.Fatalf("tenant suspend %q: no error printed", bad)
 		}
 	}
-	if testdb.Fingerprint(t, sqlDB, "tenants") != before {
+	if suitedb.Fingerprint(t, sqlDB, "tenants") != before {
 		t.Fatal("a refused tenant command wrote something")
 	}
 	datactl(t, "tenant", "suspend", "--url", url).Want(t, 2)

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/migrate/lint"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // atlasBin is the official Atlas CLI to compare with (ATLAS_BIN); the
 // parity tests skip without it. Build one from the vendored source of the
-// commit go.mod pins (README, "With the official Atlas CLI"):
+// commit go.mod pins (MIGRATIONS.md, "The official Atlas CLI"):
 //
 //	tar -xzf ../shared/vendor/atlas-175b25e.tar.gz -C /tmp
 //	cd /tmp/atlas-175b25e/cmd/atlas && go build -o /tmp/atlas .
@@ -110,10 +110,10 @@ func TestAtlasDiffParity(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			wsA, wsD := atlasWorkspace(t, tc.old, tc.new), atlasWorkspace(t, tc.old, tc.new)
-			r := runAtlas(t, wsA, testdb.EmptyURL(t), "migrate", "diff", tc.name, "--env", "local")
+			r := runAtlas(t, wsA, suitedb.EmptyURL(t), "migrate", "diff", tc.name, "--env", "local")
 			r.Want(t, 0)
 			schemaDir, _ := filepath.Abs(filepath.Join(repoRoot, "ent/schema"))
-			args := []string{"migrate", "diff", tc.name, "--schema", schemaDir, "--dev-url", testdb.EmptyURL(t)}
+			args := []string{"migrate", "diff", tc.name, "--schema", schemaDir, "--dev-url", suitedb.EmptyURL(t)}
 			if tc.allowDrop != "" {
 				args = append(args, "--allow-drop", tc.allowDrop)
 			}
@@ -135,7 +135,7 @@ func TestAtlasDiffParity(t *testing.T) {
 			}
 			// Same name (the versions are clocks), then the same atlas.sum.
 			os.Rename(atlasPath, filepath.Join(wsA, "migrations", filepath.Base(dbctlPath)))
-			runAtlas(t, wsA, testdb.EmptyURL(t), "migrate", "hash", "--env", "local").Want(t, 0)
+			runAtlas(t, wsA, suitedb.EmptyURL(t), "migrate", "hash", "--env", "local").Want(t, 0)
 			sumA, _ := os.ReadFile(filepath.Join(wsA, "migrations", "atlas.sum"))
 			sumD, _ := os.ReadFile(filepath.Join(wsD, "migrations", "atlas.sum"))
 			if !bytes.Equal(sumA, sumD) {
@@ -171,7 +171,7 @@ func TestAtlasLintParity(t *testing.T) {
 		name := filepath.Base(fixture[i])
 		t.Run(name, func(t *testing.T) {
 			ws := atlasWorkspace(t, "", "", fixture[:i+1]...)
-			devURL := testdb.EmptyURL(t)
+			devURL := suitedb.EmptyURL(t)
 			runAtlas(t, ws, devURL, "migrate", "hash", "--env", "local").Want(t, 0)
 			ra := runAtlas(t, ws, devURL, "migrate", "lint", "--env", "local", "--latest", "1", "--format", "{{ json .Files }}")
 			body, _ := os.ReadFile(fixture[i])

@@ -18,9 +18,9 @@ import (
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
 
-	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -139,8 +139,8 @@ func TestVersion(t *testing.T) {
 // TestInterruptExits130: SIGINT while apply waits for the migration lock
 // cancels the context and exits 130.
 func TestInterruptExits130(t *testing.T) {
-	url := testdb.EmptyURL(t)
-	sqlDB := testdb.Open(t, url)
+	url := suitedb.EmptyURL(t)
+	sqlDB := suitedb.Open(t, url)
 	ctx := context.Background()
 	holder, unlock := holdMigrationLock(t, sqlDB)
 	defer unlock()
@@ -170,7 +170,7 @@ WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND que
 	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted") {
 		t.Fatalf("exit %d, stderr %s; want 130 and 'interrupted'", code, stderr.String())
 	}
-	if tables := testdb.Tables(t, sqlDB); len(tables) != 0 {
+	if tables := suitedb.Tables(t, sqlDB); len(tables) != 0 {
 		t.Fatalf("interrupted apply left tables %v", tables)
 	}
 }
@@ -275,7 +275,7 @@ func TestMigrationNames(t *testing.T) {
 		t.Fatalf("second new file does not sort last: %v", files)
 	}
 	// The hand-written files apply (comments only: nothing to run).
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	dbctl(t, "migrate", "apply", "--dir", dir, "--url", url).Want(t, 0)
 }
 
@@ -343,7 +343,7 @@ func TestStatus(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
 	n := len(files)
 	first, last := versionOf(files[0]), versionOf(files[n-1])
-	url := withPassword(t, testdb.EmptyURL(t))
+	url := withPassword(t, suitedb.EmptyURL(t))
 	r := dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
 	r.Want(t, 0)
 	for _, want := range []string{"target:  postgres://", ":xxxxx@127.0.0.1", "current: none\n", "next:    " + first + "\n",
@@ -395,7 +395,7 @@ func TestApplyAmountAndVersion(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
 	n := len(files)
 	version := func(i int) string { return versionOf(files[i]) }
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	current := func() string {
 		r := dbctl(t, "migrate", "status", "--dir", dir, "--url", url)
 		r.Want(t, 0)
@@ -424,8 +424,8 @@ func TestApplyAmountAndVersion(t *testing.T) {
 // TestApplyAllowDirty: a database with an unrelated table and no history
 // is refused with a hint; --allow-dirty applies on top of it.
 func TestApplyAllowDirty(t *testing.T) {
-	url := testdb.EmptyURL(t)
-	if _, err := testdb.Open(t, url).Exec(`CREATE TABLE unrelated (id int)`); err != nil {
+	url := suitedb.EmptyURL(t)
+	if _, err := suitedb.Open(t, url).Exec(`CREATE TABLE unrelated (id int)`); err != nil {
 		t.Fatal(err)
 	}
 	r := dbctl(t, "migrate", "apply", "--url", url)
@@ -514,7 +514,7 @@ func schemaFileWith(t *testing.T, schemaPath, old, new string) string {
 func TestDiffRefusesStaleSchemaFile(t *testing.T) {
 	schemaPath := editedSchema(t, dropObjective(t))
 	dir := copyMigrations(t)
-	devURL := testdb.EmptyURL(t)
+	devURL := suitedb.EmptyURL(t)
 	for _, args := range [][]string{
 		{"migrate", "diff", "drop_objective", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL},
 		{"migrate", "check", "--schema", schemaPath, "--dir", dir, "--dev-url", devURL},
@@ -537,7 +537,7 @@ func TestDiffRefusesStaleSchemaFile(t *testing.T) {
 func TestDiffAsksAboutDrops(t *testing.T) {
 	schemaPath := "./ent/schema"
 	src := schemaFileWith(t, schemaPath, `"objective" text NULL`, `"goal" text NULL`)
-	devURL := testdb.EmptyURL(t)
+	devURL := suitedb.EmptyURL(t)
 	common := []string{"--src", src, "--dev-url", devURL}
 
 	dir := copyMigrations(t)
@@ -575,21 +575,21 @@ func TestDiffAsksAboutDrops(t *testing.T) {
 
 func tableCount(t *testing.T, url string) int {
 	t.Helper()
-	return len(testdb.Tables(t, testdb.Open(t, url)))
+	return len(suitedb.Tables(t, suitedb.Open(t, url)))
 }
 
 // TestSchemaPush: --dry-run shows the SQL and changes nothing; push
 // creates the schema, a second push finds nothing, a schema edit is pushed;
 // a migrated database is refused unless --force.
 func TestSchemaPush(t *testing.T) {
-	url, devURL := testdb.EmptyURL(t), testdb.EmptyURL(t)
+	url, devURL := suitedb.EmptyURL(t), suitedb.EmptyURL(t)
 	r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url, "--dry-run")
 	r.Want(t, 0)
 	if !strings.Contains(r.Stdout, `CREATE TABLE "public"."tenants"`) || !strings.Contains(r.Stdout, "dry run") || tableCount(t, url) != 0 {
 		t.Fatalf("dry run:\n%s", r.Stdout)
 	}
 	dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url).Want(t, 0)
-	if n, want := tableCount(t, url), tableCount(t, testdb.URL(t)); n != want {
+	if n, want := tableCount(t, url), tableCount(t, suitedb.URL(t)); n != want {
 		t.Fatalf("push made %d tables, migrations %d", n, want)
 	}
 	if r := dbctl(t, "schema", "push", "--dev-url", devURL, "--url", url); !strings.Contains(r.Stdout, "already matches") {
@@ -602,7 +602,7 @@ func TestSchemaPush(t *testing.T) {
 		t.Fatalf("push of the edit:\n%s", r.Stdout)
 	}
 
-	migrated := testdb.URL(t)
+	migrated := suitedb.URL(t)
 	r = dbctl(t, "schema", "push", "--dev-url", devURL, "--url", migrated)
 	r.Want(t, 1)
 	if !strings.Contains(r.Stderr, "migration revisions") || !strings.Contains(r.Stderr, "--force") {
@@ -616,8 +616,8 @@ func TestSchemaPush(t *testing.T) {
 // TestMigrateReset: a database with tenants is refused unless --force;
 // reset leaves a freshly migrated, empty database.
 func TestMigrateReset(t *testing.T) {
-	url := testdb.URL(t)
-	sqlDB := testdb.Open(t, url)
+	url := suitedb.URL(t)
+	sqlDB := suitedb.Open(t, url)
 	if _, err := sqlDB.Exec(`INSERT INTO tenants (id, tenant_id, ref_id, created_at, updated_at, name, slug, status)
 VALUES ('t1', 't1', 'r1', now(), now(), 'T', 't', 'active')`); err != nil {
 		t.Fatal(err)

@@ -18,8 +18,8 @@ import (
 
 	"entgo.io/ent/entc/gen"
 
-	"github.com/leadmetrics/db/internal/entgen"
 	"github.com/leadmetrics/db/internal/migrate/dev"
+	"github.com/leadmetrics/db/internal/migrate/entgen"
 	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/migrate/review"
 	"github.com/leadmetrics/db/migrations"

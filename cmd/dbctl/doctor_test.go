@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -24,14 +24,14 @@ func doctor(t *testing.T, url string) (string, error) {
 // and ahead (an error naming the newer version).
 func TestDoctorStates(t *testing.T) {
 	ctx := context.Background()
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	out, err := doctor(t, url)
 	if err != nil || !strings.Contains(out, "behind: database at (no migrations)") || !strings.Contains(out, "PostgreSQL 15") ||
 		!strings.Contains(out, "synchronous_commit=") || !strings.Contains(out, "tls              off") ||
 		!strings.Contains(out, "migration lock   free") {
 		t.Fatalf("empty database: %v\n%s", err, out)
 	}
-	sqlDB := testdb.Open(t, url)
+	sqlDB := suitedb.Open(t, url)
 	if _, err := migrations.Apply(ctx, sqlDB, migrations.Options{}); err != nil {
 		t.Fatal(err)
 	}

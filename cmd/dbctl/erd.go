@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/leadmetrics/db/internal/erd"
 	"github.com/leadmetrics/db/internal/migrate/dev"
+	"github.com/leadmetrics/db/internal/migrate/erd"
 )
 
 // erdCommand writes docs/schema.md from the schema the migration directory

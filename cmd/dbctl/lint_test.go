@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/erd"
+	"github.com/leadmetrics/db/internal/migrate/erd"
 	"github.com/leadmetrics/db/internal/migrate/lint"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 const lintFixture = "../../internal/migrate/lint/testdata/lint"
@@ -20,7 +20,7 @@ const lintFixture = "../../internal/migrate/lint/testdata/lint"
 // output names file, line and code.
 func TestLintCommand(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"migrate", "lint", "--dir", lintFixture, "--latest", "3", "--dev-url", testdb.EmptyURL(t)}, &out)
+	err := run(context.Background(), []string{"migrate", "lint", "--dir", lintFixture, "--latest", "3", "--dev-url", suitedb.EmptyURL(t)}, &out)
 	if !errors.Is(err, lint.ErrFindings) {
 		t.Fatalf("got %v, want ErrFindings\n%s", err, out.String())
 	}
@@ -31,7 +31,7 @@ func TestLintCommand(t *testing.T) {
 
 func TestReviewCommand(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"migrate", "review", "--dir", lintFixture, "--latest", "1", "--dev-url", testdb.EmptyURL(t)}, &out)
+	err := run(context.Background(), []string{"migrate", "review", "--dir", lintFixture, "--latest", "1", "--dev-url", suitedb.EmptyURL(t)}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestReviewCommand(t *testing.T) {
 // document that differs.
 func TestSchemaERDCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "schema.md")
-	args := []string{"schema", "erd", "--dir", "../../migrations", "--out", path, "--dev-url", testdb.EmptyURL(t)}
+	args := []string{"schema", "erd", "--dir", "../../migrations", "--out", path, "--dev-url", suitedb.EmptyURL(t)}
 	if err := run(context.Background(), args, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/clitest"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/clitest"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // TestBuildPathHasNoClient: nothing dbctl builds uses the generated client
@@ -30,7 +30,7 @@ func TestBuildPathHasNoClient(t *testing.T) {
 		}
 		switch {
 		case rest == "", rest == "/ent" || strings.HasPrefix(rest, "/ent/"),
-			rest == "/privacy", rest == "/hooks", rest == "/ledger", rest == "/billing", rest == "/secrets", rest == "/retention", rest == "/input":
+			rest == "/privacy", rest == "/ledger", rest == "/billing", rest == "/secrets", rest == "/retention", rest == "/input":
 			t.Errorf("dbctl builds %s, which is or uses the generated client", pkg)
 		}
 	}
@@ -94,8 +94,8 @@ func TestDevLoop(t *testing.T) {
 		repo := repoCopy(t)
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"),
 			"\t\tfield.String(\"owner_id\")", "\t\tfield.String(\"utm_source\").Optional().MaxLen(100).SchemaType(varchar(100)),\n\t\tfield.String(\"owner_id\")")
-		url := testdb.URL(t) // migrated: the loop applies the new file only
-		env := []string{"DATABASE_URL=" + url, "DATABASE_DEV_URL=" + testdb.EmptyURL(t)}
+		url := suitedb.URL(t) // migrated: the loop applies the new file only
+		env := []string{"DATABASE_URL=" + url, "DATABASE_DEV_URL=" + suitedb.EmptyURL(t)}
 		r := inCopy(t, repo, env, "go", "run", "./cmd/dbctl", "migrate", "dev", "add_utm_source")
 		r.Want(t, 0)
 		for _, step := range []string{"loading ./ent/schema", "go generate ./privacy", "generated ./ent in", "wrote schema.sql",
@@ -120,7 +120,7 @@ func TestDevLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		if err := testdb.Open(t, url).QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'campaigns' AND column_name = 'utm_source'`).Scan(&n); err != nil || n != 1 {
+		if err := suitedb.Open(t, url).QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'campaigns' AND column_name = 'utm_source'`).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("column on the development database: %d %v", n, err)
 		}
 		// In agreement: the schema.sql it wrote is fresh and matches the
@@ -135,7 +135,7 @@ func TestDevLoop(t *testing.T) {
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"),
 			"\t\tfield.String(\"owner_id\")", "\t\tfield.String(\"utm_medium\").Optional(),\n\t\tfield.String(\"owner_id\")")
 		nowhere := []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/none", "DATABASE_DEV_URL=postgres://postgres@127.0.0.1:1/none", "PGHOST=127.0.0.1", "PGPORT=1"}
-		r := inCopy(t, repo, nowhere, "go", "run", "./internal/cmd/entc")
+		r := inCopy(t, repo, nowhere, "go", "generate", "./ent")
 		r.Want(t, 0)
 		before, err := os.ReadFile(filepath.Join(repo, "schema.sql"))
 		if err != nil {
@@ -154,7 +154,7 @@ func TestDevLoop(t *testing.T) {
 	dropObjective := func(t *testing.T) (repo string, env []string) {
 		repo = repoCopy(t)
 		editFile(t, filepath.Join(repo, "ent/schema/campaign.go"), "\t\tfield.Text(\"objective\").Optional(),\n", "")
-		return repo, []string{"DATABASE_URL=" + testdb.URL(t), "DATABASE_DEV_URL=" + testdb.EmptyURL(t)}
+		return repo, []string{"DATABASE_URL=" + suitedb.URL(t), "DATABASE_DEV_URL=" + suitedb.EmptyURL(t)}
 	}
 	t.Run("a drop is refused without a terminal or a flag", func(t *testing.T) {
 		repo, env := dropObjective(t)

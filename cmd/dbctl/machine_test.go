@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 // decodeJSON parses the one JSON document a command printed.
@@ -22,7 +22,7 @@ func decodeJSON(t *testing.T, r result, v any) {
 // document with --format json (or --json), and exit as in text mode
 // (finding 7).
 func TestJSONOutput(t *testing.T) {
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	var st struct {
 		Target, Current, Next string
 		Pending               int
@@ -46,7 +46,7 @@ func TestJSONOutput(t *testing.T) {
 			Changes []struct{ Change, Object string }
 		}
 	}
-	devURL := testdb.EmptyURL(t)
+	devURL := suitedb.EmptyURL(t)
 	r = dbctl(t, "migrate", "lint", "--dir", "internal/migrate/lint/testdata/lint", "--latest", "1", "--dev-url", devURL, "--json")
 	r.Want(t, 0)
 	decodeJSON(t, r, &lintDoc)
@@ -92,7 +92,7 @@ func TestJSONOutput(t *testing.T) {
 // TestApplyDryRun: --dry-run prints the SQL of each pending file, in
 // order, and applies nothing; --to-version limits it as it limits apply.
 func TestApplyDryRun(t *testing.T) {
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	r := dbctl(t, "migrate", "apply", "--dry-run", "--url", url)
 	r.Want(t, 0)
 	first, _ := os.ReadFile(filepath.Join(repoRoot, "migrations", "20261127120701_init.sql"))
@@ -120,7 +120,7 @@ func TestChecksumErrorsNameTheFile(t *testing.T) {
 	edited := filepath.Join(dir, "20261130140136_update_heavy_fillfactor.sql")
 	b, _ := os.ReadFile(edited)
 	os.WriteFile(edited, append(b, "-- an edit\n"...), 0o644)
-	url := testdb.EmptyURL(t)
+	url := suitedb.EmptyURL(t)
 	for _, args := range [][]string{
 		{"migrate", "validate", "--dir", dir},
 		{"migrate", "status", "--dir", dir, "--url", url},

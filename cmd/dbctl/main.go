@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 
 	"github.com/leadmetrics/db/internal/cli"
+	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -61,14 +62,8 @@ var program = &cli.Program{
 		{Path: "credentials", To: "go run ./cmd/datactl credentials rotate"},
 		{Path: "tenant", To: "go run ./cmd/datactl tenant suspend|activate|close ID"},
 	},
-	Environment: `Environment: DATABASE_URL (default local server), DATABASE_DEV_URL (clean dev
-database for dev, diff, check, lint, review and schema erd; default: a throwaway
-database on the same server), DATABASE_POOL_MIN, DATABASE_POOL_MAX,
-DATABASE_SSL, DATABASE_DRIVER, DATABASE_CONNECT_TIMEOUT (default 10s),
-DATABASE_STATEMENT_TIMEOUT (not for migrate), DATABASE_IDLE_TX_TIMEOUT,
-DATABASE_APPLICATION_NAME.
-`,
-	Version: printVersion,
+	Environment: dbconfig.Help(dbconfig.ByConfig, dbconfig.ByDbctl),
+	Version:     printVersion,
 }
 
 func main() { program.Main() }

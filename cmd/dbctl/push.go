@@ -10,7 +10,7 @@ import (
 
 	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
 	"github.com/leadmetrics/db/migrations"
 )
 

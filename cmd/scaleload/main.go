@@ -18,7 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/migrations"
 )

@@ -19,10 +19,10 @@ import (
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
-func init() { testdb.StartServer = start }
+func init() { suitedb.StartServer = start }
 
 func start() (string, error) {
 	if os.Getenv("DOCKER_HOST") == "" {

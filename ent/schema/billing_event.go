@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -18,7 +17,7 @@ type BillingEvent struct{ ent.Schema }
 // credit moves; typed columns (not the raw payload) so that operators and
 // reconciliation can query them without parsing each provider's format.
 func (BillingEvent) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "paid", Optional: true}}
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), privacy.SoftDelete(), MoneyMixin{Prefix: "paid", Optional: true}}
 }
 
 // Fields of BillingEvent.

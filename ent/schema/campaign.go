@@ -8,7 +8,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -17,7 +16,7 @@ type Campaign struct{ ent.Schema }
 
 // Mixin of Campaign.
 func (Campaign) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "budget", Optional: true}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), privacy.SoftDelete(), MoneyMixin{Prefix: "budget", Optional: true}}
 }
 
 // Fields of Campaign.

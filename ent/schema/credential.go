@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -15,7 +14,7 @@ type Credential struct{ ent.Schema }
 
 // Mixin of Credential.
 func (Credential) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), privacy.SoftDelete()}
 }
 
 // Fields of Credential. The secret column holds ciphertext only.

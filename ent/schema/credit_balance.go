@@ -5,7 +5,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -16,7 +15,7 @@ type CreditBalance struct{ ent.Schema }
 
 // Mixin of CreditBalance.
 func (CreditBalance) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), privacy.SoftDelete()}
 }
 
 // Fields of CreditBalance. The balance may go negative only through usage

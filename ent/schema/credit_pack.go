@@ -8,7 +8,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -21,7 +20,7 @@ type CreditPack struct{ ent.Schema }
 
 // Mixin of CreditPack.
 func (CreditPack) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Shared(), hooks.SoftDeleteMixin{},
+	return []ent.Mixin{BaseMixin{}, privacy.Shared(), privacy.SoftDelete(),
 		MoneyMixin{Prefix: "price", Positive: true, Immutable: true}}
 }
 

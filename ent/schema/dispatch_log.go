@@ -8,7 +8,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -17,7 +16,7 @@ type DispatchLog struct{ ent.Schema }
 
 // Mixin of DispatchLog.
 func (DispatchLog) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), privacy.SoftDelete()}
 }
 
 // Fields of DispatchLog.

@@ -9,7 +9,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -18,7 +17,7 @@ type HitlApproval struct{ ent.Schema }
 
 // Mixin of HitlApproval.
 func (HitlApproval) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), privacy.SoftDelete()}
 }
 
 // Fields of HitlApproval.

@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -15,7 +14,7 @@ type Integration struct{ ent.Schema }
 
 // Mixin of Integration.
 func (Integration) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), privacy.SoftDelete()}
 }
 
 // Fields of Integration.

@@ -7,7 +7,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -16,7 +15,7 @@ type NotificationProvider struct{ ent.Schema }
 
 // Mixin of NotificationProvider.
 func (NotificationProvider) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Owned(), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.Owned(), privacy.SoftDelete()}
 }
 
 // Fields of NotificationProvider.

@@ -7,7 +7,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -16,7 +15,7 @@ type Plan struct{ ent.Schema }
 
 // Mixin of Plan.
 func (Plan) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.Shared(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "price"}}
+	return []ent.Mixin{BaseMixin{}, privacy.Shared(), privacy.SoftDelete(), MoneyMixin{Prefix: "price"}}
 }
 
 // Fields of Plan.

@@ -7,7 +7,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -16,7 +15,7 @@ type Tenant struct{ ent.Schema }
 
 // Mixin of Tenant.
 func (Tenant) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.TenantEntity("status", "plan_id"), hooks.SoftDeleteMixin{}}
+	return []ent.Mixin{BaseMixin{}, privacy.TenantEntity("status", "plan_id"), privacy.SoftDelete()}
 }
 
 // Fields of Tenant.

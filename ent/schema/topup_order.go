@@ -7,7 +7,6 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/leadmetrics/db/hooks"
 	"github.com/leadmetrics/db/privacy"
 )
 
@@ -19,7 +18,7 @@ type TopupOrder struct{ ent.Schema }
 
 // Mixin of TopupOrder.
 func (TopupOrder) Mixin() []ent.Mixin {
-	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), hooks.SoftDeleteMixin{}, MoneyMixin{Prefix: "paid", Positive: true}}
+	return []ent.Mixin{BaseMixin{}, privacy.SystemWritten(), privacy.SoftDelete(), MoneyMixin{Prefix: "paid", Positive: true}}
 }
 
 // Fields of TopupOrder.

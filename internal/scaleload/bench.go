@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/leadmetrics/db/internal/plans"
+	"github.com/leadmetrics/db/internal/runtime/plans"
 	"github.com/leadmetrics/db/ledger"
 )
 
@@ -76,7 +76,7 @@ type Insert struct {
 // connect opens the variant's connection: before, pgx's defaults (every
 // statement prepared, plan_cache_mode auto); after, the layer's (db.Open):
 // unnamed statements planned for their values unless the statement is of
-// the Point class (internal/plans).
+// the Point class (internal/runtime/plans).
 func connect(ctx context.Context, url string, before bool) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {

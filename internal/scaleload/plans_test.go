@@ -15,9 +15,9 @@ import (
 
 	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/ent"
-	"github.com/leadmetrics/db/internal/entpgx"
+	"github.com/leadmetrics/db/internal/runtime/entpgx"
 	"github.com/leadmetrics/db/internal/scaleload"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/page"
 	"github.com/leadmetrics/db/privacy"
@@ -197,7 +197,7 @@ func oneConnection(t *testing.T) (*sql.DB, *ent.Client, *capture, *statements) {
 	ctx := context.Background()
 	sent := &statements{}
 	cfg := db.DefaultConfig()
-	cfg.URL, cfg.PoolMin, cfg.PoolMax = testdb.URL(t), 1, 1
+	cfg.URL, cfg.PoolMin, cfg.PoolMax = suitedb.URL(t), 1, 1
 	cfg.LogQueries, cfg.Logger = true, slog.New(sent)
 	sqlDB, err := db.OpenDB(ctx, cfg)
 	if err != nil {
@@ -294,7 +294,7 @@ func (n planNode) find(f func(planNode) bool) *planNode {
 // HOT update that writes no index entry. With full pages, most would not be.
 func TestBalanceUpdatesStayHOT(t *testing.T) {
 	ctx := context.Background()
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	if _, err := scaleload.Load(ctx, sqlDB, scaleload.Small); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	db "github.com/leadmetrics/db"
-	"github.com/leadmetrics/db/internal/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 	"github.com/leadmetrics/db/retention"

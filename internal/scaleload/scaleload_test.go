@@ -9,7 +9,7 @@ import (
 	"github.com/leadmetrics/db/ent"
 	_ "github.com/leadmetrics/db/ent/runtime"
 	"github.com/leadmetrics/db/internal/scaleload"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
 )
@@ -17,7 +17,7 @@ import (
 // loadSmall loads the CI data set into a new migrated database.
 func loadSmall(t *testing.T) (*ent.Client, *ledger.Ledger, *scaleload.Result) {
 	t.Helper()
-	sqlDB := testdb.DB(t)
+	sqlDB := suitedb.DB(t)
 	res, err := scaleload.Load(context.Background(), sqlDB, scaleload.Small)
 	if err != nil {
 		t.Fatal(err)

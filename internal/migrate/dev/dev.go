@@ -28,8 +28,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	"github.com/leadmetrics/db/internal/dbconfig"
-	"github.com/leadmetrics/db/internal/pgserver"
-	"github.com/leadmetrics/db/internal/tenantkeys"
+	"github.com/leadmetrics/db/internal/migrate/pgserver"
+	"github.com/leadmetrics/db/internal/migrate/tenantkeys"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -52,7 +52,7 @@ func TablesOf(graph *gen.Graph) ([]*schema.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: tables of %s: %w", graph.Config.Schema, err)
 	}
-	// The tenant-leading keys Ent cannot declare (internal/tenantkeys).
+	// The tenant-leading keys Ent cannot declare (internal/migrate/tenantkeys).
 	return tenantkeys.Apply(tables), CheckStringBounds(tables)
 }
 

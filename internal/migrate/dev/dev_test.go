@@ -18,7 +18,7 @@ import (
 	"entgo.io/ent/schema/field"
 
 	"github.com/leadmetrics/db/internal/migrate/dev"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -115,7 +115,7 @@ func TestStaleSchemaFileRefused(t *testing.T) {
 
 // TestCheckInSync: the committed schema.sql and migrations agree.
 func TestCheckInSync(t *testing.T) {
-	if err := dev.Check(context.Background(), testdb.EmptyURL(t), copyMigrations(t), schemaSQL(t)); err != nil {
+	if err := dev.Check(context.Background(), suitedb.EmptyURL(t), copyMigrations(t), schemaSQL(t)); err != nil {
 		t.Fatalf("schema.sql and migrations disagree: %v", err)
 	}
 }
@@ -125,7 +125,7 @@ const usersEmail = `"email" character varying(320) NOT NULL,`
 func TestCheckCatchesChangedSchema(t *testing.T) {
 	dir := copyMigrations(t)
 	before, _ := dir.Files()
-	err := dev.Check(context.Background(), testdb.EmptyURL(t), dir, edited(t, usersEmail, usersEmail+` "nickname" character varying NULL,`))
+	err := dev.Check(context.Background(), suitedb.EmptyURL(t), dir, edited(t, usersEmail, usersEmail+` "nickname" character varying NULL,`))
 	var drift *dev.DriftError
 	if !errors.As(err, &drift) || !errors.Is(err, dev.ErrDrift) {
 		t.Fatalf("got %v, want a DriftError", err)
@@ -142,7 +142,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := copyMigrations(t)
 	desired := edited(t, usersEmail, usersEmail+` "nickname" character varying NULL,`)
-	p, err := dev.Plan(ctx, testdb.EmptyURL(t), dir, "add_nickname", desired, nil)
+	p, err := dev.Plan(ctx, suitedb.EmptyURL(t), dir, "add_nickname", desired, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 	if err := atlasmigrate.Validate(dir); err != nil {
 		t.Fatalf("atlas.sum not updated: %v", err)
 	}
-	if _, err = dev.Plan(ctx, testdb.EmptyURL(t), dir, "again", desired, nil); !errors.Is(err, atlasmigrate.ErrNoPlan) {
+	if _, err = dev.Plan(ctx, suitedb.EmptyURL(t), dir, "again", desired, nil); !errors.Is(err, atlasmigrate.ErrNoPlan) {
 		t.Fatalf("second diff: %v, want no changes", err)
 	}
 }
@@ -171,7 +171,7 @@ func TestDiffWritesFileThenNothing(t *testing.T) {
 // lint) and a drop as a drop, both under a warning header.
 func TestDropsAsked(t *testing.T) {
 	ctx := context.Background()
-	devURL := testdb.EmptyURL(t)
+	devURL := suitedb.EmptyURL(t)
 	renamedCol := edited(t, `"objective" text NULL`, `"goal" text NULL`)
 	_, err := dev.Plan(ctx, devURL, copyMigrations(t), "x", renamedCol, nil)
 	var de *dev.DropsError
@@ -238,11 +238,11 @@ func TestSchemaFileMatchesMigrations(t *testing.T) {
 	if err := migrations.Rehash(&fromFile); err != nil {
 		t.Fatal(err)
 	}
-	want, err := dev.Inspect(ctx, testdb.EmptyURL(t), &fromFile)
+	want, err := dev.Inspect(ctx, suitedb.EmptyURL(t), &fromFile)
 	if err != nil {
 		t.Fatalf("schema.sql does not apply: %v", err)
 	}
-	got, err := dev.Inspect(ctx, testdb.EmptyURL(t), copyMigrations(t))
+	got, err := dev.Inspect(ctx, suitedb.EmptyURL(t), copyMigrations(t))
 	if err != nil {
 		t.Fatal(err)
 	}

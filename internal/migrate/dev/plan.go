@@ -17,7 +17,7 @@ import (
 	"ariga.io/atlas/sql/sqlclient"
 	_ "github.com/lib/pq" // the driver the Atlas CLI's postgres client uses
 
-	"github.com/leadmetrics/db/internal/schemafmt"
+	"github.com/leadmetrics/db/internal/migrate/schemafmt"
 	"github.com/leadmetrics/db/migrations"
 )
 

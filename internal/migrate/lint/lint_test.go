@@ -12,7 +12,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 
 	"github.com/leadmetrics/db/internal/migrate/lint"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/migrations"
 )
 
@@ -43,7 +43,7 @@ func key(d lint.Finding) string {
 func TestFixtureFindings(t *testing.T) {
 	files := fixture(t)
 	base, added := lint.Latest(files, len(files)-1)
-	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), base, added)
+	res, err := lint.Run(context.Background(), suitedb.EmptyURL(t), base, added)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestNolintSilencesExactlyItsCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := migrate.NewLocalFile("20260102000000_x.sql", []byte(tc.content))
-			res, err := lint.Run(context.Background(), testdb.EmptyURL(t), base, []migrate.File{f})
+			res, err := lint.Run(context.Background(), suitedb.EmptyURL(t), base, []migrate.File{f})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func TestInitialMigrationLintsClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), nil, files[:1])
+	res, err := lint.Run(context.Background(), suitedb.EmptyURL(t), nil, files[:1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestInitialMigrationLintsClean(t *testing.T) {
 // is reported with its file and line.
 func TestBrokenFileIsALoadError(t *testing.T) {
 	f := migrate.NewLocalFile("20260102000000_bad.sql", []byte("-- comment\nALTER TABLE \"nope\" ADD COLUMN \"x\" int;\n"))
-	_, err := lint.Run(context.Background(), testdb.EmptyURL(t), fixture(t)[:1], []migrate.File{f})
+	_, err := lint.Run(context.Background(), suitedb.EmptyURL(t), fixture(t)[:1], []migrate.File{f})
 	var le *lint.LoadError
 	if !errors.As(err, &le) || le.File != f.Name() || le.Line != 2 {
 		t.Fatalf("got %v, want a LoadError at %s:2", err, f.Name())

@@ -11,7 +11,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlcheck"
 
-	"github.com/leadmetrics/db/internal/schemafmt"
+	"github.com/leadmetrics/db/internal/migrate/schemafmt"
 )
 
 // Our own checks carry the LM prefix (Leadmetrics): the open-source

@@ -10,7 +10,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 
 	"github.com/leadmetrics/db/internal/migrate/lint"
-	"github.com/leadmetrics/db/internal/schemafmt"
+	"github.com/leadmetrics/db/internal/migrate/schemafmt"
 )
 
 // Item is one schema change a statement made.

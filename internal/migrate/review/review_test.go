@@ -9,7 +9,7 @@ import (
 
 	"github.com/leadmetrics/db/internal/migrate/lint"
 	"github.com/leadmetrics/db/internal/migrate/review"
-	"github.com/leadmetrics/db/internal/testdb"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
 func TestMarkdown(t *testing.T) {
@@ -24,7 +24,7 @@ CREATE UNIQUE INDEX "user_email" ON "users" ("email") WHERE (email <> '');
 ALTER TABLE "users" ADD CONSTRAINT "age_positive" CHECK (age > 0);
 DROP TABLE "old";
 `))
-	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
+	res, err := lint.Run(context.Background(), suitedb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestMarkdownShowsAcknowledged(t *testing.T) {
 -- atlas:nolint DS103
 ALTER TABLE "users" DROP COLUMN "legacy";
 `))
-	res, err := lint.Run(context.Background(), testdb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
+	res, err := lint.Run(context.Background(), suitedb.EmptyURL(t), []migrate.File{base}, []migrate.File{pending})
 	if err != nil {
 		t.Fatal(err)
 	}
