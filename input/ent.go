@@ -113,8 +113,18 @@ func uniqueViolation(err error) (table, constraint string, ok bool) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		// On Citus the names are a shard's: activities_102008.
-		return shardSuffix.ReplaceAllString(pgErr.TableName, ""), shardSuffix.ReplaceAllString(pgErr.ConstraintName, ""),
-			pgErr.Code == "23505"
+		table, constraint = shardSuffix.ReplaceAllString(pgErr.TableName, ""), shardSuffix.ReplaceAllString(pgErr.ConstraintName, "")
+		m := constraintInMessage.FindStringSubmatch(pgErr.Message)
+		if constraint == "" && m != nil {
+			// Citus relays a worker's error from a delegated function (and
+			// from COPY, as XX000) with its message only: the key is named
+			// there.
+			constraint = shardSuffix.ReplaceAllString(m[1], "")
+			if t := strings.TrimSuffix(strings.TrimSuffix(constraint, "_pkey"), "_id_key"); isTable(t) {
+				table = t
+			}
+		}
+		return table, constraint, pgErr.Code == "23505" || (pgErr.Code == "XX000" && m != nil)
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
@@ -123,7 +133,10 @@ func uniqueViolation(err error) (table, constraint string, ok bool) {
 	return "", "", false
 }
 
-var shardSuffix = regexp.MustCompile(`_[0-9]+$`)
+var (
+	shardSuffix         = regexp.MustCompile(`_[0-9]+$`)
+	constraintInMessage = regexp.MustCompile(`^duplicate key value violates unique constraint "([^"]+)"`)
+)
 
 // GuardConflict checks the values an upsert SETs on conflict (Update,
 // SetX, a raw UpdateSet.Set), which no hook sees: it is the first link of
@@ -213,3 +226,5 @@ func setError(err error) *ValidationError {
 	}
 	return &v
 }
+
+func isTable(name string) bool { _, ok := scope.LookupTable(name); return ok }

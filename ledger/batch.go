@@ -2,15 +2,9 @@ package ledger
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"sort"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/leadmetrics/db/cuid"
 	"github.com/leadmetrics/db/retry"
 )
 
@@ -49,7 +43,10 @@ var ErrBatchTooLarge = fmt.Errorf("ledger: more than %d postings in a batch", Ma
 // fixed number of statements whatever its size (batchset.go): its balance
 // rows are locked in tenant order, Go decides each posting as Post would in
 // batch order, and one statement of arrays writes the entries and each
-// tenant's balance once. On Citus it is one pipeline of posting statements.
+// tenant's balance once. On Citus the postings are grouped by shard, one
+// delegated call per shard (shardbatch.go), each shard's group committed on
+// its own: there an error for the batch as a whole may leave some groups
+// committed, and posting the batch again replays them.
 //
 // A batch whose connection is lost or whose primary fails over is rerun
 // (retry.Do, inside ctx's deadline): postings an attempt had committed
@@ -83,12 +80,10 @@ func (l *Ledger) postBatch(ctx context.Context, ps []Posting) ([]BatchResult, er
 	if err != nil {
 		return nil, err
 	}
-	var aborted bool
 	if citus {
-		aborted, err = l.pipelineBatch(ctx, items, res)
-	} else {
-		aborted, err = l.applySet(ctx, items, res)
+		return l.postShards(ctx, items, res)
 	}
+	aborted, err := l.applySet(ctx, items, res)
 	if err != nil {
 		return nil, err
 	}
@@ -106,117 +101,18 @@ func (l *Ledger) postBatch(ctx context.Context, ps []Posting) ([]BatchResult, er
 	return res, nil
 }
 
+// postShards is postBatch on Citus (shardbatch.go).
+func (l *Ledger) postShards(ctx context.Context, items []setItem, res []BatchResult) ([]BatchResult, error) {
+	if err := l.applyShards(ctx, items, res); err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		observe(ctx, it.p.Kind, res[it.at].Entry, res[it.at].Err)
+	}
+	return res, nil
+}
+
 // batchFallbacks counts batches rolled back and rerun one posting at a
-// time; tests check the path is exercised.
+// time, and on Citus postings whose write was rolled back alone
+// (ledger_post_batch); tests check the path is exercised.
 var batchFallbacks atomic.Int64
-
-// pipelineBatch is the batch as one pipeline of posting statements, one
-// per posting, in one transaction: the path on Citus, where the set-based
-// statements would be multi-shard (a lock, then writes, across shards),
-// which this layer has not tested there. A fixed lock order (by tenant)
-// keeps concurrent batches from deadlocking on each other's balance rows.
-func (l *Ledger) pipelineBatch(ctx context.Context, items []setItem, res []BatchResult) (aborted bool, err error) {
-	order := append([]setItem(nil), items...)
-	sort.SliceStable(order, func(a, b int) bool { return order[a].pp.tenant < order[b].pp.tenant })
-	var ids []string
-	for i, it := range order {
-		if i == 0 || it.pp.tenant != order[i-1].pp.tenant {
-			ids = append(ids, it.pp.tenant)
-		}
-	}
-	err = l.withPgx(ctx, func(c *pgx.Conn) (err error) {
-		aborted, err = runBatch(ctx, c, order, ids, order[0].pp.system, res)
-		return err
-	})
-	return aborted, err
-}
-
-// runBatch sends the batch's statements in one pipeline inside one
-// transaction and fills res. aborted is true when a posting's database
-// error rolled the transaction back (res is then meaningless).
-func runBatch(ctx context.Context, c *pgx.Conn, order []setItem, tenants []string, system bool, res []BatchResult) (aborted bool, err error) {
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	b := &pgx.Batch{}
-	// Balance rows first, for the tenants' first postings (the gate
-	// decides; an inactive tenant gets no row and its postings report so).
-	rowIDs := make([]string, len(tenants))
-	for i := range rowIDs {
-		rowIDs[i] = cuid.New()
-	}
-	b.Queue(`INSERT INTO credit_balances (id, ref_id, tenant_id, created_at, updated_at, balance, last_seq)
-		SELECT u.bid, 'credit-balance', u.tid, now(), now(), 0, 0
-		FROM unnest($1::varchar[], $2::varchar[]) AS u(tid, bid) WHERE `+tenantGate("u.tid", system)+`
-		ORDER BY u.tid ON CONFLICT DO NOTHING -- either unique index: the row exists`, tenants, rowIDs)
-	for _, it := range order {
-		b.Queue(postSQL[system], it.pp.args()...)
-	}
-	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return false, dbError(err)
-	}
-	type recheck struct {
-		it   setItem
-		stat string
-		bal  int64
-	}
-	var again []recheck
-	for _, it := range order {
-		i := it.at
-		stat, e, bal, err := scanEntry(br.QueryRow())
-		if err != nil {
-			br.Close()
-			if errors.Is(dbError(err), ErrInvalidAmount) || errors.Is(dbError(err), ErrIdempotencyConflict) {
-				return true, nil
-			}
-			return false, dbError(err)
-		}
-		switch stat {
-		case stInserted:
-			res[i].Entry = &Entry{CreditLedgerEntry: e}
-		case stExisting:
-			res[i].Entry, res[i].Err = replay(e, *it.p)
-		case stInactive, stNoBalance:
-			res[i].Err = inactive(it.pp.tenant)
-		case stBadLink, stInsufficent, stRaced:
-			again = append(again, recheck{it, stat, bal})
-		default:
-			res[i].Err = fmt.Errorf("ledger: unexpected posting status %q", stat)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return false, dbError(err)
-	}
-	// As in Post: a refusal may hide a duplicate that committed while the
-	// statement waited for the lock; read the key with a new snapshot. An
-	// entry this batch wrote is not one: it came later in the batch (an
-	// earlier one was in the statement's snapshot), after the refusal.
-	wrote := make(map[string]bool, len(order))
-	for _, it := range order {
-		if e := res[it.at].Entry; e != nil && !e.Replayed {
-			wrote[e.ID] = true
-		}
-	}
-	for _, r := range again {
-		i := r.it.at
-		status, e, _, err := scanEntry(tx.QueryRow(ctx, entryByKeySQL, r.it.pp.tenant, r.it.pp.key))
-		switch {
-		case err == nil && status == stExisting && !wrote[e.ID]:
-			racedReads.Add(1)
-			res[i].Entry, res[i].Err = replay(e, *r.it.p)
-		case err != nil && !errors.Is(err, pgx.ErrNoRows) && !errors.Is(err, sql.ErrNoRows):
-			return false, dbError(err)
-		case r.stat == stBadLink:
-			res[i].Err = ErrInvalidLink
-		case r.stat == stInsufficent:
-			res[i].Err = &InsufficientError{Balance: r.bal, Amount: r.it.pp.amount}
-		default:
-			res[i].Err = errors.New("ledger: posting neither applied nor found")
-		}
-	}
-	return false, tx.Commit(ctx)
-}

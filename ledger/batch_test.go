@@ -89,13 +89,13 @@ func TestPostBatchResults(t *testing.T) {
 // A refused posting whose key a later posting of the same batch then uses
 // stays refused, as it would be posted one at a time: the later entry is
 // not a duplicate that raced it. Both paths: set-based, and the Citus
-// pipeline (where the refusal is rechecked after the whole batch ran).
+// path (ledger_post_batch).
 func TestPostBatchKeyUsedLaterInBatch(t *testing.T) {
-	for _, pipeline := range []bool{false, true} {
-		t.Run(fmt.Sprint("pipeline=", pipeline), func(t *testing.T) {
+	for _, citusPath := range []bool{false, true} {
+		t.Run(fmt.Sprint("citus-path=", citusPath), func(t *testing.T) {
 			env := ledgertest.New(t)
-			if pipeline {
-				ledger.UsePipeline(env.Ledger)
+			if citusPath {
+				ledger.UseCitusPath(env.Ledger)
 			}
 			a, actx := env.Tenant(t, "")
 			sys := privacy.WithSystem(context.Background())

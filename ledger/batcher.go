@@ -4,7 +4,8 @@ package ledger
 // and agents make them concurrently; one transaction each pays a commit
 // (a WAL flush) and a balance-row lock round per call. The Batcher gathers
 // the calls that arrive while earlier batches are being written and writes
-// them together with the set-based statement (batchset.go): the calls, their
+// them together with the set-based statement (batchset.go; on Citus one
+// delegated call per shard, shardbatch.go): the calls, their
 // usage debits and each tenant's balance, in one commit. No timer: a call
 // arriving on an idle ledger starts a batch of one at once; under load the
 // batches grow by themselves, as in PostgreSQL's own group commit.
@@ -164,8 +165,12 @@ func (b *Batcher) flush(batch []*callReq) {
 	b.calls.Add(int64(len(batch)))
 	var aborted bool
 	_, err := retry.Do(ctx, func(ctx context.Context) (err error) {
-		aborted, err = b.l.applySet(ctx, items, res)
-		return err
+		citus, err := b.l.onCitus(ctx)
+		if err != nil || !citus {
+			aborted, err = b.l.applySet(ctx, items, res)
+			return err
+		}
+		return b.l.applyShards(ctx, items, res)
 	})
 	for i, r := range batch {
 		switch {

@@ -34,12 +34,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// batchesWaiting counts set-based batches waiting for a balance lock.
+// batchesWaiting counts set-based batches waiting for a balance lock (on
+// Citus, delegated ledger_post_batch calls waiting on the worker).
 func batchesWaiting(t *testing.T, env *ledgertest.Env) int {
 	t.Helper()
+	q := `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND wait_event_type = 'Lock' AND query LIKE 'SELECT tenant_id, balance, last_seq FROM credit_balances%'`
+	if suitedb.OnCitus() {
+		q = `SELECT count(DISTINCT global_pid) FROM citus_stat_activity WHERE datname = current_database()
+		AND wait_event_type = 'Lock' AND query LIKE '%ledger_post_batch(%'`
+	}
 	var n int
-	if err := env.DB.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-		AND wait_event_type = 'Lock' AND query LIKE 'SELECT tenant_id, balance, last_seq FROM credit_balances%'`).Scan(&n); err != nil {
+	if err := env.DB.QueryRow(q).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -85,7 +91,6 @@ func heldBatcher(t *testing.T) (env *ledgertest.Env, ctx context.Context, releas
 }
 
 func TestBatcherGathersConcurrentCalls(t *testing.T) {
-	suitedb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	const n = 64
 	env := ledgertest.New(t)
 	tenant, ctx := env.Tenant(t, "")
@@ -162,7 +167,6 @@ func TestBatcherGathersConcurrentCalls(t *testing.T) {
 // the others are recorded: one still queued writes nothing, one already in
 // a batch may commit (a rerun then replays it).
 func TestBatcherCancelledCallerDoesNotPoisonOthers(t *testing.T) {
-	suitedb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	env, ctx, release, holdFirst := heldBatcher(t)
 	inFlightCtx, cancelInFlight := context.WithCancel(ctx)
 	queuedCtx, cancelQueued := context.WithCancel(ctx)
@@ -266,7 +270,6 @@ func TestBatcherFailingBatchReachesAllCallers(t *testing.T) {
 // and rolls back; each call is then recorded alone, so the first gets
 // recorded and only the second is refused (the id is taken).
 func TestBatcherRolledBackBatchFallsBackPerCall(t *testing.T) {
-	suitedb.SkipOnCitus(t, "RecordLLMCall is not batched on Citus")
 	env, ctx, release, holdFirst := heldBatcher(t)
 	results := holdFirst(ctx, call("holder", 1))
 	a, b, c := call("a", 2), call("b", 3), call("c", 4)

@@ -30,7 +30,13 @@ const benchWorkers = 8
 // connections and session settings).
 func benchDB(b *testing.B, tenants int) (*ledger.Ledger, *pgxpool.Pool, []string) {
 	b.Helper()
-	sqlDB := suitedb.DB(b)
+	return benchDBAt(b, suitedb.URL(b), tenants)
+}
+
+// benchDBAt is benchDB on the database of rawURL.
+func benchDBAt(b *testing.B, rawURL string, tenants int) (*ledger.Ledger, *pgxpool.Pool, []string) {
+	b.Helper()
+	sqlDB := suitedb.Open(b, rawURL)
 	p, ok := entpgx.Lookup(sqlDB)
 	if !ok {
 		b.Fatal("the layer's pool is not registered")

@@ -30,7 +30,7 @@ func PendingCalls(l *Ledger) int {
 	return len(b.pending)
 }
 
-// UsePipeline makes l take the Citus path (one posting statement per
-// posting, unbatched LLM calls) on plain PostgreSQL, so that the path the
-// cluster runs is tested here too.
-func UsePipeline(l *Ledger) { l.citus.Store(2) }
+// UseCitusPath makes l take the Citus path (the functions ledger_post and
+// ledger_post_batch, every tenant in one shard group) on plain
+// PostgreSQL, so that the path the cluster runs is tested here too.
+func UseCitusPath(l *Ledger) { l.citus.Store(citusPathOnly) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	db "github.com/leadmetrics/db"
 	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/ledger"
 	"github.com/leadmetrics/db/privacy"
@@ -77,11 +78,11 @@ func waitForPostings(t *testing.T, env *ledgertest.Env, n int, except ...int64) 
 	q, waiting := suitedb.Open(t, suitedb.ServerURL(t)), `SELECT pid::bigint FROM pg_stat_activity
 		WHERE wait_event_type = 'Lock' AND query LIKE 'WITH bal AS MATERIALIZED%' AND datname = $1`
 	if suitedb.OnCitus() {
-		// The coordinator runs the statement's parts on the worker: there
-		// the lock wait, here the statement.
+		// The coordinator delegates the posting (ledger_post) to the
+		// worker: there the lock wait, with the coordinator's global pid.
 		q, waiting = env.DB, `WITH a AS MATERIALIZED (SELECT global_pid, wait_event_type, query FROM citus_stat_activity WHERE datname = $1)
 			SELECT DISTINCT w.global_pid FROM a w JOIN a s USING (global_pid)
-			WHERE w.wait_event_type = 'Lock' AND s.query LIKE 'WITH bal AS MATERIALIZED%'`
+			WHERE w.wait_event_type = 'Lock' AND s.query LIKE '%ledger_post(%'`
 	}
 	var dbName string
 	if err := env.DB.QueryRow(`SELECT current_database()`).Scan(&dbName); err != nil {
@@ -266,4 +267,52 @@ func TestIngestKilledAtCommitIsOutcomeUnknown(t *testing.T) {
 	if n, err := env.Ledger.IngestLLMCalls(ctx, calls); n != 2 || err != nil {
 		t.Fatalf("sending it again: %d, %v", n, err)
 	}
+}
+
+// A worker backend that dies while the coordinator commits: a transaction
+// that wrote to one shard only is committed on its worker alone (one-phase)
+// and Citus reports the failure as XX000 "could not commit transaction for
+// shard N", whether or not the worker committed; one that also touched
+// another node (a posting reads the reference table tenants) is prepared
+// first and reports the worker's 57P01. Either way the layer reports an
+// unknown outcome (on one server the kill is a lost connection), never the
+// raw error, and an idempotent rerun writes once.
+func TestTxKilledAtCommitIsOutcomeUnknown(t *testing.T) {
+	h := suitedb.Handle(t, suitedb.URL(t))
+	env := &ledgertest.Env{Client: h.Client, DB: h.SQL, Ledger: ledger.New(h.Client, h.SQL)}
+	tenant, ctx := env.Tenant(t, "")
+	post(t, env, ctx, topup, 1000, "t")
+	p := ledger.Posting{Kind: usage, Amount: -100, IdempotencyKey: "tx-killed"}
+	for _, c := range []struct {
+		name, table string
+		fn          func(ctx context.Context, tx *db.Tx) error
+	}{
+		{"one shard", "credit_balances", func(ctx context.Context, tx *db.Tx) error {
+			_, err := tx.SQL.ExecContext(ctx, `UPDATE credit_balances SET updated_at = now() WHERE tenant_id = $1`, tenant)
+			return err
+		}},
+		{"posting", "credit_ledger_entries", func(ctx context.Context, tx *db.Tx) error {
+			_, err := env.Ledger.PostTx(ctx, tx.SQL, p)
+			return err
+		}},
+	} {
+		fired := suitedb.KillAtCommit(t, env.DB, c.table, 1)
+		err := h.WithTx(ctx, c.fn)
+		var ue *retry.OutcomeUnknownError
+		if !errors.As(err, &ue) || ue.Op != "COMMIT" || fired() != 1 {
+			t.Fatalf("%s: WithTx: %v after %d runs; want an OutcomeUnknownError of the COMMIT", c.name, err, fired())
+		}
+		t.Logf("%s: %v", c.name, ue.Err)
+		if env.Balance(t, ctx) != 1000 {
+			t.Fatalf("%s: the killed commit was applied", c.name)
+		}
+		fired = suitedb.KillAtCommit(t, env.DB, c.table, 1)
+		if err := h.WithTx(ctx, c.fn, db.Idempotent(3)); err != nil || fired() != 2 {
+			t.Fatalf("%s: idempotent WithTx: %v after %d runs; want a rerun", c.name, err, fired())
+		}
+	}
+	if env.Balance(t, ctx) != 900 {
+		t.Fatalf("balance %d, want 900", env.Balance(t, ctx))
+	}
+	env.MustReconcile(t, ctx)
 }

@@ -20,7 +20,7 @@ type Ledger struct {
 	client *ent.Client
 	db     *sql.DB
 	pool   entpgx.Pool  // the pgx pool behind db when the layer opened it (else nil)
-	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus
+	citus  atomic.Int32 // 0 not known yet, 1 plain PostgreSQL, 2 Citus, citusPathOnly
 	// batcher gathers concurrent RecordLLMCall callers (batcher.go).
 	batcher *Batcher
 }
@@ -35,11 +35,14 @@ func New(client *ent.Client, db *sql.DB) *Ledger {
 	return l
 }
 
+// citusPathOnly: plain PostgreSQL taking the Citus path (tests).
+const citusPathOnly = 3
+
 // onCitus reports whether the database is a Citus cluster (the citus
 // extension is installed), asked once per Ledger.
 func (l *Ledger) onCitus(ctx context.Context) (bool, error) {
 	if v := l.citus.Load(); v != 0 {
-		return v == 2, nil
+		return v >= 2, nil
 	}
 	on, err := migrations.HasCitus(ctx, l.db)
 	if err != nil {

@@ -89,7 +89,8 @@ func (c *LLMCall) args() []any {
 // both are written or neither. Concurrent callers share transactions (the
 // ledger's Batcher, group commit): each returns once the transaction
 // holding its call has committed, with its own result; Unbatched(ctx)
-// writes the call alone. On Citus every call is written alone.
+// writes the call alone. On Citus a batch is one delegated call per shard
+// (shardbatch.go).
 //
 // Overdraft policy: the call already happened, so its cost is always
 // recorded, even when it takes the balance below zero; refuse new work up
@@ -120,12 +121,8 @@ func (l *Ledger) RecordLLMCall(ctx context.Context, c LLMCall) (callID string, e
 		Metadata: map[string]any{"provider": c.Provider, "model": c.Model,
 			"prompt_tokens": c.PromptTokens, "completion_tokens": c.CompletionTokens},
 	}
-	citus, err := l.onCitus(ctx)
-	if err != nil {
-		return "", nil, err
-	}
 	var e *Entry
-	if citus || unbatched(ctx) {
+	if unbatched(ctx) {
 		e, err = l.post(ctx, l.db, p, &c)
 	} else {
 		e, err = l.recordBatched(ctx, p, &c)

@@ -177,6 +177,7 @@ const (
 	stInsufficent = "insufficient"
 	stRaced       = "raced"
 	stInactive    = "inactive"
+	stError       = "error" // ledger_post_batch: the posting's write raised an error
 )
 
 // post runs the posting statement, with the LLM call insert when call is
@@ -254,6 +255,22 @@ func (l *Ledger) postOnce(ctx context.Context, q querier, p Posting, call *LLMCa
 	if call != nil {
 		stmt = postCallSQL[system]
 		args = append(args, call.args()...)
+	}
+	// On Citus, outside a caller's transaction (where Citus does not
+	// delegate a function), the posting is one delegated function call.
+	if _, inTx := q.(*sql.Tx); !inTx {
+		citus, err := l.onCitus(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if citus {
+			stmt, args = postFuncSQL, append(pp.args(), system)
+			if call != nil {
+				args = append(args, call.args()...)
+			} else {
+				args = append(args, noCall...)
+			}
+		}
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		stat, e, balance, err := scanEntry(l.queryRowPoint(ctx, q, stmt, args...))

@@ -54,6 +54,19 @@ var (
 	postCallSQL = map[bool]string{false: buildPostSQL(true, false), true: buildPostSQL(true, true)}
 )
 
+// postFuncSQL is the posting on Citus: the function ledger_post (migration
+// ledger_post_function), distributed by its tenant and co-located with the
+// balances, so Citus delegates the whole call to the worker holding the
+// tenant's shard (one remote round trip; the statement above runs there as
+// several subplans through the coordinator). It returns the statement's row.
+// Parameters: the statement's $1..$11, $12 whether the system posts, then
+// the LLM call's columns (LLMCall.args) or NULLs.
+const postFuncSQL = `SELECT * FROM ledger_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+	$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
+
+// noCall are postFuncSQL's LLM call parameters of a posting without one.
+var noCall = make([]any, 12)
+
 const entryByKeySQL = `SELECT 'existing', ` + entryCols + `
 	FROM credit_ledger_entries WHERE tenant_id = $1 AND ref_id = $2`
 

@@ -107,7 +107,10 @@ func Distribute(ctx context.Context, db interface {
 		}
 	}
 	if len(local) == 0 {
-		return nil, nil
+		if err := distributeFunctions(ctx, tx); err != nil {
+			return nil, err
+		}
+		return nil, cmpErr(tx.Commit())
 	}
 	withTenant, err := tablesWithColumn(ctx, tx, tenantkeys.Column)
 	if err != nil {
@@ -152,10 +155,56 @@ func Distribute(ctx context.Context, db interface {
 			return nil, fmt.Errorf("migrations: %s: %w", fk.name, err)
 		}
 	}
+	if err := distributeFunctions(ctx, tx); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return placed, nil
+}
+
+// DistributedFunctions are the functions of the public schema that Citus
+// delegates to the worker holding their tenant's shard, with the argument
+// that names the tenant: each is co-located with credit_balances, so the
+// whole call runs on that worker (docs/SCALE.md, "Postings on the cluster").
+var DistributedFunctions = map[string]string{
+	"ledger_post":       "p_tenant",
+	"ledger_post_batch": "p_anchor",
+}
+
+// distributeFunctions makes DistributedFunctions distributed functions
+// where they exist and are not yet (a migration creates them, Distribute
+// runs after every file, once credit_balances is distributed).
+func distributeFunctions(ctx context.Context, tx *sql.Tx) error {
+	for name, arg := range DistributedFunctions {
+		rows, err := tx.QueryContext(ctx, `SELECT p.oid::regprocedure::text FROM pg_proc p
+WHERE p.proname = $1 AND p.pronamespace = 'public'::regnamespace
+AND NOT EXISTS (SELECT 1 FROM pg_dist_object o WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid
+	AND o.distribution_argument_index IS NOT NULL)`, name)
+		if err != nil {
+			return fmt.Errorf("migrations: functions: %w", err)
+		}
+		var sigs []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrations: %w", err)
+			}
+			sigs = append(sigs, s)
+		}
+		if err := cmpErr(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, sig := range sigs {
+			if _, err := tx.ExecContext(ctx, `SELECT create_distributed_function($1, $2, colocate_with => 'credit_balances')`,
+				sig, arg); err != nil {
+				return fmt.Errorf("migrations: distribute function %s: %w", sig, err)
+			}
+		}
+	}
+	return nil
 }
 
 type foreignKey struct{ table, name, def string }

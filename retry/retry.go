@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,6 +81,13 @@ func Classify(err error) Class {
 			return Conflict
 		case len(code) == 5 && code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "25006":
 			return Failover
+		case code == "XX000" && strings.HasPrefix(sqlMessage(err), citusCommitFailed):
+			// Citus: a transaction that wrote to one worker commits there
+			// alone (one-phase), and when that COMMIT fails (its worker
+			// backend died) the coordinator reports this, whether or not
+			// the worker had committed: the outcome is unknown, as with a
+			// connection lost during a COMMIT.
+			return Failover
 		}
 		return Permanent
 	}
@@ -93,6 +101,22 @@ func Classify(err error) Class {
 		return Failover
 	}
 	return Permanent
+}
+
+// citusCommitFailed starts the message of Citus's error for a failed
+// commit on a shard's placement (placement_connection.c).
+const citusCommitFailed = "could not commit transaction for shard "
+
+func sqlMessage(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Message
+	}
+	return ""
 }
 
 func sqlState(err error) string {

@@ -160,6 +160,13 @@ func URL(t testing.TB) string {
 	if os.Getenv("TEST_CITUS_URL") != "" {
 		return CitusURL(t)
 	}
+	return LocalURL(t)
+}
+
+// LocalURL is URL on the single server (ServerURL) even when TEST_CITUS_URL
+// is set: the one-node side of the cluster benchmarks.
+func LocalURL(t testing.TB) string {
+	t.Helper()
 	return viaPooler(t, pgtestdb.Custom(redacting{t}, pgConfig(t), migrator{}).URL())
 }
 
