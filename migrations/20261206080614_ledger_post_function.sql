@@ -14,7 +14,7 @@
 -- recorded is reported as 'raced'. The result row is the statement's:
 -- status, the entry's columns, the balance in balance_after's place for a
 -- refusal.
-CREATE FUNCTION ledger_post(
+CREATE OR REPLACE FUNCTION ledger_post(
 	p_tenant varchar, p_key varchar, p_id varchar, p_kind varchar, p_amount bigint,
 	p_description varchar, p_actor varchar, p_metadata jsonb,
 	p_topup_order varchar, p_llm_call varchar, p_activity varchar, p_system boolean,
@@ -108,7 +108,7 @@ $$;
 -- table, constraint and message, which the caller maps as Post maps the
 -- error; the postings after it go on, as they would one at a time. ord is
 -- the posting's index in the arrays, from 0.
-CREATE FUNCTION ledger_post_batch(
+CREATE OR REPLACE FUNCTION ledger_post_batch(
 	p_anchor varchar, p_system boolean,
 	p_tenants varchar[], p_keys varchar[], p_ids varchar[], p_kinds varchar[], p_amounts bigint[],
 	p_descriptions varchar[], p_actors varchar[], p_metadata jsonb[],
