@@ -13,26 +13,8 @@ import (
 	"testing"
 
 	"github.com/leadmetrics/db/internal/dbconfig"
+	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
-
-// moduleRoot is the directory of go.mod above the test's package.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
 
 func names(r dbconfig.Reader) []string {
 	var out []string
@@ -75,7 +57,7 @@ var (
 // reads none) names a variable of Vars, and every variable outside
 // FromEnv's is read somewhere.
 func TestEveryVariableTheModuleReadsIsListed(t *testing.T) {
-	root := moduleRoot(t)
+	root := suitedb.ModuleRoot(t)
 	seen := map[string][]string{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -141,7 +123,7 @@ func resolveConst(t *testing.T, dir, ident string) string {
 // TestReadmeEnvironmentTable: the README's table is Markdown(), word for
 // word.
 func TestReadmeEnvironmentTable(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(moduleRoot(t), "README.md"))
+	readme, err := os.ReadFile(filepath.Join(suitedb.ModuleRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +135,7 @@ func TestReadmeEnvironmentTable(t *testing.T) {
 // TestConfigDocsNameEveryVariable: the doc comments of db.ConfigFromEnv
 // and FromEnv name exactly the variables FromEnv reads.
 func TestConfigDocsNameEveryVariable(t *testing.T) {
-	root := moduleRoot(t)
+	root := suitedb.ModuleRoot(t)
 	want := names(dbconfig.ByConfig)
 	for _, c := range []struct{ dir, fn string }{{root, "ConfigFromEnv"}, {".", "FromEnv"}} {
 		doc := funcDoc(t, c.dir, c.fn)

@@ -125,7 +125,7 @@ func waitHealthy(t *testing.T) {
 	var out []byte
 	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
 		var err error
-		if out, err = exec.Command("scripts/ha.sh", "status").CombinedOutput(); err == nil {
+		if out, err = haScript(t, "status").CombinedOutput(); err == nil {
 			return
 		}
 	}
@@ -144,7 +144,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	waitHealthy(t)
 	t.Cleanup(func() {
 		// Bring the last killed node back, for the tests that follow.
-		if out, err := exec.Command("scripts/ha.sh", "start").CombinedOutput(); err != nil {
+		if out, err := haScript(t, "start").CombinedOutput(); err != nil {
 			t.Errorf("scripts/ha.sh start: %v\n%s", err, out)
 		}
 	})
@@ -163,7 +163,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if round > 0 {
 				// The old primary rejoins as a standby (pg_rewind).
-				if out, err := exec.Command("scripts/ha.sh", "start").CombinedOutput(); err != nil {
+				if out, err := haScript(t, "start").CombinedOutput(); err != nil {
 					t.Fatalf("scripts/ha.sh start: %v\n%s", err, out)
 				}
 				waitHealthy(t)
@@ -452,11 +452,11 @@ func TestStandbyReads(t *testing.T) {
 
 	t.Run("stopped", func(t *testing.T) {
 		t.Cleanup(func() {
-			if out, err := exec.Command("scripts/ha.sh", "start").CombinedOutput(); err != nil {
+			if out, err := haScript(t, "start").CombinedOutput(); err != nil {
 				t.Errorf("scripts/ha.sh start: %v\n%s", err, out)
 			}
 		})
-		if out, err := exec.Command("scripts/ha.sh", "stop-standby").CombinedOutput(); err != nil {
+		if out, err := haScript(t, "stop-standby").CombinedOutput(); err != nil {
 			t.Fatalf("scripts/ha.sh stop-standby: %v\n%s", err, out)
 		}
 		time.Sleep(1100 * time.Millisecond) // the last check's answer expires (replicaCheckEvery)
@@ -553,4 +553,12 @@ func TestCommitCutWhileWaitingForTheStandby(t *testing.T) {
 	if n := campaigns("upsert"); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
+}
+
+// haScript is scripts/ha.sh with its arguments, run from the module's
+// root as the script expects.
+func haScript(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command("scripts/ha.sh", args...)
+	cmd.Dir = suitedb.ModuleRoot(t)
+	return cmd
 }

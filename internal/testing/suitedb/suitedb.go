@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -435,5 +436,25 @@ func SkipOnCitus(t testing.TB, why string) {
 	t.Helper()
 	if OnCitus() {
 		t.Skip("on Citus: " + why)
+	}
+}
+
+// ModuleRoot is the directory of go.mod above the test's package: the
+// repository's scripts run from there, whatever package the test is in.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test")
+		}
+		dir = parent
 	}
 }
