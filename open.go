@@ -21,6 +21,7 @@ import (
 	"github.com/leadmetrics/db/internal/dbconfig"
 	"github.com/leadmetrics/db/internal/runtime/entpgx"
 	"github.com/leadmetrics/db/internal/runtime/plans"
+	"github.com/leadmetrics/db/migrations"
 )
 
 // DB is one connection pool with both faces: the Ent client (embedded, so
@@ -139,11 +140,18 @@ func openPool(ctx context.Context, cfg Config) (*sql.DB, *pgxpool.Pool, error) {
 		sqlDB = sql.OpenDB(conn)
 		conn.db = sqlDB
 		sqlDB.SetMaxIdleConns(0)
-		entpgx.Register(sqlDB, pool, cfg.Pooler != "")
 		if err := warmPool(ctx, pool, started, cfg.PoolMin, pcfg.ConnConfig.ConnectTimeout); err != nil {
 			go sqlDB.Close() // waits for attempts still hanging on a silent server
 			return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
 		}
+		// On Citus, statements pinned to a tenant run named too
+		// (internal/runtime/plans): one question per pool, at open.
+		citus, err := migrations.HasCitus(ctx, sqlDB)
+		if err != nil {
+			sqlDB.Close()
+			return nil, nil, dbconfig.WrapConnectError(cfg, ctx, err)
+		}
+		entpgx.Register(sqlDB, pool, cfg.Pooler != "", citus)
 		if err := recordPoolStats(cfg, pool); err != nil {
 			sqlDB.Close()
 			return nil, nil, fmt.Errorf("db: pool metrics: %w", err)

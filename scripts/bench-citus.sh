@@ -7,7 +7,9 @@
 #     with the Citus executions per posting (citus_stat_counters);
 #   - BenchmarkPostBatch on the cluster and pgbench -M prepared -c 8 -j 2
 #     tpcb-like on a scratch database of the coordinator;
-#   - BenchmarkCitusReads: a get by id and a list page, cluster vs one node.
+#   - BenchmarkCitusReads: a get by id and a list page, cluster vs one node,
+#     with the cluster in the modes before issue 20's reads and the same
+#     statement raw on the worker's shard (the coordinator's hop).
 # Needs the cluster (scripts/citus.sh start). Prints the figures and the
 # ratios. Reports, never asserts.
 #
@@ -59,6 +61,10 @@ get_node=$(metric 'CitusReads/get' node-ns/op)
 get_cluster=$(metric 'CitusReads/get' cluster-ns/op)
 list_node=$(metric 'CitusReads/list' node-ns/op)
 list_cluster=$(metric 'CitusReads/list' cluster-ns/op)
+get_before=$(metric 'CitusReads/get' cluster_before-ns/op)
+list_before=$(metric 'CitusReads/list' cluster_before-ns/op)
+get_shard=$(metric 'CitusReads/get' shard-ns/op)
+list_shard=$(metric 'CitusReads/list' shard-ns/op)
 
 cat <<REPORT
 
@@ -71,4 +77,8 @@ cat <<REPORT
 | PostBatch 1,000 postings/s, 1 hot tenant | $batch_hot | pgbench on the coordinator $tps | $(ratio "$batch_hot" "$tps") | |
 | get by id, ns (one worker) | $get_cluster | one node $get_node | ${get}x | <= 2x |
 | list page of 20, ns (one worker) | $list_cluster | one node $list_node | ${list}x | <= 2x |
+| get by id before (modes of main), ns | $get_before | one node $get_node | $(ratio "$get_before" "$get_node") | |
+| list page before (modes of main), ns | $list_before | one node $list_node | $(ratio "$list_before" "$list_node") | |
+| get by id raw on the worker's shard, ns | $get_shard | one node $get_node | $(ratio "$get_shard" "$get_node") | |
+| list page raw on the worker's shard, ns | $list_shard | one node $list_node | $(ratio "$list_shard" "$list_node") | |
 REPORT

@@ -20,9 +20,10 @@ type Pool struct {
 	Mode plans.Mode
 }
 
-// Register records that db runs on pool.
-func Register(db *sql.DB, pool *pgxpool.Pool, pooled bool) {
-	pools.Store(db, Pool{pool, plans.Mode{Pgx: true, Pooled: pooled}})
+// Register records that db runs on pool: behind a transaction pooler
+// (pooled), and on a Citus coordinator (citus).
+func Register(db *sql.DB, pool *pgxpool.Pool, pooled, citus bool) {
+	pools.Store(db, Pool{pool, plans.Mode{Pgx: true, Pooled: pooled, Citus: citus}})
 }
 
 // Unregister forgets db (it is closed).

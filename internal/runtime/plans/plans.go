@@ -10,7 +10,12 @@
 // execution, planned with its values, one round trip), and statements of
 // the Point class run as named prepared statements (QueryExecModeCacheStatement),
 // which PostgreSQL may plan once. Behind a transaction pooler nothing is
-// named: every statement runs unnamed.
+// named: every statement runs unnamed. On Citus a statement pinned to one
+// tenant (tenant_id = $n in its top-level conjunction) runs named too: the
+// coordinator's plan of it only routes it to the tenant's shard, whatever
+// the values, and the worker plans the shard query it is sent, with the
+// values inlined, on every execution (docs/SCALE.md, "Efficiency on the
+// cluster"); naming it saves the coordinator's parse and planning.
 package plans
 
 import (
@@ -52,6 +57,9 @@ type Mode struct {
 	// Pooled: behind a transaction pooler, which cannot keep named
 	// statements; Point statements run unnamed too.
 	Pooled bool
+	// Citus: the database is a Citus coordinator; statements pinned to
+	// one tenant run named as well (the package comment says why).
+	Citus bool
 }
 
 // Default is the pgx mode a pgx connection of the layer is configured with.
@@ -64,7 +72,10 @@ const cached = pgx.QueryExecModeCacheStatement
 // front (pgx reads a QueryExecMode first argument, through database/sql
 // too), or args unchanged when the default is right.
 func (m Mode) Args(query string, args []any) []any {
-	if !m.Pgx || m.Pooled || Classify(query) != Point {
+	if !m.Pgx || m.Pooled {
+		return args
+	}
+	if s := shapeOf(query); s.class != Point && !(m.Citus && s.tenant) {
 		return args
 	}
 	return PointArgs(args)
@@ -104,11 +115,18 @@ func (c Classed) QueryContext(ctx context.Context, query string, args ...any) (*
 	return c.ExecQuerier.QueryContext(ctx, query, c.Mode.Args(query, args)...)
 }
 
-// classes remembers the class of statement texts seen, up to maxClasses
+// shape is what the mode of a statement depends on: its class, and
+// whether its top-level conjunction pins tenant_id to one value.
+type shape struct {
+	class  Class
+	tenant bool
+}
+
+// classes remembers the shape of statement texts seen, up to maxClasses
 // texts (caller predicates can make unbounded shapes; past the cap a text
 // is classified again on every call, which is cheap).
 var (
-	classes   sync.Map // string -> Class
+	classes   sync.Map // string -> shape
 	nClasses  int
 	classesMu sync.Mutex
 )
@@ -116,9 +134,11 @@ var (
 const maxClasses = 4096
 
 // Classify returns the class of a statement (see Point).
-func Classify(query string) Class {
+func Classify(query string) Class { return shapeOf(query).class }
+
+func shapeOf(query string) shape {
 	if c, ok := classes.Load(query); ok {
-		return c.(Class)
+		return c.(shape)
 	}
 	c := classify(query)
 	classesMu.Lock()
@@ -131,22 +151,22 @@ func Classify(query string) Class {
 	return c
 }
 
-func classify(query string) Class {
+func classify(query string) shape {
 	toks := tokens(query)
 	if len(toks) == 0 {
-		return Custom
+		return shape{class: Custom}
 	}
 	switch strings.ToUpper(toks[0].text) {
 	case "INSERT":
 		for _, t := range toks {
 			if t.depth == 0 && t.word("SELECT") {
-				return Custom // INSERT ... SELECT reads rows
+				return shape{class: Custom} // INSERT ... SELECT reads rows
 			}
 		}
-		return Point
+		return shape{class: Point}
 	case "SELECT", "UPDATE", "DELETE":
 	default:
-		return Custom // WITH, raw SQL the layer does not know
+		return shape{class: Custom} // WITH, raw SQL the layer does not know
 	}
 	where := -1
 	for i, t := range toks {
@@ -156,7 +176,7 @@ func classify(query string) Class {
 		}
 	}
 	if where < 0 {
-		return Custom
+		return shape{class: Custom}
 	}
 	end := len(toks)
 	for i := where; i < len(toks); i++ {
@@ -168,12 +188,12 @@ func classify(query string) Class {
 	}
 	var pins pins
 	if !pins.conjuncts(toks[where:end], 0) {
-		return Custom
+		return shape{class: Custom}
 	}
 	if pins.id || pins.tenant && pins.ref {
-		return Point
+		return shape{class: Point, tenant: pins.tenant}
 	}
-	return Custom
+	return shape{class: Custom, tenant: pins.tenant}
 }
 
 // pins records which unique-key columns a conjunction sets to one value.
