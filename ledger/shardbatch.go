@@ -6,7 +6,8 @@ package ledger
 // are grouped by the shard holding their tenant, and each group is one
 // call of ledger_post_batch (migration ledger_post_function), which Citus
 // delegates to the worker holding that shard: one remote round trip per
-// shard, the postings applied there by ledger_post one after the other.
+// shard, the group applied there set-based, one posting at a time only
+// when a write fails.
 
 import (
 	"context"
@@ -215,6 +216,8 @@ func (l *Ledger) applyGroup(ctx context.Context, items []setItem, group []int, r
 	if got != n {
 		return nil, fmt.Errorf("ledger: ledger_post_batch answered %d of %d postings", got, n)
 	}
+	// Reapplied in batch order whatever the order of the answer's rows.
+	sort.Ints(missing)
 	return missing, nil
 }
 
