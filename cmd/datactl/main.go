@@ -1,7 +1,8 @@
 // Command datactl runs the operations that work on the data through the
-// generated Ent client: the demo, log retention, credential key rotation
-// tenant status changes and the data browser (studio). The schema and migration tool is dbctl, which never builds the
-// client, so a schema edit cannot stop it; datactl follows the schema and
+// generated Ent client: the demo, log retention, credential key rotation,
+// tenant status changes and the data browser (studio). The schema and
+// migration tool is dbctl, which never builds the client, so a schema edit
+// cannot stop it; datactl follows the schema and
 // builds once the generated code and the code using it agree again.
 package main
 
