@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
-	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/leadmetrics/db/ent/campaign"
 	"github.com/leadmetrics/db/ent/deliverable"
 	"github.com/leadmetrics/db/ent/predicate"
+	"github.com/leadmetrics/db/internal/testing/recorder"
 	"github.com/leadmetrics/db/internal/testing/suitedb"
 	"github.com/leadmetrics/db/internal/testing/tenancytest"
 	"github.com/leadmetrics/db/privacy"
@@ -366,26 +365,6 @@ func TestHasEdgeSeesLiveNeighbours(t *testing.T) {
 	}
 }
 
-// statementRecorder keeps the queries a client sends.
-type statementRecorder struct {
-	dialect.Driver
-	mu    sync.Mutex
-	stmts []recordedStatement
-}
-
-type recordedStatement struct {
-	query string
-	args  []any
-}
-
-func (r *statementRecorder) Query(ctx context.Context, query string, args, v any) error {
-	r.mu.Lock()
-	a, _ := args.([]any)
-	r.stmts = append(r.stmts, recordedStatement{query, a})
-	r.mu.Unlock()
-	return r.Driver.Query(ctx, query, args, v)
-}
-
 // The plans PostgreSQL makes for caller SQL that could fail on a row: no
 // scan evaluates it in its own conditions, where it could meet another
 // tenant's row before the tenant condition; it runs in a CASE behind the
@@ -394,7 +373,7 @@ func (r *statementRecorder) Query(ctx context.Context, query string, args, v any
 func TestCallerSQLPlansKeepTheScopeFirst(t *testing.T) {
 	suitedb.SkipOnCitus(t, "plans are the workers'; the behaviour is tested on Citus by TestCallerSQLErrorsCarryNoOtherTenantData")
 	e := newCallerSQLEnv(t)
-	rec := &statementRecorder{Driver: entsql.OpenDB(dialect.Postgres, e.env.DB)}
+	rec := recorder.Open(e.env.DB)
 	c := ent.NewClient(ent.Driver(rec))
 	const marker = "date_trunc"
 	queries := map[string]func() error{
@@ -420,14 +399,15 @@ func TestCallerSQLPlansKeepTheScopeFirst(t *testing.T) {
 		},
 	}
 	for name, q := range queries {
-		rec.stmts = nil
+		rec.Take()
 		if err := q(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if len(rec.stmts) != 1 || !strings.Contains(rec.stmts[0].query, marker) {
-			t.Fatalf("%s: recorded %v", name, rec.stmts)
+		stmts := rec.Take()
+		if len(stmts) != 1 || !strings.Contains(stmts[0].SQL, marker) {
+			t.Fatalf("%s: recorded %v", name, stmts)
 		}
-		s := rec.stmts[0]
+		s := stmts[0]
 		for _, set := range planSettings {
 			tx, err := e.env.DB.Begin()
 			if err != nil {
@@ -441,7 +421,7 @@ func TestCallerSQLPlansKeepTheScopeFirst(t *testing.T) {
 				}
 			}
 			var plan string
-			err = tx.QueryRow("EXPLAIN (VERBOSE, FORMAT JSON) "+s.query, s.args...).Scan(&plan)
+			err = tx.QueryRow("EXPLAIN (VERBOSE, FORMAT JSON) "+s.SQL, s.Args...).Scan(&plan)
 			tx.Rollback()
 			if err != nil {
 				t.Fatalf("%s: explain: %v", name, err)

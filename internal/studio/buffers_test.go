@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/internal/studio"
+	"github.com/leadmetrics/db/internal/testing/recorder"
 	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
@@ -90,11 +91,11 @@ func TestPagesReadBoundedBuffers(t *testing.T) {
 		var bufs, stmts []int
 		for _, rank := range ranks {
 			u := k.url(scaleload.TenantID(rank))
-			f.rec.take()
+			f.rec.Take()
 			if code, body := get(t, c, r.URL+u); code != http.StatusOK {
 				t.Fatalf("%s %s: %d %s", k.name, u, code, body)
 			}
-			qs := f.rec.take()
+			qs := f.rec.Take()
 			stmts = append(stmts, len(qs))
 			total := 0
 			for _, q := range qs {
@@ -130,7 +131,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // buffers runs q under EXPLAIN (ANALYZE, BUFFERS) and returns its
 // executor's shared buffers, hit and read (planning's are not the page's).
-func buffers(t testing.TB, f *fixture, q stmt) int {
+func buffers(t testing.TB, f *fixture, q recorder.Statement) int {
 	t.Helper()
 	var out string
 	if err := f.SQL.QueryRow("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+q.SQL, q.Args...).Scan(&out); err != nil {

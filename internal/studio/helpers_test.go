@@ -13,12 +13,10 @@ import (
 	"sync"
 	"testing"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
-
 	"github.com/leadmetrics/db/ent"
 	"github.com/leadmetrics/db/internal/scaleload"
 	"github.com/leadmetrics/db/internal/studio"
+	"github.com/leadmetrics/db/internal/testing/recorder"
 	"github.com/leadmetrics/db/internal/testing/suitedb"
 )
 
@@ -29,7 +27,7 @@ type fixture struct {
 	URL string
 	SQL *sql.DB
 	C   *ent.Client
-	rec *recorder
+	rec *recorder.Driver
 }
 
 func newFixture(t testing.TB, spec scaleload.Spec) *fixture {
@@ -43,36 +41,8 @@ func newFixture(t testing.TB, spec scaleload.Spec) *fixture {
 }
 
 func fixtureOn(t testing.TB, u string, sqlDB *sql.DB) *fixture {
-	rec := &recorder{Driver: entsql.OpenDB(dialect.Postgres, sqlDB)}
+	rec := recorder.Open(sqlDB)
 	return &fixture{URL: u, SQL: sqlDB, C: ent.NewClient(ent.Driver(rec)), rec: rec}
-}
-
-// recorder is the client's driver, keeping the queries it runs.
-type recorder struct {
-	dialect.Driver
-	mu      sync.Mutex
-	queries []stmt
-}
-
-type stmt struct {
-	SQL  string
-	Args []any
-}
-
-func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
-	r.mu.Lock()
-	a, _ := args.([]any)
-	r.queries = append(r.queries, stmt{query, a})
-	r.mu.Unlock()
-	return r.Driver.Query(ctx, query, args, v)
-}
-
-func (r *recorder) take() []stmt {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	q := r.queries
-	r.queries = nil
-	return q
 }
 
 // running is a studio served on a loopback port.
